@@ -1,0 +1,44 @@
+"""Errors that cross the wire between services.
+
+Each is registered with nameko so an RPC caller gets the same class back (with its
+arguments) instead of a generic RemoteError. The gateway maps them to problem+json
+with one table (``gateway/problems.py``).
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class KosiError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    def __init__(self, detail: str = "", fields: dict | None = None):
+        super().__init__(detail, fields or {})
+        self.detail = detail
+        self.fields = fields or {}
+
+    def __str__(self):
+        return self.detail
+
+
+@deserialize_to_instance
+class ValidationFailed(KosiError):
+    """Input broke a rule; ``fields`` maps field names to lists of messages."""
+
+
+@deserialize_to_instance
+class NotFound(KosiError):
+    pass
+
+
+@deserialize_to_instance
+class Conflict(KosiError):
+    """State conflict, e.g. a stale version (optimistic concurrency)."""
+
+
+@deserialize_to_instance
+class Forbidden(KosiError):
+    pass
+
+
+@deserialize_to_instance
+class InvalidTransition(KosiError):
+    """A workflow action that the current state does not allow."""
