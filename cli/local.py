@@ -1,0 +1,75 @@
+"""``kosi run``: the whole platform on one machine, each service its own process."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from cli import registry
+from kernel.broker import declare_topology, is_reachable
+
+GATEWAY = "http://localhost:8000"
+
+
+def _broker_missing(amqp_uri: str) -> int:
+    print(f"RabbitMQ is not reachable at {amqp_uri}.\n"
+          "Install and start it (Debian/Ubuntu): apt-get install rabbitmq-server && rabbitmq-server -detached\n"
+          "or point AMQP_URI at a running broker.", file=sys.stderr)
+    return 2
+
+
+def _wait_until_ready(processes, seconds=90) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes.values()):
+            return False
+        try:
+            if requests.get(f"{GATEWAY}/api/v1/ready", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def run_platform(load_demo: bool = True) -> int:
+    amqp_uri = registry.config_of("catalog")["AMQP_URI"]
+    if not is_reachable(amqp_uri):
+        return _broker_missing(amqp_uri)
+    declare_topology(amqp_uri, registry.PRODUCERS, registry.all_subscriptions())
+
+    env = dict(os.environ, LOAD_DEMO_DATA="true" if load_demo else "false")
+    processes = {
+        name: subprocess.Popen([sys.executable, "-m", "cli.main", "serve", name], env=env)
+        for name in registry.SERVICES
+    }
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if _wait_until_ready(processes):
+            print(f"\nKoSI is up: {GATEWAY}/api/v1/entries  docs: {GATEWAY}/api/v1/docs  (Ctrl-C stops)\n",
+                  flush=True)
+        while not stopping:
+            exited = [name for name, process in processes.items() if process.poll() is not None]
+            if exited:
+                print(f"service(s) stopped: {', '.join(exited)}; shutting down", file=sys.stderr)
+                break
+            time.sleep(0.5)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0 if stopping else 1
