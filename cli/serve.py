@@ -14,13 +14,27 @@ def _prepare_sqlite_folder(database_url: str) -> None:
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _load_demo_data(name: str, config: dict) -> None:
+    """Services with demo data have ``services/<name>/demo.py`` with ``load_demo(make_uow)``."""
+    import importlib
+
+    from kernel.db import create_db_engine, unit_of_work_factory
+
+    module = importlib.import_module(f"services.{name}.demo")
+    models = importlib.import_module(f"services.{name}.models")
+    engine = create_db_engine(config["DATABASE_URL"])
+    module.load_demo(unit_of_work_factory(engine, name, models.metadata))
+    engine.dispose()
+
+
 def serve_service(name: str) -> None:
     config = registry.config_of(name)
-    logging_config = config.get("LOGGING_OPTIONS", {})
-    configure_logging(name, logging_config.get("LEVEL", "INFO"), logging_config.get("JSON", False))
+    configure_logging(name, config.get("LOG_LEVEL", "INFO"), config.get("LOG_JSON", False))
     if "DATABASE_URL" in config and config.get("MIGRATE_ON_START", True):
         _prepare_sqlite_folder(config["DATABASE_URL"])
         upgrade(name, config["DATABASE_URL"])
+    if config.get("LOAD_DEMO_DATA"):
+        _load_demo_data(name, config)
     nameko.config.setup(config)
     cls = registry.service_class(name)
     run([f"{cls.__module__}:{cls.__name__}"])

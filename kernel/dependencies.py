@@ -1,6 +1,7 @@
 """nameko glue for the kernel: the database dependency that also runs the outbox relay."""
 import threading
 
+import nameko
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 
@@ -24,7 +25,7 @@ class Database(DependencyProvider):
         self._stopping = False
 
     def setup(self):
-        config = self.container.config
+        config = nameko.config
         self.engine = create_db_engine(config["DATABASE_URL"])
         self.make_uow = unit_of_work_factory(self.engine, self.producer, self.metadata,
                                              on_commit=self._wake.set)

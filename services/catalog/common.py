@@ -1,0 +1,109 @@
+"""Small helpers the catalog's domain modules share: actors, ids, time, slugs, pages."""
+import re
+import unicodedata
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from kernel.errors import Forbidden
+
+STAFF_ROLES = {"editor", "admin"}
+
+
+# ------------------------------------------------------------------ actors
+# ``actor`` is None (anonymous) or ``{"sub": str, "roles": [str]}`` from a verified token.
+
+def roles_of(actor) -> set:
+    if not isinstance(actor, dict):
+        return set()
+    roles = actor.get("roles") or []
+    return {role for role in roles if isinstance(role, str)} if isinstance(roles, (list, tuple)) else set()
+
+
+def is_staff(actor) -> bool:
+    return bool(roles_of(actor) & STAFF_ROLES)
+
+
+def require_staff(actor) -> None:
+    if not is_staff(actor):
+        raise Forbidden("this needs an editor or admin")
+
+
+def require_admin(actor) -> None:
+    if "admin" not in roles_of(actor):
+        raise Forbidden("this needs an admin")
+
+
+def actor_name(actor) -> str | None:
+    if isinstance(actor, dict) and actor.get("sub"):
+        return str(actor["sub"])[:200]
+    return None
+
+
+# ------------------------------------------------------------------ ids, time
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def looks_like_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+        return True
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+# ------------------------------------------------------------------ slugs
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    text = unicodedata.normalize("NFKD", text.translate(_GERMAN)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_length].strip("-") or "eintrag"
+
+
+def unique_slug(session, table: sa.Table, text: str) -> str:
+    """``slugify(text)``, with ``-2``, ``-3`` … appended when it is taken."""
+    base = slugify(text)
+    taken = set(session.execute(
+        sa.select(table.c.slug).where(sa.or_(table.c.slug == base, table.c.slug.like(base + "-%")))
+    ).scalars())
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+# ------------------------------------------------------------------ pages
+def paginate(session, query: sa.Select, page: int, per_page: int) -> tuple[int, list]:
+    """Total row count of ``query`` and the rows of one page."""
+    total = session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return total, rows
+
+
+def json_list_contains(column, value: str):
+    """Portable "JSON array contains this string" (PostgreSQL and SQLite).
+
+    Both store JSON as ``json.dumps`` text (ASCII-escaped), so the quoted value is a
+    substring of the array text; LIKE wildcards in the value are escaped.
+    """
+    import json
+
+    needle = json.dumps(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.cast(column, sa.Text).like(f"%{needle}%", escape="\\")

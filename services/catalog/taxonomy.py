@@ -1,0 +1,67 @@
+"""Themes and regions: listings with counts, and the checks entries need against them."""
+import sqlalchemy as sa
+
+from kernel.errors import ValidationFailed
+from services.catalog import geo
+from services.catalog.models import entries, entry_themes, regions, themes
+from services.catalog.schemas import RegionSchema, ThemeSchema
+
+_PUBLISHED = entries.c.status == "published"
+
+
+def list_themes(uow) -> list[dict]:
+    """Every theme with ``entry_count`` = published entries tagged with it."""
+    counts = (sa.select(entry_themes.c.theme_slug, sa.func.count().label("n"))
+              .select_from(entry_themes.join(entries, entries.c.id == entry_themes.c.entry_id))
+              .where(_PUBLISHED).group_by(entry_themes.c.theme_slug).subquery())
+    query = (sa.select(themes, sa.func.coalesce(counts.c.n, 0).label("entry_count"))
+             .outerjoin(counts, counts.c.theme_slug == themes.c.slug)
+             .order_by(themes.c.kind, themes.c.label))
+    return ThemeSchema(many=True).dump([row._asdict() for row in uow.session.execute(query)])
+
+
+def list_regions(uow) -> list[dict]:
+    """Every region with ``entry_count`` = published entries in it."""
+    counts = (sa.select(entries.c.region, sa.func.count().label("n"))
+              .where(_PUBLISHED, entries.c.region.is_not(None)).group_by(entries.c.region).subquery())
+    query = (sa.select(regions, sa.func.coalesce(counts.c.n, 0).label("entry_count"))
+             .outerjoin(counts, counts.c.region == regions.c.ags)
+             .order_by(regions.c.name))
+    return RegionSchema(many=True).dump([row._asdict() for row in uow.session.execute(query)])
+
+
+def region_rows(session) -> list[dict]:
+    return [row._asdict() for row in session.execute(sa.select(regions).order_by(regions.c.ags))]
+
+
+def check_themes(session, slugs, field: str = "themes") -> list[str]:
+    """The slugs, de-duplicated in order; unknown ones are a ``ValidationFailed``."""
+    wanted = list(dict.fromkeys(slugs))
+    known = set(session.execute(sa.select(themes.c.slug).where(themes.c.slug.in_(wanted))).scalars())
+    unknown = [slug for slug in wanted if slug not in known]
+    if unknown:
+        raise ValidationFailed("unknown theme", {field: [f"unknown theme: {slug}" for slug in unknown]})
+    return wanted
+
+
+def check_regions(session, ags_list, field: str = "regions") -> list[str]:
+    wanted = list(dict.fromkeys(ags_list))
+    known = set(session.execute(sa.select(regions.c.ags).where(regions.c.ags.in_(wanted))).scalars())
+    unknown = [ags for ags in wanted if ags not in known]
+    if unknown:
+        raise ValidationFailed("unknown region", {field: [f"unknown region: {ags}" for ags in unknown]})
+    return wanted
+
+
+def place(session, location: dict | None, region: str | None) -> str | None:
+    """The region of an entry or organisation: the given one (must exist), else derived
+    from the location. A location must lie inside Saxony-Anhalt."""
+    if location is not None and not geo.in_state(location["lat"], location["lon"]):
+        raise ValidationFailed("the location is outside Saxony-Anhalt",
+                               {"location": ["must lie inside Saxony-Anhalt"]})
+    if region is not None:
+        check_regions(session, [region], field="region")
+        return region
+    if location is not None:
+        return geo.region_for_point(location["lat"], location["lon"], region_rows(session))
+    return None

@@ -1,0 +1,61 @@
+"""Fixtures of the catalog tests: a real PostgreSQL database migrated to head."""
+import pytest
+import sqlalchemy as sa
+
+import services.catalog.events  # noqa: F401  (registers the event contracts)
+from kernel.db import create_db_engine, unit_of_work_factory
+from kernel.migrations import upgrade
+from services.catalog import models
+from tests.databases import fresh_database
+
+STAFF = {"sub": "editor-1", "roles": ["editor"]}
+ADMIN = {"sub": "admin-1", "roles": ["admin"]}
+CITIZEN = {"sub": "someone", "roles": []}
+
+MAGDEBURG = {"lat": 52.1205, "lon": 11.6276}
+HALLE = {"lat": 51.4825, "lon": 11.9697}
+BERLIN = {"lat": 52.52, "lon": 13.405}
+
+# tables with rows the tests write, children first
+_WRITTEN = ("links", "entry_versions", "entry_themes", "entry_organisations", "entries",
+            "organisations", "articles", "outbox", "inbox")
+
+
+@pytest.fixture(scope="session")
+def catalog_engine():
+    url = fresh_database("kosi_test_catalog_domain")
+    upgrade("catalog", url)
+    engine = create_db_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_uow(catalog_engine):
+    with catalog_engine.begin() as conn:
+        for name in _WRITTEN:
+            conn.execute(sa.delete(models.metadata.tables[name]))
+    return unit_of_work_factory(catalog_engine, "catalog", models.metadata)
+
+
+@pytest.fixture(scope="session")
+def theme_slugs(catalog_engine):
+    with catalog_engine.connect() as conn:
+        return list(conn.execute(sa.select(models.themes.c.slug).order_by(models.themes.c.slug)).scalars())
+
+
+def outbox_events(engine, event_type=None) -> list[dict]:
+    """Event envelopes stored in the outbox, oldest first."""
+    query = sa.select(models.outbox.c.payload).order_by(models.outbox.c.id)
+    if event_type:
+        query = query.where(models.outbox.c.event_type == event_type)
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def entry_data(known_themes, /, **overrides) -> dict:
+    data = {"kind": "project", "title": "Dorfladen Genossenschaft", "summary": "Ein Laden im Dorf",
+            "themes": known_themes[:1], "location": dict(MAGDEBURG), "tags": ["Nahversorgung"],
+            "contact": {"name": "Erika Muster", "email": "erika@example.org", "phone": "0391 123"}}
+    data.update(overrides)
+    return data

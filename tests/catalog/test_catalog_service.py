@@ -1,0 +1,75 @@
+"""The catalog as a running nameko service: RPC over RabbitMQ, errors, events on the wire."""
+import json
+import time
+
+import nameko
+import pytest
+from nameko.standalone.rpc import ClusterRpcClient
+
+from kernel import broker
+from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.migrations import upgrade
+from services.catalog.service import CatalogService
+from tests.catalog.conftest import STAFF, entry_data
+from tests.databases import fresh_database
+
+
+@pytest.fixture(scope="module")
+def service_database_url():
+    url = fresh_database("kosi_test_catalog_service")
+    upgrade("catalog", url)
+    return url
+
+
+@pytest.fixture
+def catalog(container_factory, rabbit_config, rabbit_uri, service_database_url):
+    with nameko.config.patch({"DATABASE_URL": service_database_url}):  # AMQP_URI: rabbit_config
+        container = container_factory(CatalogService)
+        container.start()
+        with ClusterRpcClient(timeout=20) as client:
+            yield client.catalog
+
+
+def test_rpc_errors_arrive_as_kernel_errors(catalog):
+    with pytest.raises(ValidationFailed) as failure:
+        catalog.create_entry({"kind": "castle", "title": 5, "surprise": True})
+    assert {"kind", "title", "surprise", "summary", "themes"} <= set(failure.value.fields)
+    with pytest.raises(NotFound):
+        catalog.get_entry("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(ValidationFailed) as failure:
+        catalog.list_entries({"per_page": 1000})
+    assert "per_page" in failure.value.fields
+    themes = [theme["slug"] for theme in catalog.list_themes()]
+    entry = catalog.create_entry(entry_data(themes))
+    with pytest.raises(Forbidden):
+        catalog.update_entry(entry["id"], {"title": "Gekapert"}, 1, None)
+    assert catalog.health() == {"status": "ok"}
+
+
+def test_published_entry_reaches_the_catalog_exchange(catalog, rabbit_uri):
+    connection = broker.connect(rabbit_uri)
+    channel = connection.channel()
+    channel.exchange_declare("catalog.events", exchange_type="topic", durable=True)
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, "catalog.events", routing_key="entry.published")
+    try:
+        themes = [theme["slug"] for theme in catalog.list_themes()]
+        entry = catalog.create_entry(entry_data(themes), STAFF)
+        assert entry["status"] == "published"
+        body = None
+        deadline = time.monotonic() + 15
+        while body is None and time.monotonic() < deadline:
+            method, _, raw = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                time.sleep(0.1)
+            else:
+                body = json.loads(raw)
+        assert body is not None, "the outbox relay did not publish entry.published"
+        assert body["type"] == "entry.published" and body["producer"] == "catalog"
+        assert body["data"]["id"] == entry["id"] and body["data"]["region"] == "15003"
+        assert "contact" not in body["data"]
+        # the public read over RPC shows it, without personal data
+        public = catalog.get_entry(entry["id"])
+        assert public["id"] == entry["id"] and "contact" not in public
+    finally:
+        connection.close()

@@ -1,0 +1,109 @@
+"""Listing and filtering entries, themes and regions with counts, organisations, articles."""
+import pytest
+
+from kernel.errors import Forbidden, NotFound, ValidationFailed
+from services.catalog import articles, entries, organisations, taxonomy
+from services.catalog.schemas import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema,
+                                      EntryQuerySchema, OrganisationCreateSchema, OrganisationQuerySchema,
+                                      load_input)
+from tests.catalog.conftest import BERLIN, CITIZEN, HALLE, STAFF, entry_data, outbox_events
+
+
+def create(make_uow, raw, actor=STAFF):
+    with make_uow() as uow:
+        return entries.create_entry(uow, load_input(EntryCreateSchema, raw), actor)
+
+
+def listing(make_uow, actor=None, **query):
+    with make_uow() as uow:
+        return entries.list_entries(uow, load_input(EntryQuerySchema, query), actor)
+
+
+def new_organisation(make_uow, **raw):
+    with make_uow() as uow:
+        return organisations.create_organisation(
+            uow, load_input(OrganisationCreateSchema, {"name": "Landfrauen e.V.", "kind": "association", **raw}),
+            STAFF)
+
+
+def ids(page):
+    return [item["id"] for item in page["items"]]
+
+
+def test_filters_and_sorting(make_uow, theme_slugs):
+    org = new_organisation(make_uow)
+    a = create(make_uow, entry_data(theme_slugs, title="Alpha Werkstatt", kind="initiative",
+                                    tags=["Reparatur", "Umwelt"], organisations=[org["id"]]))
+    b = create(make_uow, entry_data(theme_slugs, title="Beta Treff", themes=theme_slugs[1:2], location=HALLE))
+    c = create(make_uow, entry_data(theme_slugs, title="Cafe 100%_sicher", tags=["100%_sicher"]))
+    create(make_uow, entry_data(theme_slugs, title="Delta eingereicht"), actor=None)  # not public
+
+    assert listing(make_uow)["total"] == 3
+    assert ids(listing(make_uow, kind="initiative")) == [a["id"]]
+    assert ids(listing(make_uow, theme=theme_slugs[1])) == [b["id"]]
+    assert ids(listing(make_uow, region="15002")) == [b["id"]]
+    assert ids(listing(make_uow, tag="reparatur")) == [a["id"]]
+    assert ids(listing(make_uow, tag="100%_sicher")) == [c["id"]]
+    assert ids(listing(make_uow, tag="100")) == []  # whole tags only
+    assert ids(listing(make_uow, organisation=org["id"])) == [a["id"]]
+    assert ids(listing(make_uow, sort="title")) == [a["id"], b["id"], c["id"]]
+    assert ids(listing(make_uow, sort="newest")) == [c["id"], b["id"], a["id"]]
+    first, second = listing(make_uow, sort="title", per_page=2), listing(make_uow, sort="title", per_page=2, page=2)
+    assert (first["total"], ids(first), ids(second)) == (3, [a["id"], b["id"]], [c["id"]])
+    # status is a staff filter; the public always gets published entries
+    assert listing(make_uow, status="submitted")["total"] == 3
+    assert listing(make_uow, actor=STAFF, status="submitted")["total"] == 1
+    assert "contact" in listing(make_uow, actor=STAFF)["items"][0]
+
+
+def test_themes_and_regions_count_published_entries(make_uow, theme_slugs):
+    create(make_uow, entry_data(theme_slugs, themes=theme_slugs[:2]))
+    create(make_uow, entry_data(theme_slugs, location=HALLE))
+    create(make_uow, entry_data(theme_slugs), actor=None)  # submitted: not counted
+    with make_uow() as uow:
+        themes = {theme["slug"]: theme for theme in taxonomy.list_themes(uow)}
+        regions = {region["ags"]: region for region in taxonomy.list_regions(uow)}
+    assert len(themes) == len(theme_slugs) and len(regions) == 14
+    assert themes[theme_slugs[0]]["entry_count"] == 2 and themes[theme_slugs[1]]["entry_count"] == 1
+    assert sum(theme["entry_count"] for theme in themes.values()) == 3
+    assert regions["15003"]["entry_count"] == 1 and regions["15002"]["entry_count"] == 1
+    assert regions["15003"]["name"] == "Magdeburg" and regions["15003"]["rural"] is False
+    assert {theme["kind"] for theme in themes.values()} == {"field", "pioneering"}
+
+
+def test_organisations(make_uow, catalog_engine):
+    org = new_organisation(make_uow, website="https://landfrauen.example", location={"lat": 51.48, "lon": 11.97})
+    assert org["slug"] == "landfrauen-e-v" and org["region"] == "15002"
+    assert outbox_events(catalog_engine, "organisation.created")[0]["data"]["id"] == org["id"]
+    with make_uow() as uow:
+        assert organisations.get_organisation(uow, org["slug"])["id"] == org["id"]
+        page = organisations.list_organisations(uow, load_input(OrganisationQuerySchema, {"kind": "association"}))
+        assert page["total"] == 1
+        assert organisations.list_organisations(uow, load_input(OrganisationQuerySchema, {"kind": "company"}))["total"] == 0
+        with pytest.raises(NotFound):
+            organisations.get_organisation(uow, "nobody")
+        with pytest.raises(Forbidden):
+            organisations.create_organisation(uow, {"name": "X", "kind": "other"}, CITIZEN)
+    with pytest.raises(ValidationFailed):
+        new_organisation(make_uow, location=BERLIN)
+
+
+def test_articles_and_news(make_uow, theme_slugs, catalog_engine):
+    raw = {"type": "news", "title": "Neues Netzwerktreffen", "body": "Am Montag …", "themes": theme_slugs[:1],
+           "regions": ["15003"]}
+    with make_uow() as uow:
+        news = articles.create_article(uow, load_input(ArticleCreateSchema, raw), STAFF)
+    assert news["published_at"] and news["themes"] == theme_slugs[:1]
+    assert outbox_events(catalog_engine, "article.published")[0]["data"]["id"] == news["id"]
+    with make_uow() as uow:
+        articles.create_article(uow, load_input(ArticleCreateSchema, {**raw, "type": "article", "themes": []}), STAFF)
+        assert articles.list_articles(uow, load_input(ArticleQuerySchema, {}))["total"] == 2
+        assert ids(articles.list_articles(uow, load_input(ArticleQuerySchema, {"type": "news"}))) == [news["id"]]
+        assert ids(articles.list_articles(uow, load_input(ArticleQuerySchema, {"theme": theme_slugs[0]}))) == [news["id"]]
+        assert articles.get_article(uow, news["slug"])["title"] == "Neues Netzwerktreffen"
+        with pytest.raises(Forbidden):
+            articles.create_article(uow, load_input(ArticleCreateSchema, raw), None)
+        with pytest.raises(ValidationFailed):
+            articles.create_article(uow, load_input(ArticleCreateSchema, {**raw, "themes": ["astrologie"]}), STAFF)
+        with pytest.raises(ValidationFailed):
+            articles.create_article(uow, load_input(ArticleCreateSchema, {**raw, "regions": ["15999"]}), STAFF)

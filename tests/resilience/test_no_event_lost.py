@@ -1,0 +1,194 @@
+"""Nothing lost: a killed catalog process or a stopped broker loses no committed event.
+
+The catalog runs as a real process (``kosi serve catalog``) against real PostgreSQL and
+RabbitMQ; a durable spy queue bound to ``catalog.events`` stands in for a consumer.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from nameko.standalone.rpc import ClusterRpcClient
+
+from kernel import broker
+from kernel.db import create_db_engine, unit_of_work_factory
+from kernel.migrations import upgrade
+from services.catalog import entries as catalog_entries
+from services.catalog.models import metadata
+from services.catalog.schemas import EntryCreateSchema, load_input
+from tests.conftest import AMQP_URI
+from tests.databases import fresh_database
+
+EDITOR = {"sub": "resilience-test", "roles": ["editor"]}
+
+
+def entry_payload(number: int) -> dict:
+    return {
+        "kind": "project",
+        "title": f"Dorfladen Nummer {number}",
+        "summary": "Ein genossenschaftlicher Dorfladen mit Café und Paketstation.",
+        "themes": ["sozialer-zusammenhalt"],
+        "location": {"lat": 51.79 + number * 0.0001, "lon": 11.14},
+    }
+
+
+@pytest.fixture
+def database_url():
+    url = fresh_database("kosi_test_resilience")
+    upgrade("catalog", url)
+    return url
+
+
+@pytest.fixture
+def spy_queue():
+    """A durable queue that receives every catalog event, surviving a broker restart."""
+    name = f"resilience-spy-{uuid.uuid4().hex[:8]}"
+    connection = broker.connect(AMQP_URI)
+    channel = connection.channel()
+    channel.exchange_declare("catalog.events", exchange_type="topic", durable=True)
+    channel.queue_declare(name, durable=True)
+    channel.queue_bind(name, "catalog.events", routing_key="#")
+    connection.close()
+    yield name
+    connection = broker.connect(AMQP_URI)
+    connection.channel().queue_delete(name)
+    connection.close()
+
+
+class CatalogProcess:
+    def __init__(self, database_url, relay=True):
+        env = dict(os.environ, CATALOG_DATABASE_URL=database_url, LOAD_DEMO_DATA="false",
+                   CATALOG_OUTBOX_RELAY="true" if relay else "false", AMQP_URI=AMQP_URI)
+        self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "catalog"], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with ClusterRpcClient({"AMQP_URI": AMQP_URI}, timeout=2) as rpc:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    rpc.catalog.health()
+                    return
+                except Exception:
+                    if time.monotonic() > deadline or self.process.poll() is not None:
+                        raise RuntimeError("catalog process did not come up")
+                    time.sleep(0.3)
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+def outbox(database_url) -> list:
+    engine = create_db_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(metadata.tables["outbox"])).all()
+    engine.dispose()
+    return rows
+
+
+def received_event_ids(queue: str) -> list[str]:
+    connection = broker.connect(AMQP_URI)
+    channel = connection.channel()
+    ids = []
+    while True:
+        method, _props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            break
+        ids.append(json.loads(body)["event_id"])
+    connection.close()
+    return ids
+
+
+def wait_until_outbox_drained(database_url, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(row.published_at is not None for row in outbox(database_url)):
+            return
+        time.sleep(0.2)
+    raise AssertionError("outbox not drained")
+
+
+def test_killed_between_commit_and_publish_loses_nothing(database_url, spy_queue):
+    # relay off: every change is committed and its event stored, but nothing is published yet
+    catalog = CatalogProcess(database_url, relay=False)
+    try:
+        with ClusterRpcClient({"AMQP_URI": AMQP_URI}, timeout=10) as rpc:
+            created = [rpc.catalog.create_entry(entry_payload(n), EDITOR)["id"] for n in range(20)]
+    finally:
+        catalog.kill()  # SIGKILL: no clean shutdown, no last flush
+    assert len(outbox(database_url)) == 20
+    assert all(row.published_at is None for row in outbox(database_url))
+    assert received_event_ids(spy_queue) == []
+
+    catalog = CatalogProcess(database_url, relay=True)
+    try:
+        wait_until_outbox_drained(database_url)
+    finally:
+        catalog.stop()
+    stored = {row.event_id for row in outbox(database_url)}
+    received = received_event_ids(spy_queue)
+    assert set(received) == stored
+    assert {row.payload["data"]["id"] for row in outbox(database_url)} == set(created)
+
+
+def test_killed_during_a_stream_of_writes_loses_nothing(database_url, spy_queue):
+    catalog = CatalogProcess(database_url, relay=True)
+    with ClusterRpcClient({"AMQP_URI": AMQP_URI}, timeout=3) as rpc:
+        for number in range(30):
+            if number == 15:
+                catalog.kill()
+                catalog = CatalogProcess(database_url, relay=True)
+            try:
+                rpc.catalog.create_entry(entry_payload(number), EDITOR)
+            except Exception:
+                pass  # a write in flight when the process died may or may not have committed
+    try:
+        wait_until_outbox_drained(database_url)
+    finally:
+        catalog.stop()
+    stored = {row.event_id for row in outbox(database_url)}
+    assert len(stored) >= 29
+    assert stored <= set(received_event_ids(spy_queue))  # duplicates allowed, losses not
+
+
+def rabbitmqctl(*args):
+    subprocess.run(["rabbitmqctl", *args], check=True, stdout=subprocess.DEVNULL, timeout=120)
+
+
+def test_broker_stopped_during_a_stream_of_writes_loses_nothing(database_url, spy_queue):
+    catalog = CatalogProcess(database_url, relay=True)
+    engine = create_db_engine(database_url)
+    make_uow = unit_of_work_factory(engine, "catalog", metadata)
+
+    def write(number):
+        with make_uow() as uow:
+            catalog_entries.create_entry(uow, load_input(EntryCreateSchema, entry_payload(number)), EDITOR)
+
+    try:
+        for number in range(10):
+            write(number)
+        rabbitmqctl("stop_app")
+        try:
+            for number in range(10, 25):  # committed while the broker is away
+                write(number)
+            assert any(row.published_at is None for row in outbox(database_url))
+        finally:
+            rabbitmqctl("start_app")
+        for number in range(25, 30):
+            write(number)
+        wait_until_outbox_drained(database_url, seconds=90)
+    finally:
+        catalog.stop()
+        engine.dispose()
+    stored = {row.event_id for row in outbox(database_url)}
+    assert len(stored) == 30
+    assert stored <= set(received_event_ids(spy_queue))
