@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from kernel.errors import Forbidden
+from services.catalog import events  # noqa: F401 (registers the event contracts the domain emits)
 
 STAFF_ROLES = {"editor", "admin"}
 

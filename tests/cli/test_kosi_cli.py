@@ -1,0 +1,88 @@
+"""The ``kosi`` command against a running catalog service (real RabbitMQ and PostgreSQL)."""
+import csv
+import io
+import json
+
+import nameko
+import pytest
+from click.testing import CliRunner
+from nameko.standalone.rpc import ClusterRpcClient
+
+from cli.main import main as kosi
+from kernel.migrations import upgrade
+from services.catalog.service import CatalogService
+from tests.databases import fresh_database
+
+HEADER = "slug;kind;title;summary;themes;lat;lon;contact_email\n"
+GOOD = [
+    "dorfladen-wippra;project;Dorfladen Wippra;Genossenschaftlicher Dorfladen;sozialer-zusammenhalt;51,5712;11,2741;a@example.org\n",
+    "pflege-harz;initiative;Pflegestammtisch Harz;Pflegende Angehörige treffen sich;alter|gesundheit;51.8358;10.7852;\n",
+    "repair-cafe-zeitz;event;Repair-Café Zeitz;Reparieren statt wegwerfen;buergerschaftliches-engagement;51.0478;12.1383;\n",
+]
+BAD = [
+    "kaputt-1;project;Koordinaten kaputt;Lat ist kein Wert;wohnen;abc;11.2;\n",        # not a number
+    "berlin-1;project;Projekt in Berlin;Liegt nicht im Land;wohnen;52.52;13.405;\n",  # outside the state
+    "thema-1;castle;Falsche Art;Unbekannte Art und Thema;unbekannt;51.5;11.9;\n",     # kind and theme
+]
+
+
+@pytest.fixture
+def catalog(container_factory, rabbit_config, rabbit_uri, monkeypatch):
+    url = fresh_database("kosi_test_cli")
+    upgrade("catalog", url)
+    monkeypatch.setenv("AMQP_URI", rabbit_uri)
+    with nameko.config.patch({"DATABASE_URL": url}):
+        container = container_factory(CatalogService)
+        container.start()
+        with ClusterRpcClient(timeout=20) as client:
+            yield client.catalog
+
+
+def test_import_keeps_good_rows_rejects_bad_ones_with_reasons_and_is_idempotent(catalog, tmp_path):
+    source = tmp_path / "entries.csv"
+    source.write_text(HEADER + "".join(GOOD + BAD), encoding="utf-8-sig")
+    report_path = tmp_path / "report.json"
+
+    result = CliRunner().invoke(kosi, ["import", str(source), "--report", str(report_path)])
+    assert result.exit_code == 1, result.output  # some rows were rejected
+    report = json.loads(report_path.read_text())
+    assert (report["rows"], report["imported"], report["rejected"]) == (6, 3, 3)
+    errors = {rejection["row"]: rejection["errors"] for rejection in report["rejections"]}
+    assert set(errors) == {5, 6, 7}  # spreadsheet rows (header is row 1)
+    assert "lat" in errors[5]
+    assert "location" in json.dumps(errors[6])
+    assert {"kind"} <= set(errors[7])
+    assert catalog.list_entries({})["total"] == 3
+
+    again = CliRunner().invoke(kosi, ["import", str(source), "--report", str(report_path)])
+    assert again.exit_code == 1
+    assert catalog.list_entries({})["total"] == 3  # same slugs: nothing created twice
+
+
+def test_export_has_published_entries_without_personal_data(catalog, tmp_path):
+    source = tmp_path / "entries.csv"
+    source.write_text(HEADER + "".join(GOOD), encoding="utf-8")
+    assert CliRunner().invoke(kosi, ["import", str(source)]).exit_code == 0
+
+    exported = CliRunner().invoke(kosi, ["export", "--format", "csv"])
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert sorted(row["slug"] for row in rows) == ["dorfladen-wippra", "pflege-harz", "repair-cafe-zeitz"]
+    assert "example.org" not in exported.stdout
+
+    geojson_path = tmp_path / "entries.geojson"
+    assert CliRunner().invoke(kosi, ["export", "--format", "geojson", "-o", str(geojson_path)]).exit_code == 0
+    collection = json.loads(geojson_path.read_text())
+    assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 3
+    wippra = next(f for f in collection["features"] if f["properties"]["slug"] == "dorfladen-wippra")
+    assert wippra["geometry"]["coordinates"] == [11.2741, 51.5712]  # longitude first
+    assert "contact" not in wippra["properties"]
+
+
+def test_broker_setup_and_dead_letter_listing(rabbit_config, rabbit_uri, monkeypatch):
+    monkeypatch.setenv("AMQP_URI", rabbit_uri)
+    setup = CliRunner().invoke(kosi, ["broker", "setup"])
+    assert setup.exit_code == 0, setup.output
+    listed = CliRunner().invoke(kosi, ["dlq", "list"])
+    assert listed.exit_code == 0 and "0 dead letter(s)" in listed.output
+    assert CliRunner().invoke(kosi, ["dlq", "replay"]).exit_code != 0  # says what to replay
