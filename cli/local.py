@@ -8,6 +8,7 @@ import time
 import requests
 
 from cli import registry
+from cli.secrets import local_jwt_secret
 from kernel.broker import declare_topology, is_reachable
 
 GATEWAY = "http://localhost:8000"
@@ -41,6 +42,7 @@ def run_platform(load_demo: bool = True) -> int:
     declare_topology(amqp_uri, registry.PRODUCERS, registry.all_subscriptions())
 
     env = dict(os.environ, LOAD_DEMO_DATA="true" if load_demo else "false")
+    env.setdefault("KOSI_JWT_SECRET", local_jwt_secret())
     processes = {
         name: subprocess.Popen([sys.executable, "-m", "cli.main", "serve", name], env=env)
         for name in registry.SERVICES

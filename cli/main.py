@@ -1,5 +1,8 @@
 """``kosi``: the command line for staff and operators."""
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything opens sockets: nameko and its clients need it
 
@@ -103,8 +106,13 @@ def token(roles, sub, ttl):
     """Mint a staff token signed with the gateway's configured secret."""
     from gateway.auth import mint_token
 
+    from cli.secrets import local_jwt_secret
+
     auth = registry.config_of("gateway")["AUTH"]
-    click.echo(mint_token(auth["JWT_SECRET"], sub, list(roles), ttl,
+    secret = auth["JWT_SECRET"] or local_jwt_secret(create=False)
+    if not secret:
+        raise click.ClickException("no signing secret: set KOSI_JWT_SECRET (or start `kosi run` once)")
+    click.echo(mint_token(secret, sub, list(roles), ttl,
                           issuer=auth.get("ISSUER"), audience=auth.get("AUDIENCE")))
 
 

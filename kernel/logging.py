@@ -25,4 +25,7 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = Fals
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # py-amqp warns about every late publisher confirm on a channel kombu closes after a
+    # returned (unroutable) message; that case is reported by the outbox relay itself
+    logging.getLogger("amqp").setLevel(logging.ERROR)
     structlog.contextvars.bind_contextvars(service=service)

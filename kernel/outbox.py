@@ -93,7 +93,7 @@ class OutboxRelay:
                                             message_id=row.event_id, serializer="json")
                 except UndeliverableMessage:
                     unroutable = True
-                    log.warning("event %s (%s) has no subscriber queue", row.event_id, row.event_type)
+                    log.info("event %s (%s) has no subscriber queue", row.event_id, row.event_type)
                 except Exception as exc:
                     conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(
                         attempts=outbox.c.attempts + 1, last_error=repr(exc)[:2000]))

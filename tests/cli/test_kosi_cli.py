@@ -86,3 +86,21 @@ def test_broker_setup_and_dead_letter_listing(rabbit_config, rabbit_uri, monkeyp
     listed = CliRunner().invoke(kosi, ["dlq", "list"])
     assert listed.exit_code == 0 and "0 dead letter(s)" in listed.output
     assert CliRunner().invoke(kosi, ["dlq", "replay"]).exit_code != 0  # says what to replay
+
+
+def test_token_is_accepted_by_the_gateways_verifier(monkeypatch):
+    from gateway.auth import TokenVerifier
+    from kernel.config import load_config, service_config_path
+
+    monkeypatch.setenv("KOSI_JWT_SECRET", "cli-test-secret-0123456789abcdef0123456789")
+    minted = CliRunner().invoke(kosi, ["token", "--role", "editor", "--sub", "redaktion@kosi"])
+    assert minted.exit_code == 0, minted.output
+    actor = TokenVerifier(load_config(service_config_path("gateway"))["AUTH"]).verify(minted.stdout.strip())
+    assert actor == {"sub": "redaktion@kosi", "roles": ["editor"]}
+
+
+def test_token_without_any_secret_is_refused(monkeypatch, tmp_path):
+    monkeypatch.delenv("KOSI_JWT_SECRET", raising=False)
+    monkeypatch.chdir(tmp_path)  # no var/jwt-secret here
+    refused = CliRunner().invoke(kosi, ["token", "--role", "admin"])
+    assert refused.exit_code != 0 and "KOSI_JWT_SECRET" in refused.output

@@ -1,0 +1,145 @@
+"""A closed-loop HTTP load generator: N client threads, each sends its next request as
+soon as the previous one is answered, for a fixed time.
+
+Each client has its own ``requests.Session`` (one keep-alive connection). Latency is
+measured per request with ``time.perf_counter``; only 2xx answers count as done and
+go into the latency figures, everything else (other statuses, connection errors,
+timeouts) is counted as an error by kind. Plain threads, no eventlet: the driver must
+not share the servers' green world.
+
+Standalone: ``python -m bench.load http://127.0.0.1:8110/api/v1/entries --seconds 3``.
+"""
+import argparse
+import json
+import math
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+from urllib.parse import urlsplit
+
+import requests
+
+DEFAULT_CLIENTS = 8
+DEFAULT_SECONDS = 5.0
+REQUEST_TIMEOUT = 10.0  # seconds; a request slower than this counts as an error
+
+
+@dataclass
+class LoadResult:
+    name: str
+    clients: int
+    elapsed: float  # seconds from the common start until the last client stopped
+    latencies_ms: list[float] = field(default_factory=list)  # of 2xx answers, sorted
+    errors: Counter = field(default_factory=Counter)  # "HTTP 503" / "ConnectionError" -> count
+    driver_cpu: float = 0.0  # CPU seconds this (driver) process used during the run
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def throughput(self) -> float:
+        return self.ok / self.elapsed if self.elapsed > 0 else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank percentile of the latencies in ms (NaN without data)."""
+        if not self.latencies_ms:
+            return math.nan
+        rank = max(1, math.ceil(p / 100 * len(self.latencies_ms)))
+        return self.latencies_ms[rank - 1]
+
+    def summary(self) -> dict:
+        return {
+            "requests": self.ok, "errors": self.error_count, "error_kinds": dict(self.errors),
+            "seconds": round(self.elapsed, 3), "clients": self.clients,
+            "throughput_rps": round(self.throughput, 1),
+            "p50_ms": round(self.percentile(50), 3), "p95_ms": round(self.percentile(95), 3),
+            "p99_ms": round(self.percentile(99), 3),
+            "mean_ms": round(sum(self.latencies_ms) / self.ok, 3) if self.ok else math.nan,
+            "max_ms": round(self.latencies_ms[-1], 3) if self.ok else math.nan,
+            "driver_cpu_s": round(self.driver_cpu, 3),
+        }
+
+
+def _client(urls: Sequence[str], offset: int, start: threading.Barrier, deadline_box: list,
+            latencies: list, errors: Counter, lock: threading.Lock, timeout: float) -> None:
+    session = requests.Session()
+    mine, failed = [], Counter()
+    index = offset
+    try:
+        start.wait()
+        deadline = deadline_box[0]
+        while True:
+            began = time.perf_counter()
+            if began >= deadline:
+                break
+            url = urls[index % len(urls)]
+            index += 1
+            try:
+                response = session.get(url, timeout=timeout)
+                response.content  # read the whole body: it is part of the answer
+                took = time.perf_counter() - began
+                if 200 <= response.status_code < 300:
+                    mine.append(took * 1000.0)
+                else:
+                    failed[f"HTTP {response.status_code}"] += 1
+            except requests.RequestException as error:
+                failed[type(error).__name__] += 1
+    finally:
+        session.close()
+        with lock:
+            latencies.extend(mine)
+            errors.update(failed)
+
+
+def run_load(name: str, urls: Sequence[str] | str, clients: int = DEFAULT_CLIENTS,
+             seconds: float = DEFAULT_SECONDS, timeout: float = REQUEST_TIMEOUT) -> LoadResult:
+    """Drive ``urls`` (cycled; each client starts at another one) for ``seconds``."""
+    urls = [urls] if isinstance(urls, str) else list(urls)
+    if not urls:
+        raise ValueError("no URL to load")
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    lock = threading.Lock()
+    deadline_box = [0.0]
+
+    def set_deadline():  # runs once, when every client is ready: they start together
+        deadline_box[0] = time.perf_counter() + seconds
+
+    start = threading.Barrier(clients + 1, action=set_deadline)
+    threads = [threading.Thread(target=_client, daemon=True, name=f"load-{name}-{n}",
+                                args=(urls, n * len(urls) // clients, start, deadline_box,
+                                      latencies, errors, lock, timeout))
+               for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    cpu_before = time.process_time()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return LoadResult(name, clients, elapsed, latencies, errors, time.process_time() - cpu_before)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", nargs="+", help="only 127.0.0.1/localhost URLs make sense here")
+    parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS)
+    parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS)
+    args = parser.parse_args(argv)
+    for url in args.url:
+        if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            parser.error(f"{url}: this load generator only talks to this machine")
+    print(json.dumps(run_load("load", args.url, args.clients, args.seconds).summary()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""JWT bearer authentication for the gateway (PyJWT).
+
+Config block ``AUTH``: ``JWT_SECRET`` and ``JWT_ALGORITHMS`` (HS256) for tokens the
+platform mints itself (``kosi token``); or ``JWKS_URL`` to verify tokens of an external
+identity provider (RS256/ES256) by its published keys. ``ISSUER`` and ``AUDIENCE``
+are checked when set. Claims: ``sub``, ``roles`` (a list) and ``exp`` are required.
+
+An actor is ``{"sub": str, "roles": [str]}`` — what the services receive.
+"""
+import json
+import time
+
+import jwt
+from nameko import config as nameko_config
+from nameko.extensions import DependencyProvider
+
+from gateway.errors import MissingToken, ServiceUnavailable, Unauthenticated
+from kernel.errors import Forbidden
+
+STAFF_ROLES = ("editor", "admin")
+REQUIRED_CLAIMS = ["sub", "roles", "exp"]
+
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}  # one per URL: each caches its keys
+
+
+def mint_token(secret: str, subject: str, roles, ttl_seconds: int, issuer: str | None = None,
+               audience: str | None = None, algorithm: str = "HS256") -> str:
+    """A signed token for ``subject`` with ``roles``, valid for ``ttl_seconds``."""
+    now = int(time.time())
+    claims = {"sub": subject, "roles": list(roles), "iat": now, "exp": now + int(ttl_seconds)}
+    if issuer:
+        claims["iss"] = issuer
+    if audience:
+        claims["aud"] = audience
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+class TokenVerifier:
+    """Checks a token against one ``AUTH`` config block and returns the actor."""
+
+    def __init__(self, auth_config: dict):
+        self.secret = auth_config.get("JWT_SECRET")
+        self.jwks_url = auth_config.get("JWKS_URL") or None
+        default_algorithms = ["RS256", "ES256"] if self.jwks_url else ["HS256"]
+        self.algorithms = list(auth_config.get("JWT_ALGORITHMS") or default_algorithms)
+        self.issuer = auth_config.get("ISSUER") or None
+        self.audience = auth_config.get("AUDIENCE") or None
+        if not self.jwks_url and not self.secret:
+            raise ValueError("AUTH needs JWT_SECRET or JWKS_URL")
+
+    def _key_for(self, token: str):
+        if not self.jwks_url:
+            return self.secret
+        client = _jwks_clients.get(self.jwks_url)
+        if client is None:
+            client = _jwks_clients[self.jwks_url] = jwt.PyJWKClient(self.jwks_url, timeout=5)
+        try:
+            return client.get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientConnectionError as exc:
+            raise ServiceUnavailable("the identity provider's keys cannot be fetched") from exc
+        except (jwt.PyJWKClientError, jwt.DecodeError) as exc:
+            raise Unauthenticated(f"invalid token: {exc}") from exc
+
+    def verify(self, token: str) -> dict:
+        try:
+            claims = jwt.decode(
+                token, self._key_for(token), algorithms=self.algorithms,
+                issuer=self.issuer, audience=self.audience,
+                options={"require": REQUIRED_CLAIMS, "verify_aud": self.audience is not None})
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("the token has expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"invalid token: {exc}") from exc
+        roles = claims.get("roles")
+        if not isinstance(claims.get("sub"), str) or not isinstance(roles, list) \
+                or not all(isinstance(role, str) for role in roles):
+            raise Unauthenticated("invalid token: sub must be a string and roles a list of strings")
+        return {"sub": claims["sub"], "roles": roles}
+
+
+def bearer_token(request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header; None when there is no header."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+_verifiers: dict[str, TokenVerifier] = {}
+
+
+def configured_verifier() -> TokenVerifier:
+    """The verifier of the current ``AUTH`` config, built once (it caches JWKS keys)."""
+    auth_config = nameko_config.get("AUTH") or {}
+    key = json.dumps(auth_config, sort_keys=True, default=str)
+    if key not in _verifiers:
+        _verifiers[key] = TokenVerifier(auth_config)
+    return _verifiers[key]
+
+
+class TokenAuth(DependencyProvider):
+    """Checks the ``AUTH`` config when the gateway starts: a gateway that could not verify
+    any token refuses to start instead of answering every staff request with an error."""
+
+    def setup(self):
+        configured_verifier()
+
+    def get_dependency(self, worker_ctx):
+        return configured_verifier()
+
+
+def optional_actor(request, verifier: TokenVerifier | None = None) -> dict | None:
+    """For public endpoints: None without a token; a bad token is still refused (401)."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    return (verifier or configured_verifier()).verify(token)
+
+
+def require_role(request, *roles: str, verifier: TokenVerifier | None = None) -> dict:
+    """The actor of a valid token holding one of ``roles`` (any role when none given).
+
+    No token or a bad one → ``Unauthenticated`` (401); a valid token without the
+    role → ``Forbidden`` (403).
+    """
+    token = bearer_token(request)
+    if token is None:
+        raise MissingToken("missing bearer token")
+    actor = (verifier or configured_verifier()).verify(token)
+    if roles and not set(roles) & set(actor["roles"]):
+        raise Forbidden(f"needs one of the roles: {', '.join(roles)}")
+    return actor
+
+
+def is_staff(actor: dict | None) -> bool:
+    return bool(actor) and bool(set(STAFF_ROLES) & set(actor["roles"]))

@@ -1,0 +1,105 @@
+"""Reading what a request brings: JSON bodies, query strings, ids, If-Match.
+
+Everything here raises the errors of ``gateway.errors`` / ``kernel.errors`` so that bad
+input becomes a 4xx problem; validation of the content itself is the job of the
+catalog's marshmallow schemas (``validate``).
+"""
+import json
+import re
+import uuid
+
+from marshmallow import Schema
+
+from gateway.errors import MalformedRequest, UnsupportedMediaType
+from kernel.errors import NotFound, ValidationFailed
+
+_JSON_TYPES = re.compile(r"^application/(?:[\w.-]+\+)?json$")
+
+
+def body_bytes(request) -> bytes:
+    """The raw body; RequestEntityTooLarge (413) when it exceeds ``max_content_length``."""
+    raw = request.get_data(cache=True)  # a Content-Length over the limit raises here
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # a streamed (chunked) body is cut at the limit silently; reading on tells if
+        # there was more: werkzeug then raises RequestEntityTooLarge
+        request.stream.read(1)
+    return raw
+
+
+def json_body(request) -> dict:
+    """The body as a JSON object; 415 for another content type, 400 when unreadable."""
+    raw = body_bytes(request)
+    if not raw.strip():
+        raise MalformedRequest("the request needs a JSON object as its body")
+    if not _JSON_TYPES.match(request.mimetype or ""):
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {request.mimetype or 'without a Content-Type'}")
+    try:
+        body = json.loads(raw.decode(request.mimetype_params.get("charset", "utf-8")))
+    except (UnicodeDecodeError, LookupError):
+        raise MalformedRequest("the body is not UTF-8 text") from None
+    except ValueError as exc:
+        raise MalformedRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("the body must be a JSON object")
+    return body
+
+
+def query_args(request) -> dict:
+    """Query parameters as a dict; a repeated parameter becomes a list."""
+    args = {}
+    for key in request.args.keys():
+        values = request.args.getlist(key)
+        args[key] = values if len(values) > 1 else values[0]
+    return args
+
+
+def validate(schema: Schema, data: dict, what: str = "input", partial=False) -> dict:
+    """Check ``data`` with ``schema`` (unknown fields included); returns ``data`` unchanged.
+
+    The gateway passes the raw (JSON-ready) data on; the service loads it with the
+    same schema itself.
+    """
+    errors = schema.validate(data, partial=partial)
+    if errors:
+        raise ValidationFailed(f"the {what} is not valid", errors)
+    return data
+
+
+def resource_id(value: str, name: str = "id") -> str:
+    """A path id must be a UUID: anything else names no resource (404 with a field message)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise NotFound(f"no resource with id {value!r}", {name: ["Not a valid UUID."]}) from None
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(?P<version>\d+)"?\s*$')
+
+
+def etag(version) -> str:
+    return f'"{version}"'
+
+
+def expected_version(request, body: dict) -> int:
+    """The version a PATCH expects: body field ``version`` or the ``If-Match`` header."""
+    from_body = body.pop("version", None)
+    header = request.headers.get("If-Match")
+    from_header = None
+    if header is not None:
+        match = _ETAG.match(header)
+        if not match:
+            raise ValidationFailed("If-Match must be the entry's ETag", {"If-Match": [
+                'Send the ETag of the entry, e.g. "3".']})
+        from_header = int(match.group("version"))
+    if from_body is not None and (isinstance(from_body, bool) or not isinstance(from_body, int)
+                                  or from_body < 1):
+        raise ValidationFailed("version must be a positive integer", {"version": ["Not a valid integer."]})
+    if from_body is None and from_header is None:
+        raise ValidationFailed("the expected version is missing", {"version": [
+            "Send the version you edited in the body or as an If-Match header."]})
+    if from_body is not None and from_header is not None and from_body != from_header:
+        raise ValidationFailed("version and If-Match disagree", {"version": [
+            "The body's version differs from the If-Match header."]})
+    return from_body if from_body is not None else from_header

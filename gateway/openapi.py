@@ -1,0 +1,149 @@
+"""The OpenAPI document, generated from the routes and the marshmallow schemas (apispec).
+
+Each route carries an ``Operation`` (``@documented(...)``): summary, auth, query, body
+and response schemas. ``build_spec`` walks the service class, takes method and path
+from each route's nameko entrypoint and the schemas from its ``Operation``; nothing of
+the document is written by hand.
+"""
+import re
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from gateway.problems import PROBLEM_CONTENT_TYPE
+from gateway.schemas import ProblemSchema
+from gateway.web import GatewayRoute
+
+AUTH_NONE, AUTH_OPTIONAL, AUTH_STAFF, AUTH_ADMIN = "none", "optional", "staff", "admin"
+BEARER = "bearerAuth"
+
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Malformed request",
+                401: "Missing or invalid token", 403: "Token lacks the required role", 404: "Not found",
+                409: "Conflict with the current state", 413: "Body too large",
+                415: "Body is not application/json", 422: "Validation failed",
+                503: "A service is not available"}
+
+
+@dataclass
+class Operation:
+    summary: str
+    tag: str
+    auth: str = AUTH_NONE
+    description: str = ""
+    query: type | None = None
+    body: type | None = None
+    response: type | None = None
+    status: int = 200
+    content_type: str = "application/json"
+    errors: tuple = ()
+    headers: dict = field(default_factory=dict)  # response header name → description
+    other_responses: dict = field(default_factory=dict)  # another success status → its schema
+
+
+def documented(**operation):
+    """Attach the OpenAPI description of a route to its method."""
+    def decorate(method):
+        method.openapi_operation = Operation(**operation)
+        return method
+    return decorate
+
+
+def _routes(service_cls):
+    for name in sorted(dir(service_cls)):
+        method = getattr(service_cls, name)
+        for entrypoint in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, GatewayRoute):
+                yield entrypoint, getattr(method, "openapi_operation", None)
+
+
+_PATH_PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+
+def openapi_path(werkzeug_url: str) -> str:
+    return _PATH_PARAM.sub(lambda m: "{" + m.group("name") + "}", werkzeug_url)
+
+
+def _error_statuses(op: Operation, has_path_params: bool, method: str) -> list[int]:
+    statuses = set(op.errors)
+    if op.query or op.body:
+        statuses.add(422)
+    if op.body:
+        statuses.update({400, 413, 415})
+    if op.auth in (AUTH_STAFF, AUTH_ADMIN):
+        statuses.update({401, 403})
+    elif op.auth == AUTH_OPTIONAL:
+        statuses.add(401)
+    if has_path_params:
+        statuses.add(404)
+    if op.tag != "ops":
+        statuses.add(503)
+    return sorted(statuses)
+
+
+def _operation(spec_op: Operation, method: str, url: str) -> dict:
+    params = [{"in": "path", "name": m.group("name"), "required": True,
+               "schema": {"type": "string", "format": "uuid"}} for m in _PATH_PARAM.finditer(url)]
+    if spec_op.query:
+        params.append({"in": "query", "schema": spec_op.query})
+    description = spec_op.description
+    if spec_op.auth in (AUTH_STAFF, AUTH_ADMIN):
+        roles = "editor or admin" if spec_op.auth == AUTH_STAFF else "admin"
+        description = f"{description}\n\nNeeds a bearer token with the role {roles}.".strip()
+    elif spec_op.auth == AUTH_OPTIONAL:
+        description = f"{description}\n\nPublic; a staff token gives the staff view.".strip()
+    operation = {"summary": spec_op.summary, "tags": [spec_op.tag],
+                 "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', url.lower()).strip('_')}",
+                 "parameters": params,
+                 "responses": {}}
+    if description:
+        operation["description"] = description
+    if spec_op.auth in (AUTH_STAFF, AUTH_ADMIN):
+        operation["security"] = [{BEARER: []}]
+    elif spec_op.auth == AUTH_OPTIONAL:
+        operation["security"] = [{}, {BEARER: []}]
+    else:
+        operation["security"] = []
+    if spec_op.body:
+        operation["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": spec_op.body}}}
+    success = {"description": _STATUS_TEXT.get(spec_op.status, "OK")}
+    if spec_op.response:
+        success["content"] = {spec_op.content_type: {"schema": spec_op.response}}
+    elif spec_op.content_type != "application/json":
+        success["content"] = {spec_op.content_type: {"schema": {"type": "string"}}}
+    if spec_op.headers:
+        success["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                              for name, text in spec_op.headers.items()}
+    operation["responses"][str(spec_op.status)] = success
+    for status, schema in spec_op.other_responses.items():
+        operation["responses"][str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
+                                               "content": {"application/json": {"schema": schema}}}
+    for status in _error_statuses(spec_op, bool(params and params[0]["in"] == "path"), method):
+        operation["responses"][str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
+    return operation
+
+
+def build_spec(service_cls, title: str = "KoSI platform API", version: str = "1.0.0") -> dict:
+    spec = APISpec(title=title, version=version, openapi_version="3.1.0",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Public HTTP API of the knowledge platform of the Competence "
+                                        "Centre for Social Innovation Saxony-Anhalt (KoSI). Errors are "
+                                        "RFC 9457 problem details (application/problem+json)."})
+    spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                              "description": "JWT with claims sub, roles (editor, "
+                                                             "admin) and exp"})
+    spec.components.schema("Problem", schema=ProblemSchema)
+    for status in (400, 401, 403, 404, 405, 409, 413, 415, 422, 503):
+        spec.components.response(f"Problem{status}", {
+            "description": _STATUS_TEXT.get(status, "Problem"),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}})
+    paths: dict[str, dict] = {}
+    for entrypoint, op in _routes(service_cls):
+        if op is None:
+            raise ValueError(f"route {entrypoint.method} {entrypoint.url} has no @documented")
+        for method in entrypoint.method.split(","):
+            paths.setdefault(entrypoint.url, {})[method.lower()] = _operation(op, method, entrypoint.url)
+    for url in sorted(paths):
+        spec.path(path=openapi_path(url), operations=paths[url])
+    return spec.to_dict()

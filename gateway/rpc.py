@@ -1,0 +1,70 @@
+"""RPC to the services with a deadline.
+
+nameko's RPC client waits forever for a reply; an HTTP request must not. ``TimedRpc``
+is nameko's ``ServiceRpc`` whose calls give up after ``RPC_TIMEOUT`` seconds with
+``ServiceUnavailable`` (503). A call to a service with no running instance fails at
+once with nameko's ``UnknownService`` (also 503).
+"""
+import eventlet
+from nameko import config as nameko_config
+from nameko.rpc import ClusterRpc, ServiceRpc
+
+from gateway.errors import ServiceUnavailable
+
+DEFAULT_RPC_TIMEOUT = 10.0
+
+
+def rpc_timeout() -> float:
+    return float(nameko_config.get("RPC_TIMEOUT", DEFAULT_RPC_TIMEOUT))
+
+
+def call_with_deadline(client, method: str, args=(), kwargs=None, timeout: float | None = None,
+                       pending: dict | None = None):
+    """Call ``client.<method>(*args, **kwargs)``; ServiceUnavailable when no reply in time."""
+    timeout = rpc_timeout() if timeout is None else timeout
+    call = getattr(client, method).call_async(*args, **(kwargs or {}))
+    deadline = eventlet.Timeout(timeout)
+    try:
+        return call.result()
+    except eventlet.Timeout as fired:
+        if fired is not deadline:  # someone else's timeout: not ours to handle
+            raise
+        if pending is not None:  # forget the call, or a late reply would be kept forever
+            pending.pop(call.correlation_id, None)
+        raise ServiceUnavailable(f"{getattr(client, 'service_name', None) or 'a service'} "
+                                 f"did not answer within {timeout:g}s") from None
+    finally:
+        deadline.cancel()
+
+
+class TimedClient:
+    def __init__(self, client, pending: dict, timeout: float | None = None):
+        self._client = client
+        self._pending = pending
+        self._timeout = timeout
+
+    def __getattr__(self, method):
+        return lambda *args, **kwargs: call_with_deadline(
+            self._client, method, args, kwargs, self._timeout, self._pending)
+
+
+class TimedRpc(ServiceRpc):
+    """``TimedRpc("catalog")`` — like ``ServiceRpc("catalog")`` with a deadline per call."""
+
+    def get_dependency(self, worker_ctx):
+        return TimedClient(super().get_dependency(worker_ctx), self.reply_listener.pending)
+
+
+class TimedClusterRpc(ClusterRpc):
+    """Calls to any service by name: ``cluster.service("search", timeout=2).health()``."""
+
+    def get_dependency(self, worker_ctx):
+        client = super().get_dependency(worker_ctx)
+        pending = self.reply_listener.pending
+
+        class Cluster:
+            @staticmethod
+            def service(name: str, timeout: float | None = None) -> TimedClient:
+                return TimedClient(getattr(client, name), pending, timeout)
+
+        return Cluster()

@@ -1,0 +1,299 @@
+"""The HTTP gateway: thin routes that check input, call a service by RPC, answer JSON.
+
+Each route: authenticate (``gateway.auth``), read and validate input with the catalog's
+schemas (``gateway.inputs``), call the service, wrap the result. Errors become
+problem+json in ``gateway.web``/``gateway.problems``; the OpenAPI document is built
+from the ``@documented`` descriptions (``gateway.openapi``).
+"""
+from marshmallow import Schema, fields
+from nameko import config as nameko_config
+from werkzeug.wrappers import Response
+
+from gateway import metrics
+from gateway.auth import STAFF_ROLES, TokenAuth, is_staff, optional_actor, require_role
+from gateway.docs_page import render_docs
+from gateway.errors import ServiceUnavailable
+from gateway.inputs import body_bytes, etag, expected_version, json_body, query_args, resource_id, validate
+from gateway.openapi import AUTH_OPTIONAL, AUTH_STAFF, build_spec, documented
+from gateway.responses import json_response
+from gateway.rpc import TimedClusterRpc, TimedRpc
+from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQuerySchema, NetworkSchema,
+                             ReadinessSchema, SubmissionReceiptSchema)
+from gateway.web import route as gateway_route
+from kernel import broker
+from services.catalog import schemas
+from services.catalog.geo import parse_bbox
+
+API = "/api/v1"
+READY_RPC_TIMEOUT = 2.0
+
+
+def _items(items: list) -> dict:
+    return {"total": len(items), "items": items}
+
+
+def _items_schema(item_schema: type, name: str) -> type:
+    return type(name, (Schema,), {"total": fields.Integer(required=True),
+                                  "items": fields.List(fields.Nested(item_schema), required=True)})
+
+
+ThemeListSchema = _items_schema(schemas.ThemeSchema, "ThemeListSchema")
+RegionListSchema = _items_schema(schemas.RegionSchema, "RegionListSchema")
+HistorySchema = _items_schema(schemas.EntryVersionSchema, "EntryHistorySchema")
+
+
+def route(method: str, path: str):
+    """A gateway route under the API prefix."""
+    return gateway_route(method, API + path)
+
+
+class GatewayService:
+    name = "gateway"
+
+    auth = TokenAuth()  # checks the AUTH config at start-up
+    catalog = TimedRpc("catalog")
+    services = TimedClusterRpc()
+
+    # ------------------------------------------------------------------ entries
+
+    @route("GET", "/entries")
+    @documented(summary="List entries", tag="entries", auth=AUTH_OPTIONAL, query=schemas.EntryQuerySchema,
+                response=schemas.EntryPageSchema,
+                description="Published projects, ideas, initiatives and events; staff may filter by status.")
+    def list_entries(self, request):
+        actor = optional_actor(request)
+        query = validate(schemas.EntryQuerySchema(), query_args(request), "query")
+        return json_response(self.catalog.list_entries(query, actor))
+
+    @route("POST", "/entries")
+    @documented(summary="Submit or create an entry", tag="entries", auth=AUTH_OPTIONAL,
+                body=schemas.EntryCreateSchema, response=schemas.EntryStaffSchema, status=201,
+                headers={"Location": "URL of the new entry (staff creation)", "ETag": "its version"},
+                other_responses={202: SubmissionReceiptSchema},
+                description="Without a token: a public submission, answered 202 with a receipt "
+                            "(status submitted, invisible until an editor publishes it). "
+                            "With a staff token: the entry is created (published unless publish=false).")
+    def create_entry(self, request):
+        actor = optional_actor(request)
+        data = validate(schemas.EntryCreateSchema(), json_body(request), "entry")
+        entry = self.catalog.create_entry(data, actor if is_staff(actor) else None)
+        if not is_staff(actor):
+            return json_response({"id": entry["id"], "status": entry["status"],
+                                  "message": "Thank you. Editors review submissions before they are published."},
+                                 status=202)
+        return json_response(entry, status=201, headers={"Location": f"{API}/entries/{entry['id']}",
+                                                         "ETag": etag(entry["version"])})
+
+    @route("GET", "/entries/<entry_id>")
+    @documented(summary="Get an entry", tag="entries", auth=AUTH_OPTIONAL, response=schemas.EntryStaffSchema,
+                headers={"ETag": "the entry's version, for If-Match"},
+                description="The public sees published entries without contact data.")
+    def get_entry(self, request, entry_id):
+        actor = optional_actor(request)
+        entry = self.catalog.get_entry(resource_id(entry_id), actor)
+        return json_response(entry, headers={"ETag": etag(entry["version"])})
+
+    @route("PATCH", "/entries/<entry_id>")
+    @documented(summary="Change an entry", tag="entries", auth=AUTH_STAFF, body=schemas.EntryUpdateSchema,
+                response=schemas.EntryStaffSchema, errors=(409,),
+                headers={"ETag": "the new version"},
+                description="Send the version you edited in the body (version) or as If-Match; "
+                            "a stale version is answered 409.")
+    def update_entry(self, request, entry_id):
+        actor = require_role(request, *STAFF_ROLES)
+        entry_id = resource_id(entry_id)
+        changes = json_body(request)
+        version = expected_version(request, changes)
+        validate(schemas.EntryUpdateSchema(), {**changes, "version": version}, "change")
+        entry = self.catalog.update_entry(entry_id, changes, version, actor)
+        return json_response(entry, headers={"ETag": etag(entry["version"])})
+
+    @route("DELETE", "/entries/<entry_id>")
+    @documented(summary="Withdraw an entry", tag="entries", auth=AUTH_STAFF, response=schemas.EntryStaffSchema,
+                errors=(409, 422),
+                description="The entry is withdrawn (kept in the history), not erased. Optional JSON "
+                            "body {reason}.")
+    def withdraw_entry(self, request, entry_id):
+        actor = require_role(request, *STAFF_ROLES)
+        entry_id = resource_id(entry_id)
+        reason = None
+        if body_bytes(request).strip():
+            reason = validate(schemas.WithdrawSchema(), json_body(request), "body").get("reason")
+        return json_response(self.catalog.withdraw_entry(entry_id, actor, reason))
+
+    @route("POST", "/entries/<entry_id>/review")
+    @documented(summary="Review an entry", tag="entries", auth=AUTH_STAFF, body=schemas.ReviewSchema,
+                response=schemas.EntryStaffSchema, errors=(409,),
+                description="publish, reject (needs a reason), archive or withdraw.")
+    def review_entry(self, request, entry_id):
+        actor = require_role(request, *STAFF_ROLES)
+        entry_id = resource_id(entry_id)
+        decision = validate(schemas.ReviewSchema(), json_body(request), "review")
+        entry = self.catalog.review_entry(entry_id, decision, actor)
+        return json_response(entry, headers={"ETag": etag(entry["version"])})
+
+    @route("GET", "/entries/<entry_id>/history")
+    @documented(summary="Version history of an entry", tag="entries", auth=AUTH_STAFF,
+                response=HistorySchema, description="Every version, oldest first.")
+    def entry_history(self, request, entry_id):
+        actor = require_role(request, *STAFF_ROLES)
+        return json_response(_items(self.catalog.entry_history(resource_id(entry_id), actor)))
+
+    @route("GET", "/entries/<entry_id>/related")
+    @documented(summary="Related entries and organisations", tag="entries", auth=AUTH_OPTIONAL,
+                response=schemas.RelatedSchema)
+    def related_entries(self, request, entry_id):
+        actor = optional_actor(request)
+        return json_response(self.catalog.related_entries(resource_id(entry_id), actor))
+
+    @route("POST", "/entries/<entry_id>/links")
+    @documented(summary="Link an entry to an entry or organisation", tag="entries", auth=AUTH_STAFF,
+                body=schemas.LinkCreateSchema, response=schemas.LinkSchema, status=201, errors=(409,),
+                headers={"Location": "the related view of the entry"})
+    def add_link(self, request, entry_id):
+        actor = require_role(request, *STAFF_ROLES)
+        entry_id = resource_id(entry_id)
+        data = validate(schemas.LinkCreateSchema(), json_body(request), "link")
+        link = self.catalog.add_link(entry_id, data, actor)
+        return json_response(link, status=201, headers={"Location": f"{API}/entries/{entry_id}/related"})
+
+    # ------------------------------------------------------------------ organisations
+
+    @route("GET", "/organisations")
+    @documented(summary="List organisations", tag="organisations", query=schemas.OrganisationQuerySchema,
+                response=schemas.OrganisationPageSchema)
+    def list_organisations(self, request):
+        query = validate(schemas.OrganisationQuerySchema(), query_args(request), "query")
+        return json_response(self.catalog.list_organisations(query))
+
+    @route("POST", "/organisations")
+    @documented(summary="Create an organisation", tag="organisations", auth=AUTH_STAFF,
+                body=schemas.OrganisationCreateSchema, response=schemas.OrganisationSchema, status=201,
+                headers={"Location": "URL of the new organisation"}, errors=(409,))
+    def create_organisation(self, request):
+        actor = require_role(request, *STAFF_ROLES)
+        data = validate(schemas.OrganisationCreateSchema(), json_body(request), "organisation")
+        organisation = self.catalog.create_organisation(data, actor)
+        return json_response(organisation, status=201,
+                             headers={"Location": f"{API}/organisations/{organisation['id']}"})
+
+    @route("GET", "/organisations/<organisation_id>")
+    @documented(summary="Get an organisation", tag="organisations", response=schemas.OrganisationSchema)
+    def get_organisation(self, request, organisation_id):
+        return json_response(self.catalog.get_organisation(resource_id(organisation_id)))
+
+    # ------------------------------------------------------------------ articles and news
+
+    @route("GET", "/articles")
+    @documented(summary="List knowledge articles and news", tag="articles",
+                query=schemas.ArticleQuerySchema, response=schemas.ArticlePageSchema,
+                description="type=article or type=news filters.")
+    def list_articles(self, request):
+        query = validate(schemas.ArticleQuerySchema(), query_args(request), "query")
+        return json_response(self.catalog.list_articles(query))
+
+    @route("POST", "/articles")
+    @documented(summary="Publish a knowledge article or news", tag="articles", auth=AUTH_STAFF,
+                body=schemas.ArticleCreateSchema, response=schemas.ArticleSchema, status=201,
+                headers={"Location": "URL of the new article"})
+    def create_article(self, request):
+        actor = require_role(request, *STAFF_ROLES)
+        data = validate(schemas.ArticleCreateSchema(), json_body(request), "article")
+        article = self.catalog.create_article(data, actor)
+        return json_response(article, status=201, headers={"Location": f"{API}/articles/{article['id']}"})
+
+    @route("GET", "/articles/<article_id>")
+    @documented(summary="Get an article or news item", tag="articles", response=schemas.ArticleSchema)
+    def get_article(self, request, article_id):
+        return json_response(self.catalog.get_article(resource_id(article_id)))
+
+    # ------------------------------------------------------------------ themes, regions, map, network
+
+    @route("GET", "/themes")
+    @documented(summary="Themes (main fields and pioneering topics)", tag="taxonomy", response=ThemeListSchema)
+    def list_themes(self, request):
+        validate(NoQuery(), query_args(request), "query")
+        return json_response(_items(self.catalog.list_themes()))
+
+    @route("GET", "/regions")
+    @documented(summary="Districts and district-free cities of Saxony-Anhalt", tag="taxonomy",
+                response=RegionListSchema, description="With the number of published entries in each.")
+    def list_regions(self, request):
+        validate(NoQuery(), query_args(request), "query")
+        return json_response(_items(self.catalog.list_regions()))
+
+    @route("GET", "/map")
+    @documented(summary="Map features (GeoJSON)", tag="map", query=MapQuerySchema,
+                response=GeoJSONFeatureCollectionSchema, content_type="application/geo+json",
+                description="A GeoJSON FeatureCollection of published entries in bbox; clustered when "
+                            "zoomed out. Coordinates are [lon, lat].")
+    def map_features(self, request):
+        query = validate(MapQuerySchema(), query_args(request), "query")
+        map_query = {key: query[key] for key in ("theme", "kind") if key in query}
+        if "zoom" in query:
+            map_query["zoom"] = int(query["zoom"])
+        if "bbox" in query:
+            map_query["bbox"] = list(parse_bbox(query["bbox"]))
+        return json_response(self.catalog.map_features(map_query), content_type="application/geo+json")
+
+    @route("GET", "/network")
+    @documented(summary="Network of entries and organisations", tag="map", query=schemas.NetworkQuerySchema,
+                response=NetworkSchema)
+    def network(self, request):
+        query = validate(schemas.NetworkQuerySchema(), query_args(request), "query")
+        return json_response(self.catalog.network(query))
+
+    # ------------------------------------------------------------------ operations
+
+    @route("GET", "/health")
+    @documented(summary="Liveness: the gateway process is up", tag="ops", response=HealthSchema)
+    def health(self, request):
+        return json_response({"status": "ok"})
+
+    @route("GET", "/ready")
+    @documented(summary="Readiness: broker and services answer", tag="ops", response=ReadinessSchema,
+                errors=(503,), description="503 with the failing checks when one is down.")
+    def ready(self, request):
+        checks = {"broker": {"status": "ok"}}
+        if not broker.is_reachable(nameko_config["AMQP_URI"], timeout=READY_RPC_TIMEOUT):
+            checks["broker"] = {"status": "down", "detail": "RabbitMQ cannot be reached"}
+        for service in nameko_config.get("READY_SERVICES", []):
+            try:
+                self.services.service(service, timeout=READY_RPC_TIMEOUT).health()
+                checks[service] = {"status": "ok"}
+            except Exception as exc:  # any failure means "not ready"; the detail says which
+                checks[service] = {"status": "down", "detail": str(exc) or type(exc).__name__}
+        down = {name: [check["detail"]] for name, check in checks.items() if check["status"] != "ok"}
+        if down:  # 503 problem; errors name each failing check
+            raise ServiceUnavailable(f"not ready: {', '.join(sorted(down))} down", down)
+        return json_response({"status": "ready", "checks": checks})
+
+    @route("GET", "/metrics")
+    @documented(summary="Prometheus metrics", tag="ops", content_type="text/plain")
+    def prometheus_metrics(self, request):
+        payload, content_type = metrics.exposition()
+        return Response(payload, content_type=content_type)
+
+    @route("GET", "/openapi.json")
+    @documented(summary="This API as an OpenAPI document", tag="ops")
+    def openapi(self, request):
+        return json_response(openapi_document())
+
+    @route("GET", "/docs")
+    @documented(summary="Readable API documentation (HTML)", tag="ops", content_type="text/html")
+    def docs(self, request):
+        return Response(render_docs(openapi_document()), content_type="text/html; charset=utf-8")
+
+
+class NoQuery(schemas.InputSchema):
+    """Endpoints without query parameters still refuse unknown ones."""
+
+
+_document = None
+
+
+def openapi_document() -> dict:
+    global _document
+    if _document is None:  # the routes do not change while the process runs
+        _document = build_spec(GatewayService)
+    return _document
