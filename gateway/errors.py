@@ -26,6 +26,14 @@ class UnsupportedMediaType(GatewayError):
     pass
 
 
+class TooManyRequests(GatewayError):
+    """A public client went over its participation limit; ``retry_after`` in seconds."""
+
+    def __init__(self, detail: str = "", retry_after: int = 60):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(GatewayError):
     """A service behind the gateway did not answer in time or is not running."""
 

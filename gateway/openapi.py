@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from gateway.problems import PROBLEM_CONTENT_TYPE
+from gateway.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TABLE
 from gateway.schemas import ProblemSchema
 from gateway.web import GatewayRoute
 
@@ -22,6 +22,7 @@ _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 4
                 401: "Missing or invalid token", 403: "Token lacks the required role", 404: "Not found",
                 409: "Conflict with the current state", 413: "Body too large",
                 415: "Body is not application/json", 422: "Validation failed",
+                429: "Too many requests (see Retry-After)",
                 503: "A service is not available"}
 
 
@@ -134,7 +135,7 @@ def build_spec(service_cls, title: str = "KoSI platform API", version: str = "1.
                                               "description": "JWT with claims sub, roles (editor, "
                                                              "admin) and exp"})
     spec.components.schema("Problem", schema=ProblemSchema)
-    for status in (400, 401, 403, 404, 405, 409, 413, 415, 422, 503):
+    for status in sorted({kind.status for _error, kind in PROBLEM_TABLE}):
         spec.components.response(f"Problem{status}", {
             "description": _STATUS_TEXT.get(status, "Problem"),
             "content": {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}})

@@ -16,7 +16,7 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.wrappers import Response
 
 from gateway.errors import (MalformedRequest, MissingToken, PayloadTooLarge, ServiceUnavailable,
-                            Unauthenticated, UnsupportedMediaType)
+                            TooManyRequests, Unauthenticated, UnsupportedMediaType)
 from kernel.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ PROBLEM_TABLE: list[tuple[type, ProblemKind]] = [
     (Conflict, ProblemKind("conflict", 409, "Conflict with the current state")),
     (PayloadTooLarge, ProblemKind("payload-too-large", 413, "The request body is too large")),
     (UnsupportedMediaType, ProblemKind("unsupported-media-type", 415, "Unsupported content type")),
+    (TooManyRequests, ProblemKind("too-many-requests", 429, "Too many requests")),
     (ServiceUnavailable, ProblemKind("service-unavailable", 503, "A service is not available")),
     (UnknownService, ProblemKind("service-unavailable", 503, "A service is not available")),
     (eventlet.Timeout, ProblemKind("service-unavailable", 503, "A service is not available")),
@@ -121,6 +122,8 @@ def problem_response(error: BaseException, instance: str) -> Response:
         if not isinstance(error, MissingToken):
             challenge += ', error="invalid_token"'
         headers["WWW-Authenticate"] = challenge
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     return Response(json.dumps(body, ensure_ascii=False), status=kind.status, headers=headers,

@@ -14,7 +14,8 @@ from gateway.auth import STAFF_ROLES, TokenAuth, is_staff, optional_actor, requi
 from gateway.docs_page import render_docs
 from gateway.errors import ServiceUnavailable
 from gateway.inputs import body_bytes, etag, expected_version, json_body, query_args, resource_id, validate
-from gateway.openapi import AUTH_OPTIONAL, AUTH_STAFF, build_spec, documented
+from gateway.openapi import AUTH_ADMIN, AUTH_OPTIONAL, AUTH_STAFF, build_spec, documented
+from gateway.ratelimit import PublicWriteLimit
 from gateway.responses import json_response
 from gateway.rpc import TimedClusterRpc, TimedRpc
 from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQuerySchema, NetworkSchema,
@@ -51,6 +52,7 @@ class GatewayService:
     name = "gateway"
 
     auth = TokenAuth()  # checks the AUTH config at start-up
+    public_write_limit = PublicWriteLimit()
     catalog = TimedRpc("catalog")
     services = TimedClusterRpc()
 
@@ -72,9 +74,13 @@ class GatewayService:
                 other_responses={202: SubmissionReceiptSchema},
                 description="Without a token: a public submission, answered 202 with a receipt "
                             "(status submitted, invisible until an editor publishes it). "
-                            "With a staff token: the entry is created (published unless publish=false).")
+                            "With a staff token: the entry is created (published unless publish=false). "
+                            "Anonymous submissions are limited per client address (429 with Retry-After).",
+                errors=(429,))
     def create_entry(self, request):
         actor = optional_actor(request)
+        if not is_staff(actor):
+            self.public_write_limit(request)
         data = validate(schemas.EntryCreateSchema(), json_body(request), "entry")
         entry = self.catalog.create_entry(data, actor if is_staff(actor) else None)
         if not is_staff(actor):
@@ -138,6 +144,15 @@ class GatewayService:
     def entry_history(self, request, entry_id):
         actor = require_role(request, *STAFF_ROLES)
         return json_response(_items(self.catalog.entry_history(resource_id(entry_id), actor)))
+
+    @route("DELETE", "/entries/<entry_id>/contact")
+    @documented(summary="Erase the personal data of an entry", tag="entries", auth=AUTH_ADMIN,
+                response=schemas.EntryStaffSchema,
+                description="For an erasure request: the contact data is removed from the entry and "
+                            "from every version in its history. Admins only.")
+    def erase_personal_data(self, request, entry_id):
+        actor = require_role(request, "admin")
+        return json_response(self.catalog.erase_personal_data(resource_id(entry_id), actor))
 
     @route("GET", "/entries/<entry_id>/related")
     @documented(summary="Related entries and organisations", tag="entries", auth=AUTH_OPTIONAL,

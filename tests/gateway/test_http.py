@@ -412,7 +412,7 @@ def test_openapi_document_has_every_route_and_docs_render_it(platform, web_sessi
 
     assert document["openapi"].startswith("3.")
     expected = {"/entries", "/entries/{entry_id}", "/entries/{entry_id}/review", "/entries/{entry_id}/history",
-                "/entries/{entry_id}/related", "/entries/{entry_id}/links", "/organisations",
+                "/entries/{entry_id}/related", "/entries/{entry_id}/contact", "/entries/{entry_id}/links", "/organisations",
                 "/organisations/{organisation_id}", "/articles", "/articles/{article_id}", "/themes",
                 "/regions", "/map", "/network", "/health", "/ready", "/metrics", "/openapi.json", "/docs"}
     assert {API + path for path in expected} == set(document["paths"])
@@ -434,3 +434,31 @@ def test_openapi_document_has_every_route_and_docs_render_it(platform, web_sessi
     assert f"{API}/entries/{{entry_id}}/review" in html and "bearer" in html.lower()
     assert "EntryCreate" in html and "<table>" in html
     assert "<script" not in html and "cdn" not in html.lower() and "<link" not in html
+
+
+# ---------------------------------------------------------------- participation limits, erasure
+
+def test_anonymous_submissions_are_limited_per_client(rabbit_config, web_config, runner_factory,
+                                                       catalog_database, web_session):
+    from services.catalog.service import CatalogService
+
+    config = {**gateway_config(catalog_database), "PUBLIC_WRITES_PER_WINDOW": 3,
+              "PUBLIC_WRITE_WINDOW_SECONDS": 600}
+    runner_factory(config, CatalogService, GatewayService).start()
+    answers = [web_session.post(f"{API}/entries", json=entry_data(title=f"Idee {n}")) for n in range(3)]
+    assert [answer.status_code for answer in answers] == [202, 202, 202]
+    refused = web_session.post(f"{API}/entries", json=entry_data(title="Idee 4"))
+    assert_problem(refused, 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 600
+    # staff are not limited
+    assert web_session.post(f"{API}/entries", json=entry_data(title="Redaktion"), headers=bearer()).status_code == 201
+
+
+def test_admin_erases_contact_data_from_entry_and_history(platform, web_session):
+    entry = create_published(web_session)
+    assert_problem(web_session.delete(f"{API}/entries/{entry['id']}/contact", headers=bearer()), 403)
+    erased = web_session.delete(f"{API}/entries/{entry['id']}/contact", headers=bearer(("admin",)))
+    assert erased.status_code == 200, erased.text
+    assert not erased.json().get("contact")
+    history = web_session.get(f"{API}/entries/{entry['id']}/history", headers=bearer()).json()
+    assert "anna@example.org" not in json.dumps(history)

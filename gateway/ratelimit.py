@@ -1,0 +1,60 @@
+"""Abuse limits for public participation: a sliding window per client address.
+
+In-process: each gateway instance counts on its own, so N instances allow up to N times
+the limit. Enough against a script hammering one endpoint; a shared store (Redis) is the
+next step when the gateway is scaled out.
+"""
+import threading
+import time
+from collections import defaultdict, deque
+
+from nameko import config as nameko_config
+from nameko.extensions import DependencyProvider
+
+from gateway.errors import TooManyRequests
+
+
+class SlidingWindowLimiter:
+    def __init__(self, limit: int, window_seconds: float, clock=time.monotonic):
+        self.limit = limit
+        self.window = window_seconds
+        self._clock = clock
+        self._hits: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> None:
+        """Count one request of ``key``; raise ``TooManyRequests`` past the limit."""
+        now = self._clock()
+        with self._lock:
+            hits = self._hits[key]
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                retry_after = max(1, int(hits[0] + self.window - now + 0.999))
+                raise TooManyRequests(f"at most {self.limit} submissions per {int(self.window)} s; "
+                                      f"try again in {retry_after} s", retry_after=retry_after)
+            hits.append(now)
+            if len(self._hits) > 100_000:  # forget idle clients rather than grow without bound
+                for idle in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+                    del self._hits[idle]
+
+
+def client_address(request, trust_forwarded_for: bool) -> str:
+    """The caller's address; ``X-Forwarded-For`` only when a trusted proxy sets it."""
+    if trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded.strip():
+            return forwarded.split(",")[0].strip()
+    return request.remote_addr or "unknown"
+
+
+class PublicWriteLimit(DependencyProvider):
+    """Injects ``check(request)``: counts an anonymous write of the caller's address."""
+
+    def setup(self):
+        self.limiter = SlidingWindowLimiter(int(nameko_config.get("PUBLIC_WRITES_PER_WINDOW", 20)),
+                                            float(nameko_config.get("PUBLIC_WRITE_WINDOW_SECONDS", 3600)))
+        self.trust_forwarded_for = bool(nameko_config.get("TRUST_FORWARDED_FOR", False))
+
+    def get_dependency(self, worker_ctx):
+        return lambda request: self.limiter.hit(client_address(request, self.trust_forwarded_for))
