@@ -14,7 +14,7 @@ OPERATOR = {"sub": "kosi-cli", "roles": ["admin"]}
 
 
 def _rpc():
-    return ClusterRpcClient({"AMQP_URI": registry.config_of("catalog")["AMQP_URI"]}, timeout=120)
+    return ClusterRpcClient(timeout=120, uri=registry.config_of("catalog")["AMQP_URI"])
 
 
 def import_file(path, fmt: str, batch_size: int, report_path=None) -> dict:

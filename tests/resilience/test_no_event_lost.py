@@ -1,7 +1,8 @@
 """Nothing lost: a killed catalog process or a stopped broker loses no committed event.
 
 The catalog runs as a real process (``kosi serve catalog``) against real PostgreSQL and
-RabbitMQ; a durable spy queue bound to ``catalog.events`` stands in for a consumer.
+RabbitMQ (a vhost of its own per test); a durable spy queue bound to ``catalog.events``
+stands in for a consumer.
 """
 import json
 import os
@@ -21,7 +22,6 @@ from kernel.migrations import upgrade
 from services.catalog import entries as catalog_entries
 from services.catalog.models import metadata
 from services.catalog.schemas import EntryCreateSchema, load_input
-from tests.conftest import AMQP_URI
 from tests.databases import fresh_database
 
 EDITOR = {"sub": "resilience-test", "roles": ["editor"]}
@@ -45,28 +45,33 @@ def database_url():
 
 
 @pytest.fixture
-def spy_queue():
+def amqp_uri(rabbit_uri):
+    return rabbit_uri
+
+
+@pytest.fixture
+def spy_queue(amqp_uri):
     """A durable queue that receives every catalog event, surviving a broker restart."""
     name = f"resilience-spy-{uuid.uuid4().hex[:8]}"
-    connection = broker.connect(AMQP_URI)
+    connection = broker.connect(amqp_uri)
     channel = connection.channel()
     channel.exchange_declare("catalog.events", exchange_type="topic", durable=True)
     channel.queue_declare(name, durable=True)
     channel.queue_bind(name, "catalog.events", routing_key="#")
     connection.close()
     yield name
-    connection = broker.connect(AMQP_URI)
+    connection = broker.connect(amqp_uri)
     connection.channel().queue_delete(name)
     connection.close()
 
 
 class CatalogProcess:
-    def __init__(self, database_url, relay=True):
+    def __init__(self, database_url, amqp_uri, relay=True):
         env = dict(os.environ, CATALOG_DATABASE_URL=database_url, LOAD_DEMO_DATA="false",
-                   CATALOG_OUTBOX_RELAY="true" if relay else "false", AMQP_URI=AMQP_URI)
+                   CATALOG_OUTBOX_RELAY="true" if relay else "false", AMQP_URI=amqp_uri)
         self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "catalog"], env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        with ClusterRpcClient({"AMQP_URI": AMQP_URI}, timeout=2) as rpc:
+        with ClusterRpcClient(timeout=2, uri=amqp_uri) as rpc:
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -95,8 +100,8 @@ def outbox(database_url) -> list:
     return rows
 
 
-def received_event_ids(queue: str) -> list[str]:
-    connection = broker.connect(AMQP_URI)
+def received_event_ids(amqp_uri, queue: str) -> list[str]:
+    connection = broker.connect(amqp_uri)
     channel = connection.channel()
     ids = []
     while True:
@@ -117,36 +122,36 @@ def wait_until_outbox_drained(database_url, seconds=60):
     raise AssertionError("outbox not drained")
 
 
-def test_killed_between_commit_and_publish_loses_nothing(database_url, spy_queue):
+def test_killed_between_commit_and_publish_loses_nothing(database_url, amqp_uri, spy_queue):
     # relay off: every change is committed and its event stored, but nothing is published yet
-    catalog = CatalogProcess(database_url, relay=False)
+    catalog = CatalogProcess(database_url, amqp_uri, relay=False)
     try:
-        with ClusterRpcClient({"AMQP_URI": AMQP_URI}, timeout=10) as rpc:
+        with ClusterRpcClient(timeout=10, uri=amqp_uri) as rpc:
             created = [rpc.catalog.create_entry(entry_payload(n), EDITOR)["id"] for n in range(20)]
     finally:
         catalog.kill()  # SIGKILL: no clean shutdown, no last flush
     assert len(outbox(database_url)) == 20
     assert all(row.published_at is None for row in outbox(database_url))
-    assert received_event_ids(spy_queue) == []
+    assert received_event_ids(amqp_uri, spy_queue) == []
 
-    catalog = CatalogProcess(database_url, relay=True)
+    catalog = CatalogProcess(database_url, amqp_uri, relay=True)
     try:
         wait_until_outbox_drained(database_url)
     finally:
         catalog.stop()
     stored = {row.event_id for row in outbox(database_url)}
-    received = received_event_ids(spy_queue)
+    received = received_event_ids(amqp_uri, spy_queue)
     assert set(received) == stored
     assert {row.payload["data"]["id"] for row in outbox(database_url)} == set(created)
 
 
-def test_killed_during_a_stream_of_writes_loses_nothing(database_url, spy_queue):
-    catalog = CatalogProcess(database_url, relay=True)
-    with ClusterRpcClient({"AMQP_URI": AMQP_URI}, timeout=3) as rpc:
+def test_killed_during_a_stream_of_writes_loses_nothing(database_url, amqp_uri, spy_queue):
+    catalog = CatalogProcess(database_url, amqp_uri, relay=True)
+    with ClusterRpcClient(timeout=3, uri=amqp_uri) as rpc:
         for number in range(30):
             if number == 15:
                 catalog.kill()
-                catalog = CatalogProcess(database_url, relay=True)
+                catalog = CatalogProcess(database_url, amqp_uri, relay=True)
             try:
                 rpc.catalog.create_entry(entry_payload(number), EDITOR)
             except Exception:
@@ -157,15 +162,15 @@ def test_killed_during_a_stream_of_writes_loses_nothing(database_url, spy_queue)
         catalog.stop()
     stored = {row.event_id for row in outbox(database_url)}
     assert len(stored) >= 29
-    assert stored <= set(received_event_ids(spy_queue))  # duplicates allowed, losses not
+    assert stored <= set(received_event_ids(amqp_uri, spy_queue))  # duplicates allowed, losses not
 
 
 def rabbitmqctl(*args):
     subprocess.run(["rabbitmqctl", *args], check=True, stdout=subprocess.DEVNULL, timeout=120)
 
 
-def test_broker_stopped_during_a_stream_of_writes_loses_nothing(database_url, spy_queue):
-    catalog = CatalogProcess(database_url, relay=True)
+def test_broker_stopped_during_a_stream_of_writes_loses_nothing(database_url, amqp_uri, spy_queue):
+    catalog = CatalogProcess(database_url, amqp_uri, relay=True)
     engine = create_db_engine(database_url)
     make_uow = unit_of_work_factory(engine, "catalog", metadata)
 
@@ -191,4 +196,4 @@ def test_broker_stopped_during_a_stream_of_writes_loses_nothing(database_url, sp
         engine.dispose()
     stored = {row.event_id for row in outbox(database_url)}
     assert len(stored) == 30
-    assert stored <= set(received_event_ids(spy_queue))
+    assert stored <= set(received_event_ids(amqp_uri, spy_queue))
