@@ -34,7 +34,7 @@ def import_file(path, fmt: str, batch_size: int, report_path=None) -> dict:
         for start in range(0, len(good), batch_size):
             chunk = good[start:start + batch_size]
             results = rpc.catalog.import_records([record for _row, record in chunk], OPERATOR)
-            for (row_number, record), result in zip(chunk, results):
+            for (row_number, record), result in zip(chunk, results, strict=True):
                 if result.get("errors"):
                     report.reject(row_number, record, result["errors"])
                 else:

@@ -1,7 +1,6 @@
 """Reliable consumption: idempotent under redelivery, failures dead-lettered and replayable."""
 import json
 import time
-import uuid
 
 import nameko
 import pika

@@ -1,8 +1,6 @@
 """The transactional outbox and its relay against real PostgreSQL and RabbitMQ."""
-import json
 import uuid
 
-import pika
 import pytest
 import sqlalchemy as sa
 from marshmallow import Schema, fields
@@ -12,6 +10,7 @@ from kernel.db import create_db_engine, unit_of_work_factory
 from kernel.events import register
 from kernel.outbox import OutboxRelay, inbox_table, outbox_table
 from tests.conftest import AMQP_URI
+from tests import wire
 from tests.databases import fresh_database
 
 
@@ -53,16 +52,7 @@ def producer(engine):
 
 
 def drain(queue: str) -> list[dict]:
-    connection = broker.connect(AMQP_URI)
-    channel = connection.channel()
-    bodies = []
-    while True:
-        method, _props, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            break
-        bodies.append(json.loads(body))
-    connection.close()
-    return bodies
+    return wire.drain(AMQP_URI, queue)
 
 
 def write_note(make_uow, text):

@@ -4,7 +4,6 @@ The catalog runs as a real process (``kosi serve catalog``) against real Postgre
 RabbitMQ (a vhost of its own per test); a durable spy queue bound to ``catalog.events``
 stands in for a consumer.
 """
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from kernel.migrations import upgrade
 from services.catalog import entries as catalog_entries
 from services.catalog.models import metadata
 from services.catalog.schemas import EntryCreateSchema, load_input
+from tests import wire
 from tests.databases import fresh_database
 
 EDITOR = {"sub": "resilience-test", "roles": ["editor"]}
@@ -101,16 +101,7 @@ def outbox(database_url) -> list:
 
 
 def received_event_ids(amqp_uri, queue: str) -> list[str]:
-    connection = broker.connect(amqp_uri)
-    channel = connection.channel()
-    ids = []
-    while True:
-        method, _props, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            break
-        ids.append(json.loads(body)["event_id"])
-    connection.close()
-    return ids
+    return [body["event_id"] for body in wire.drain(amqp_uri, queue)]
 
 
 def wait_until_outbox_drained(database_url, seconds=60):
