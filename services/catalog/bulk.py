@@ -2,9 +2,10 @@
 import sqlalchemy as sa
 
 from kernel.errors import KosiError
+from services.catalog import articles as article_domain
 from services.catalog import entries as entry_domain
 from services.catalog import organisations as organisation_domain
-from services.catalog.models import entries
+from services.catalog.models import articles, entries
 from services.catalog.schemas import EntryCreateSchema, load_input
 
 
@@ -14,6 +15,28 @@ def export_entries(uow) -> list[dict]:
                               .order_by(entries.c.created_at, entries.c.id)).scalars().all()
     found = entry_domain.public_entries(uow.session, ids)
     return [found[entry_id] for entry_id in ids]
+
+
+def published_page(uow, query: dict) -> dict:
+    """One page of published entries or articles in id order, for rebuilding a search index.
+
+    Keyset paging (``after`` = last id of the previous page) stays fast and consistent
+    however large the catalog, and while it changes. Public views only.
+    """
+    table = entries if query["type"] == "entry" else articles
+    select = sa.select(table.c.id).order_by(table.c.id).limit(query["limit"])
+    if table is entries:
+        select = select.where(entries.c.status == "published")
+    if query.get("after"):
+        select = select.where(table.c.id > query["after"])
+    ids = uow.session.execute(select).scalars().all()
+    if table is entries:
+        found = entry_domain.public_entries(uow.session, ids)
+        items = [found[entry_id] for entry_id in ids]
+    else:
+        rows = uow.session.execute(sa.select(articles).where(articles.c.id.in_(ids)).order_by(articles.c.id))
+        items = [article_domain.represent(row) for row in rows]
+    return {"items": items, "next": ids[-1] if len(ids) == query["limit"] else None}
 
 
 def import_records(make_uow, records: list, actor) -> list[dict]:

@@ -231,6 +231,12 @@ class MapQuerySchema(InputSchema):
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
 
 
+class PublishedPageQuerySchema(InputSchema):
+    type = fields.String(required=True, validate=validate.OneOf(("entry", "article")))
+    after = fields.String(validate=ID_LENGTH, allow_none=True, **described("last id of the previous page"))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=2000))
+
+
 class NetworkQuerySchema(InputSchema):
     theme = fields.String(validate=validate.Length(max=60))
     region = fields.String(validate=AGS)

@@ -14,7 +14,7 @@ from services.catalog.common import require_staff
 from services.catalog.models import metadata
 from services.catalog.schemas import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema,
                                       EntryQuerySchema, EntryUpdateSchema, LinkCreateSchema, MapQuerySchema,
-                                      NetworkQuerySchema,
+                                      NetworkQuerySchema, PublishedPageQuerySchema,
                                       OrganisationCreateSchema, OrganisationQuerySchema,
                                       ReviewSchema, WithdrawSchema, load_input)
 
@@ -138,6 +138,12 @@ class CatalogService:
     def export_entries(self, query=None):
         with self.db() as uow:
             return bulk.export_entries(uow)
+
+    @rpc
+    def published_page(self, query):
+        query = load_input(PublishedPageQuerySchema, query)
+        with self.db() as uow:
+            return bulk.published_page(uow, query)
 
     @rpc
     def import_records(self, records, actor=None):

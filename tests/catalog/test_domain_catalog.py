@@ -107,3 +107,27 @@ def test_articles_and_news(make_uow, theme_slugs, catalog_engine):
             articles.create_article(uow, load_input(ArticleCreateSchema, {**raw, "themes": ["astrologie"]}), STAFF)
         with pytest.raises(ValidationFailed):
             articles.create_article(uow, load_input(ArticleCreateSchema, {**raw, "regions": ["15999"]}), STAFF)
+
+
+def test_published_page_walks_every_published_entry_once_in_id_order(make_uow, theme_slugs):
+    from services.catalog import bulk
+    from services.catalog.entries import create_entry, review_entry
+    from tests.catalog.conftest import STAFF, entry_data
+
+    created = []
+    with make_uow() as uow:
+        for number in range(7):
+            created.append(create_entry(uow, entry_data(theme_slugs, title=f"Projekt Nummer {number}"), STAFF))
+        review_entry(uow, created[3]["id"], {"action": "archive"}, STAFF)
+        create_entry(uow, entry_data(theme_slugs, title="Eingereicht"), None)  # submitted: not published
+    seen, after = [], None
+    while True:
+        with make_uow() as uow:
+            page = bulk.published_page(uow, {"type": "entry", "after": after, "limit": 2})
+        seen += [item["id"] for item in page["items"]]
+        assert all("contact" not in item for item in page["items"])
+        if page["next"] is None:
+            break
+        after = page["next"]
+    expected = sorted(entry["id"] for index, entry in enumerate(created) if index != 3)
+    assert seen == expected
