@@ -98,6 +98,27 @@ def dlq_replay(message_id, replay_all):
     click.echo(f"replayed {count} message(s)")
 
 
+@main.group()
+def search():
+    """The search index (fed by catalog events)."""
+
+
+@search.command("reindex")
+def search_reindex():
+    """Rebuild the index from the catalog (the old index serves until the new one is complete)."""
+    from cli.search import reindex
+
+    sys.exit(reindex())
+
+
+@search.command("status")
+def search_status():
+    """Health of the search service and the state of the last rebuild."""
+    from cli.search import print_status
+
+    print_status()
+
+
 @main.command()
 @click.option("--role", "roles", multiple=True, type=click.Choice(["editor", "admin"]), required=True)
 @click.option("--sub", default="staff@kosi", show_default=True, help="Subject (who the token is for).")

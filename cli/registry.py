@@ -5,6 +5,7 @@ from kernel.config import load_config, service_config_path
 
 SERVICES = {
     "catalog": "services.catalog.service",
+    "search": "services.search.service",
     "gateway": "gateway.service",
 }
 PRODUCERS = ["catalog", "survey", "notify"]

@@ -7,6 +7,7 @@ from the ``@documented`` descriptions (``gateway.openapi``).
 """
 from marshmallow import Schema, fields
 from nameko import config as nameko_config
+from nameko.exceptions import UnknownService
 from werkzeug.wrappers import Response
 
 from gateway import metrics
@@ -24,6 +25,8 @@ from gateway.web import route as gateway_route
 from kernel import broker
 from services.catalog import schemas
 from services.catalog.geo import parse_bbox
+from services.search import schemas as search_schemas
+from services.search.related import merge_related
 
 API = "/api/v1"
 READY_RPC_TIMEOUT = 2.0
@@ -54,6 +57,7 @@ class GatewayService:
     auth = TokenAuth()  # checks the AUTH config at start-up
     public_write_limit = PublicWriteLimit()
     catalog = TimedRpc("catalog")
+    search = TimedRpc("search")
     services = TimedClusterRpc()
 
     # ------------------------------------------------------------------ entries
@@ -156,10 +160,18 @@ class GatewayService:
 
     @route("GET", "/entries/<entry_id>/related")
     @documented(summary="Related entries and organisations", tag="entries", auth=AUTH_OPTIONAL,
-                response=schemas.RelatedSchema)
+                response=search_schemas.RelatedResultSchema,
+                description="Entries editors linked (relation linked, with link_type and direction) "
+                            "first, then up to 6 similar entries found by the search index (relation "
+                            "similar). While the search service is down only the linked ones are listed.")
     def related_entries(self, request, entry_id):
         actor = optional_actor(request)
-        return json_response(self.catalog.related_entries(resource_id(entry_id), actor))
+        entry_id = resource_id(entry_id)
+        try:
+            return json_response(self.search.related(entry_id, actor=actor))
+        except (ServiceUnavailable, UnknownService):  # similar entries are a bonus; links still answer
+            linked = self.catalog.related_entries(entry_id, actor)
+            return json_response(merge_related(linked, [], 0))
 
     @route("POST", "/entries/<entry_id>/links")
     @documented(summary="Link an entry to an entry or organisation", tag="entries", auth=AUTH_STAFF,
@@ -221,6 +233,28 @@ class GatewayService:
     @documented(summary="Get an article or news item", tag="articles", response=schemas.ArticleSchema)
     def get_article(self, request, article_id):
         return json_response(self.catalog.get_article(resource_id(article_id)))
+
+    # ------------------------------------------------------------------ search
+
+    @route("GET", "/search")
+    @documented(summary="Search entries, articles and news", tag="search",
+                query=search_schemas.SearchQuerySchema, response=search_schemas.SearchResultSchema,
+                description="German full-text search (stemming, umlauts, compounds, \"phrases\", typos) "
+                            "with filters; kind, theme and region take several values comma-separated "
+                            "or repeated. Facet counts for theme, region and kind each respect the other "
+                            "active filters. highlight holds HTML-escaped snippets with <mark> around "
+                            "the matched words. page * per_page may be at most 10000.")
+    def search_documents(self, request):
+        query = validate(search_schemas.SearchQuerySchema(), query_args(request), "query")
+        return json_response(self.search.search(query))
+
+    @route("GET", "/search/suggest")
+    @documented(summary="Suggestions while typing", tag="search", query=search_schemas.SuggestQuerySchema,
+                response=search_schemas.SuggestionListSchema,
+                description="Titles and tags that start with the words typed so far.")
+    def suggest(self, request):
+        query = validate(search_schemas.SuggestQuerySchema(), query_args(request), "query")
+        return json_response(self.search.suggest(query))
 
     # ------------------------------------------------------------------ themes, regions, map, network
 

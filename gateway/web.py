@@ -5,6 +5,7 @@ answers given before any route runs (unknown path → 404, wrong method → 405,
 over ``MAX_BODY_BYTES`` → 413), all become problem responses via ``gateway.problems``.
 Each answer is counted in ``gateway.metrics`` under its route template.
 """
+import logging
 import socket
 import time
 from functools import partial
@@ -12,7 +13,8 @@ from functools import partial
 from eventlet.event import Event
 from nameko import config as nameko_config
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
+from eventlet import wsgi
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
@@ -53,6 +55,14 @@ class GatewayWsgiApp(WsgiApp):
 
 
 class GatewayServer(WebServer):
+    # eventlet refuses request lines over 8 KiB with a bare 414; let long search queries
+    # through to validation (which answers problem+json) up to a sane bound
+    URL_LENGTH_LIMIT = 32 * 1024
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
+                           log=logging.getLogger("nameko.web.server"), url_length_limit=self.URL_LENGTH_LIMIT)
+
     def process_request(self, sock, address):
         # without this, responses over eventlet's 16 KiB write buffer stall ~40 ms
         # (Nagle + delayed ACK): measured by `make bench` on list pages

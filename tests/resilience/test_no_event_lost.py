@@ -46,7 +46,9 @@ def database_url():
 
 @pytest.fixture
 def amqp_uri(rabbit_uri):
-    return rabbit_uri
+    yield rabbit_uri
+    while CatalogProcess.started:  # no process outlives its test, whatever failed
+        CatalogProcess.started.pop().kill()
 
 
 @pytest.fixture
@@ -66,11 +68,14 @@ def spy_queue(amqp_uri):
 
 
 class CatalogProcess:
+    started: list["CatalogProcess"] = []  # every process a test started, killed at teardown
+
     def __init__(self, database_url, amqp_uri, relay=True):
         env = dict(os.environ, CATALOG_DATABASE_URL=database_url, LOAD_DEMO_DATA="false",
                    CATALOG_OUTBOX_RELAY="true" if relay else "false", AMQP_URI=amqp_uri)
         self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "catalog"], env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        CatalogProcess.started.append(self)
         with ClusterRpcClient(timeout=2, uri=amqp_uri) as rpc:
             deadline = time.monotonic() + 60
             while True:
@@ -79,11 +84,13 @@ class CatalogProcess:
                     return
                 except Exception:
                     if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise RuntimeError("catalog process did not come up")
+                        self.kill()
+                        raise RuntimeError("catalog process did not come up") from None
                     time.sleep(0.3)
 
     def kill(self):
-        self.process.send_signal(signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
     def stop(self):

@@ -1,0 +1,245 @@
+"""German text analysis: the word forms that are indexed and searched, and highlighting.
+
+Two forms of every word, produced the same way for documents and for queries:
+
+* ``stem``: umlauts spelt out (ä→ae, ö→oe, ü→ue, ß→ss, so "Ärzte" and "Aerzte" meet),
+  lowercased, accents folded, German snowball stem ("Genossenschaften" → "genossenschaft").
+* ``word``: the same without stemming; used for compound parts ("pflege" at the start of
+  "pflegeheim" or at the end of "altenpflege", not in the middle).
+
+Typos are matched on stems ("Genosenschaft" meets "Genossenschaften" through the stem).
+
+Umlauts are spelt out in Python *before* tantivy tokenizes (tantivy has no character
+filter, and its ascii folding maps "ä" to "a", which would not meet "ae"). The spelt-out
+text has the same words as the original, so the highlighter can find the original words
+that match by analysing each original word on its own.
+"""
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import tantivy
+
+from .querytext import ParsedQuery
+
+STEM_ANALYZER = "de_stem"
+WORD_ANALYZER = "de_word"
+
+_UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
+# What tantivy's simple tokenizer calls a token: a run of letters/digits.
+WORD_PATTERN = re.compile(r"[^\W_]+", re.UNICODE)
+
+MIN_COMPOUND_PART = 4       # "Pflege" inside "Altenpflege"; shorter parts match too much
+SNIPPET_CHARS = 200
+
+# Query words that should not have to match (they are in almost every text).
+STOP_WORDS = frozenset("""
+aber alle allem allen aller alles als also am an ander andere auch auf aus bei bin bis bist da
+damit dann das dass dem den der des dich die dir doch dort du durch ein eine einem einen einer
+eines er es etwas euch für fuer hat hatte ich ihr im in ist ja jede jedem jeden jeder kann kein
+mit man mich mir nach nicht noch nun nur ob oder ohne sehr sein sich sie sind so über ueber um
+und uns unter vom von vor war was weil wenn wer wie wir wird wo zu zum zur zwischen
+""".split())
+
+
+def normalize(text: str) -> str:
+    """Lowercase with umlauts and ß spelt out: the text that tantivy then tokenizes."""
+    if not text:
+        return ""
+    text = text.lower()                 # also Ä→ä, ẞ→ß
+    for umlaut, spelt in _UMLAUTS:      # str.replace is much faster than str.translate here
+        if umlaut in text:
+            text = text.replace(umlaut, spelt)
+    return text
+
+
+def _stem_analyzer() -> tantivy.TextAnalyzer:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(60))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .filter(tantivy.Filter.stemmer("german"))
+            .build())
+
+
+def _word_analyzer() -> tantivy.TextAnalyzer:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(60))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .build())
+
+
+_STEM = _stem_analyzer()
+_WORD = _word_analyzer()
+
+
+def register(index: tantivy.Index) -> None:
+    """Register the analyzers on an index; needed every time an index is opened."""
+    index.register_tokenizer(STEM_ANALYZER, _stem_analyzer())
+    index.register_tokenizer(WORD_ANALYZER, _word_analyzer())
+
+
+@lru_cache(maxsize=65536)
+def stems(text: str) -> tuple[str, ...]:
+    """Indexed stem tokens of ``text`` (a word or a phrase)."""
+    return tuple(_STEM.analyze(normalize(text)))
+
+
+@lru_cache(maxsize=65536)
+def words(text: str) -> tuple[str, ...]:
+    """Indexed unstemmed tokens of ``text``."""
+    return tuple(_WORD.analyze(normalize(text)))
+
+
+def fuzzy_distance(word: str) -> int:
+    """Typos tolerated in a query word: none for short words, 1 from 5, 2 from 12 letters.
+
+    Two typos at 9 letters made "Dorfladen" find "Dorfcafé" (stems dorflad/dorfcaf):
+    too loose for German, where many words share long stems.
+    """
+    return 2 if len(word) >= 12 else 1 if len(word) >= 5 else 0
+
+
+def fuzzy_stems(word: str) -> list[tuple[str, int]]:
+    """(stem, typos tolerated) for a query word; the length of the typed word decides."""
+    tokens, stem_tokens = words(word), stems(word)
+    if len(tokens) != 1 or len(stem_tokens) != 1 or not fuzzy_distance(tokens[0]):
+        return []
+    return [(stem_tokens[0], fuzzy_distance(tokens[0]))]
+
+
+def compound_parts(word: str) -> tuple[str, ...]:
+    """Forms of a query word searched at the start or end of longer (compound) words.
+
+    The word itself, and its stem when that is a shorter beginning of it
+    ("wohnen" → "wohn" also finds "Wohnprojekt").
+    """
+    parts = []
+    for token in words(word):
+        if len(token) >= MIN_COMPOUND_PART:
+            parts.append(token)
+    for token, stem in zip(words(word), stems(word)):
+        if len(stem) >= MIN_COMPOUND_PART + 1 and stem != token and token.startswith(stem):
+            parts.append(stem)
+    return tuple(dict.fromkeys(parts))
+
+
+def within_distance(a: str, b: str, limit: int) -> bool:
+    """Optimal string alignment distance (a transposition costs 1) ≤ ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    if a == b:
+        return True
+    if limit == 0:
+        return False
+    previous2 = None
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if (previous2 is not None and i > 1 and j > 1
+                    and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]):
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return False
+        previous2, previous = previous, current
+    return previous[-1] <= limit
+
+
+@lru_cache(maxsize=200_000)
+def _close(token: str, query_word: str, limit: int) -> bool:
+    """Typo match for highlighting. Checks only words that begin alike (same first letter or
+    the first letter within reach): cheap enough for every word of a snippet; a typo in the
+    very first letter is found by the search but not marked."""
+    if abs(len(token) - len(query_word)) > limit or not token:
+        return False
+    if token[0] not in query_word[:limit + 1] and query_word[0] not in token[:limit + 1]:
+        return False
+    return within_distance(token, query_word, limit)
+
+
+@dataclass
+class Matcher:
+    """Decides whether one original word of a text matches the query (for highlighting)."""
+    stems: set[str] = field(default_factory=set)
+    parts: set[str] = field(default_factory=set)
+    fuzzy: list[tuple[str, int]] = field(default_factory=list)
+    _seen: dict[str, bool] = field(default_factory=dict, repr=False)   # original word → match
+
+    @classmethod
+    def for_query(cls, parsed: ParsedQuery) -> "Matcher":
+        matcher = cls()
+        for word in parsed.words:
+            matcher.stems.update(stems(word))
+            matcher.parts.update(compound_parts(word))
+            matcher.fuzzy.extend(fuzzy_stems(word))
+        for phrase in parsed.phrases:
+            for word in phrase:
+                matcher.stems.update(stems(word))
+        return matcher
+
+    def __bool__(self) -> bool:
+        return bool(self.stems or self.parts or self.fuzzy)
+
+    def matches(self, original_word: str) -> bool:
+        known = self._seen.get(original_word)
+        if known is None:
+            known = self._seen[original_word] = _matches(self, original_word)
+        return known
+
+
+def _matches(matcher: Matcher, original_word: str) -> bool:
+    for stem in stems(original_word):
+        if stem in matcher.stems:
+            return True
+        if any(_close(stem, q, d) for q, d in matcher.fuzzy):
+            return True
+    for token in words(original_word):
+        if any(token.startswith(part) or token.endswith(part) for part in matcher.parts):
+            return True
+    return False
+
+
+def highlight(text: str | None, matcher: Matcher, whole: bool = False,
+              max_chars: int = SNIPPET_CHARS) -> str | None:
+    """HTML of ``text`` with ``<mark>`` around the original words that match, or None.
+
+    ``whole`` returns the full text (titles); otherwise a snippet of about ``max_chars``
+    around the first hit, with "…" where the text was cut.
+    """
+    if not text or not matcher:
+        return None
+    hits = []
+    for found in WORD_PATTERN.finditer(text):
+        if not whole and hits and found.start() > hits[0][0] + max_chars:
+            break
+        if matcher.matches(found.group()):
+            hits.append((found.start(), found.end()))
+    if not hits:
+        return None
+    start, end = 0, len(text)
+    if not whole and len(text) > max_chars:
+        first = hits[0][0]
+        start = max(0, first - max_chars // 4)
+        if start > 0:                       # begin at a word boundary
+            space = text.find(" ", start, first)
+            start = space + 1 if space != -1 else start
+        end = min(len(text), start + max_chars)
+        if end < len(text):
+            space = text.rfind(" ", max(hits[0][1], start), end)
+            end = space if space > hits[0][1] else max(end, hits[0][1])
+    out = ["…" if start > 0 else ""]
+    position = start
+    for hit_start, hit_end in hits:
+        if hit_start < start or hit_end > end:
+            continue
+        out.append(html.escape(text[position:hit_start]))
+        out.append("<mark>" + html.escape(text[hit_start:hit_end]) + "</mark>")
+        position = hit_end
+    out.append(html.escape(text[position:end]))
+    out.append("…" if end < len(text) else "")
+    return "".join(out).strip()

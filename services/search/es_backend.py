@@ -1,0 +1,605 @@
+"""The search interface on Elasticsearch 9 (the official ``elasticsearch`` client).
+
+Indices are versioned behind an alias: ``<prefix>-v<N>`` serves as ``<prefix>`` (default
+``kosi-search``). Searches and writes go through the alias; ``start_rebuild`` fills the
+next index beside it and ``finish`` moves the alias in one ``update_aliases`` call.
+While a rebuild runs, every incoming document must be written twice — to the serving
+index and to the new one — or what is published during the rebuild is missing after the
+switch. The service's indexer calls ``upsert`` on both the backend and the ``Rebuild``;
+this backend also forwards its own ``upsert`` to a rebuild it started (as the tantivy
+backend does), so the shared behaviour suite holds; the repeated write is a 409, no change.
+
+Versions are enforced by Elasticsearch itself: every write is an ``index`` action with
+``version_type`` external and the catalog version, so an older (or replayed) document is
+rejected with a 409 per item, which counts as "no change".
+
+The user's text is read by ``querytext.parse`` and only ever sent inside ``match``-style
+queries (never ``query_string``), so no input can make an invalid Elasticsearch query.
+"""
+import math
+import re
+import unicodedata
+from datetime import date
+
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
+
+from kernel.errors import ValidationFailed
+from services.search import es_mapping
+from services.search.backend import FACETS, SORTS, SearchQuery, SearchResult
+from services.search.querytext import parse
+
+# "external": a document is written only when its version is *greater* than the stored
+# one; the same version again is a 409 — the replayed event changed nothing, and
+# ``upsert`` can say so ("returns how many changed"). (``external_gte`` would accept equal
+# versions, report them as "updated" and make every replay count as a change.)
+VERSION_TYPE = "external"
+BULK_CHUNK = 1000                       # documents per _bulk request
+MAX_RESULT_WINDOW = 10_000              # = index.max_result_window; deeper pages are refused
+MAX_PER_PAGE = 100
+FACET_SIZE = 100                        # more distinct values than themes/regions/kinds exist
+
+SOURCE_EXCLUDES = ["body", "deleted", "suggest"]
+LIST_FIELDS = ("themes", "tags", "regions", "organisations")
+ITEM_FIELDS = tuple(f for f in es_mapping.DOCUMENT_FIELDS if f not in ("body", "deleted"))
+FACET_FIELDS = {"theme": "themes", "region": "regions", "kind": "kind"}
+
+# search fields and boosts: the analysed words count most, compound prefixes and typo
+# variants less, so exact matches rank above "Pflege" -> "Pflegeheim" and typos.
+EXACT_FIELDS = ["title^3", "summary^2", "body"]
+COMPOUND_FIELDS = ["title.compound^1.5", "summary.compound", "body.compound^0.5"]
+COMPOUND_BOOST = 0.6
+FUZZY_BOOST = 0.4
+
+NOT_DELETED = {"term": {"deleted": False}}
+EARTH_RADIUS_KM = 6371.0088
+_INDEX_NUMBER = re.compile(r"-v(\d+)$")
+
+
+class IndexingFailed(Exception):
+    """Elasticsearch refused documents for another reason than an older version."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} documents not indexed; first: {errors[0]}")
+        self.errors = errors
+
+
+class ElasticsearchBackend:
+    def __init__(self, client: Elasticsearch, index_prefix: str = "kosi-search", replicas: int = 1):
+        self.client = client
+        self.alias = index_prefix
+        self.replicas = replicas
+        self._ready = False
+        self._rebuild: "ElasticsearchRebuild | None" = None
+
+    # ------------------------------------------------------------------ indices
+
+    def ensure_index(self) -> None:
+        """Create ``<prefix>-v<N>`` with the alias when no index serves yet (once per process)."""
+        if self._ready:
+            return
+        if not self.client.indices.exists_alias(name=self.alias):
+            name = self._next_index_name()
+            body = es_mapping.index_body(self.replicas)
+            try:
+                self.client.indices.create(index=name, aliases={self.alias: {}}, **body)
+            except BadRequestError as error:
+                # another process created it first: fine when the alias is there now
+                if error.error != "resource_already_exists_exception" or \
+                        not self.client.indices.exists_alias(name=self.alias):
+                    raise
+        self._ready = True
+
+    def _next_index_name(self) -> str:
+        existing = self.client.indices.get_alias(index=f"{self.alias}-v*")
+        numbers = [int(m.group(1)) for m in map(_INDEX_NUMBER.search, existing) if m]
+        return f"{self.alias}-v{max(numbers, default=0) + 1}"
+
+    def _serving_indices(self) -> list[str]:
+        try:
+            return sorted(self.client.indices.get_alias(name=self.alias))
+        except NotFoundError:
+            return []
+
+    # ------------------------------------------------------------------ writes
+
+    def upsert(self, documents: list[dict]) -> int:
+        """Write through the alias; while a rebuild started here runs, into its index too
+        (the service's indexer may also write there: the repeat is a harmless 409)."""
+        self.ensure_index()
+        changed = self._bulk(self.alias, documents)
+        rebuild = self._rebuild
+        if rebuild is not None:
+            self._bulk(rebuild.index, documents)
+        return changed
+
+    def _bulk(self, index: str, documents: list[dict]) -> int:
+        changed = 0
+        for start in range(0, len(documents), BULK_CHUNK):
+            operations = []
+            for document in documents[start:start + BULK_CHUNK]:
+                source = to_source(document)
+                operations.append({"index": {"_id": source["id"], "version": source["version"],
+                                             "version_type": VERSION_TYPE}})
+                operations.append(source)
+            if not operations:
+                continue
+            response = self.client.bulk(index=index, operations=operations)
+            changed_here, errors = count_bulk_changes(response.body)
+            if errors:
+                raise IndexingFailed(errors)
+            changed += changed_here
+        return changed
+
+    def refresh(self) -> None:
+        self.ensure_index()
+        self.client.indices.refresh(index=self.alias)
+
+    def start_rebuild(self) -> "ElasticsearchRebuild":
+        """The next index, empty, refresh off for bulk speed. The service must keep writing
+        new events to both this backend and the rebuild until ``finish``."""
+        self.ensure_index()
+        name = self._next_index_name()
+        body = es_mapping.index_body(self.replicas, refresh_interval="-1")
+        self.client.indices.create(index=name, **body)
+        if self._rebuild is not None:
+            self._rebuild.abort()
+        self._rebuild = ElasticsearchRebuild(self, name)
+        return self._rebuild
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, doc_id: str) -> dict | None:
+        self.ensure_index()
+        try:
+            response = self.client.get(index=self.alias, id=doc_id, source_excludes=["suggest"])
+        except NotFoundError:
+            return None
+        return dict(response["_source"])
+
+    def count(self) -> int:
+        self.ensure_index()
+        return self.client.count(index=self.alias, query=NOT_DELETED)["count"]
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        self.ensure_index()
+        body = search_body(query)
+        response = self.client.search(index=self.alias, body=body)
+        return parse_search_response(response.body, query)
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
+        body = suggest_body(prefix, limit)
+        if body is None:
+            return []
+        self.ensure_index()
+        response = self.client.search(index=self.alias, body=body)
+        return parse_suggest_response(response.body, limit, prefix)
+
+    def related(self, doc_id: str, limit: int = 6) -> list[dict]:
+        document = self.get(doc_id)
+        if document is None or document.get("deleted"):
+            return []
+        response = self.client.search(index=self.alias, body=related_body(document, limit))
+        return [hit_item(hit) for hit in response.body["hits"]["hits"]]
+
+
+class ElasticsearchRebuild:
+    """A new index filled beside the serving one (see ``ElasticsearchBackend.start_rebuild``)."""
+
+    def __init__(self, backend: ElasticsearchBackend, index: str):
+        self.backend = backend
+        self.index = index
+
+    def upsert(self, documents: list[dict]) -> int:
+        return self.backend._bulk(self.index, documents)
+
+    def finish(self) -> None:
+        client, alias = self.backend.client, self.backend.alias
+        client.indices.put_settings(index=self.index,
+                                    settings={"index": {"refresh_interval": es_mapping.REFRESH_INTERVAL}})
+        client.indices.refresh(index=self.index)
+        old = [name for name in self.backend._serving_indices() if name != self.index]
+        # one call: searches see either the old index or the new one, never neither
+        actions = [{"remove": {"index": name, "alias": alias}} for name in old]
+        actions.append({"add": {"index": self.index, "alias": alias}})
+        client.indices.update_aliases(actions=actions)
+        self._detach()                  # the alias now reaches the new index
+        for name in old:
+            client.indices.delete(index=name)
+
+    def abort(self) -> None:
+        self._detach()
+        self.backend.client.indices.delete(index=self.index)
+
+    def _detach(self) -> None:
+        if self.backend._rebuild is self:
+            self.backend._rebuild = None
+
+
+# ---------------------------------------------------------------------- documents
+
+
+def to_source(document: dict) -> dict:
+    """The stored form: known fields only (never ``contact``), ``None`` left out, plus the
+    ``suggest`` field (title and tags) for autocomplete."""
+    if not isinstance(document, dict) or document.get("id") in (None, ""):
+        raise ValidationFailed("A search document needs an id.", {"id": ["Missing."]})
+    if isinstance(document.get("version"), bool) or not isinstance(document.get("version"), int):
+        raise ValidationFailed("A search document needs an integer version.", {"version": ["Missing."]})
+    source = {name: document[name] for name in es_mapping.DOCUMENT_FIELDS
+              if document.get(name) is not None}
+    source["id"] = str(source["id"])
+    source["version"] = int(source["version"])
+    source["deleted"] = bool(document.get("deleted", False))
+    if source["deleted"]:
+        return {"id": source["id"], "version": source["version"], "deleted": True}
+    location = source.get("location")
+    if location is not None:
+        source["location"] = {"lat": float(location["lat"]), "lon": float(location["lon"])}
+    suggestions = [source["title"]] if source.get("title") else []
+    suggestions += [tag for tag in source.get("tags", []) if tag]
+    if suggestions:
+        source["suggest"] = suggestions
+    return source
+
+
+def count_bulk_changes(response: dict) -> tuple[int, list[dict]]:
+    """(documents written, errors) of a ``_bulk`` response; a 409 (older or same version) is no change."""
+    changed, errors = 0, []
+    for item in response.get("items", []):
+        result = next(iter(item.values()))
+        status = result.get("status", 0)
+        if 200 <= status < 300:
+            changed += 1
+        elif status != 409:
+            errors.append({"id": result.get("_id"), "status": status, "error": result.get("error")})
+    return changed, errors
+
+
+# ---------------------------------------------------------------------- search
+
+
+def search_body(query: SearchQuery) -> dict:
+    """The JSON body of the one ``_search`` request a query becomes."""
+    validate_query(query)
+    parsed = parse(query.q)
+    positive = _text_clauses(parsed)
+    excluded = [{"multi_match": {"query": word, "fields": list(es_mapping.TEXT_FIELDS)}}
+                for word in parsed.excluded]
+
+    # Filters that are no facet narrow hits and facets alike; facet filters go into
+    # post_filter, and every facet aggregation applies all *other* facet filters.
+    common = [NOT_DELETED] + _doc_type_filter(query) + _date_filter(query) + _geo_filters(query)
+    facet_filters = _facet_filters(query)
+
+    bool_query = {"filter": common}
+    if positive:
+        bool_query["must"] = positive
+    if excluded:
+        bool_query["must_not"] = excluded
+
+    body = {
+        "query": {"bool": bool_query},
+        "from": (query.page - 1) * query.per_page,
+        "size": query.per_page,
+        "sort": _sort(query),
+        "track_total_hits": True,
+        "track_scores": True,
+        "_source": {"excludes": SOURCE_EXCLUDES},
+        "aggs": _facet_aggs(facet_filters),
+    }
+    active = [clause for clause in facet_filters.values() if clause]
+    if active:
+        body["post_filter"] = {"bool": {"filter": active}}
+    if positive:
+        body["highlight"] = HIGHLIGHT
+    return body
+
+
+# A "word" with inner punctuation ("Repair-Café") needs all its parts; a stop word alone
+# ("und") analyses to nothing and must then not exclude everything.
+WORD_OPTIONS = {"operator": "and", "zero_terms_query": "all"}
+
+
+def validate_query(query: SearchQuery) -> None:
+    """The same rules as the HTTP schema (and the tantivy backend), for direct callers:
+    a bad query is a ValidationFailed naming the field, never an Elasticsearch error."""
+    errors = {}
+    if query.sort not in SORTS:
+        errors["sort"] = [f"One of {', '.join(SORTS)}."]
+    elif query.sort == "distance" and query.near is None:
+        errors["sort"] = ["Sorting by distance needs near=lat,lon."]
+    if isinstance(query.page, bool) or not isinstance(query.page, int) or query.page < 1:
+        errors["page"] = ["Must be at least 1."]
+    if isinstance(query.per_page, bool) or not isinstance(query.per_page, int) \
+            or not 1 <= query.per_page <= MAX_PER_PAGE:
+        errors["per_page"] = [f"Must be between 1 and {MAX_PER_PAGE}."]
+    elif "page" not in errors and query.page * query.per_page > MAX_RESULT_WINDOW:
+        errors["page"] = [f"Only the first {MAX_RESULT_WINDOW} results can be paged through."]
+    if query.bbox is not None:
+        try:
+            _checked_bbox(query.bbox)
+        except (ValidationFailed, TypeError, ValueError):
+            errors["bbox"] = ["minLon,minLat,maxLon,maxLat with min <= max, inside -180..180 / -90..90."]
+    if query.near is not None:
+        try:
+            _checked_point(query.near)
+        except ValidationFailed as error:
+            errors.update(error.fields)
+    if query.radius_km is not None:
+        radius = query.radius_km
+        if query.near is None:
+            errors["radius_km"] = ["A radius needs near=lat,lon."]
+        elif isinstance(radius, bool) or not isinstance(radius, (int, float)) \
+                or not math.isfinite(radius) or not 0 < radius <= 20_000:
+            errors["radius_km"] = ["Must be between 0 and 20000."]
+    if query.doc_type not in (None, "entry", "article"):
+        errors["doc_type"] = ["entry or article."]
+    for name in ("date_from", "date_to"):
+        value = getattr(query, name)
+        if value is not None and not _is_iso_date(value):
+            errors[name] = ["Not a valid ISO date (YYYY-MM-DD)."]
+    if "date_from" not in errors and "date_to" not in errors and query.date_from and query.date_to \
+            and query.date_from > query.date_to:
+        errors["date_to"] = ["Must not be before date_from."]
+    for facet in FACETS:
+        values = getattr(query, facet)
+        if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+            errors[facet] = ["A list of text values."]
+    if errors:
+        raise ValidationFailed("Invalid search query.", errors)
+
+
+def _is_iso_date(value) -> bool:
+    try:
+        return isinstance(value, str) and len(value) == 10 and date.fromisoformat(value) is not None
+    except ValueError:
+        return False
+
+
+def _text_clauses(parsed) -> list[dict]:
+    """Every word must match — as analysed word, compound prefix or typo — and every phrase."""
+    clauses = []
+    for word in parsed.words:
+        clauses.append({"bool": {"should": [
+            {"multi_match": {"query": word, "fields": EXACT_FIELDS, **WORD_OPTIONS}},
+            {"multi_match": {"query": word, "fields": COMPOUND_FIELDS, "boost": COMPOUND_BOOST,
+                             **WORD_OPTIONS}},
+            {"multi_match": {"query": word, "fields": EXACT_FIELDS, "fuzziness": "AUTO",
+                             "prefix_length": 1, "boost": FUZZY_BOOST, **WORD_OPTIONS}},
+        ]}})
+    for phrase in parsed.phrases:
+        # multi_match of type phrase = match_phrase on each field, best field scores
+        clauses.append({"multi_match": {"query": " ".join(phrase), "type": "phrase",
+                                        "fields": EXACT_FIELDS}})
+    return clauses
+
+
+def _doc_type_filter(query: SearchQuery) -> list[dict]:
+    return [{"term": {"doc_type": query.doc_type}}] if query.doc_type else []
+
+
+def _date_filter(query: SearchQuery) -> list[dict]:
+    """Dated documents (events) whose span [starts_on, ends_on] meets the range; the
+    others by their publication date. Bounds are whole days (``||/d``)."""
+    if not query.date_from and not query.date_to:
+        return []
+    low = {"gte": f"{query.date_from}||/d"} if query.date_from else {}
+    high = {"lte": f"{query.date_to}||/d"} if query.date_to else {}
+    dated = [{"exists": {"field": "starts_on"}}]
+    if query.date_to:
+        dated.append({"range": {"starts_on": {**high, "format": "strict_date"}}})
+    if query.date_from:
+        dated.append({"bool": {"should": [
+            {"range": {"ends_on": {**low, "format": "strict_date"}}},
+            {"bool": {"must_not": [{"exists": {"field": "ends_on"}}],
+                      "filter": [{"range": {"starts_on": {**low, "format": "strict_date"}}}]}},
+        ]}})
+    undated = [{"range": {"published_at": {**low, **high, "format": "strict_date"}}}]
+    return [{"bool": {"should": [
+        {"bool": {"filter": dated}},
+        {"bool": {"must_not": [{"exists": {"field": "starts_on"}}], "filter": undated}},
+    ]}}]
+
+
+def _geo_filters(query: SearchQuery) -> list[dict]:
+    filters = []
+    if query.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = _checked_bbox(query.bbox)
+        filters.append({"geo_bounding_box": {"location": {
+            "top_left": {"lat": max_lat, "lon": min_lon},
+            "bottom_right": {"lat": min_lat, "lon": max_lon}}}})
+    if query.near is not None and query.radius_km is not None:
+        lat, lon = _checked_point(query.near)
+        radius = float(query.radius_km)
+        if not (math.isfinite(radius) and radius > 0):
+            raise ValidationFailed("radius_km must be a positive number", {"radius_km": ["must be > 0"]})
+        filters.append({"geo_distance": {"distance": f"{radius}km", "location": {"lat": lat, "lon": lon}}})
+    return filters
+
+
+def _checked_bbox(bbox) -> tuple[float, float, float, float]:
+    from services.catalog.geo import parse_bbox  # the same rule the HTTP schema applies
+    return parse_bbox(list(bbox))
+
+
+def _checked_point(point) -> tuple[float, float]:
+    try:
+        lat, lon = (float(value) for value in point)
+    except (TypeError, ValueError):
+        raise ValidationFailed("near must be lat,lon", {"near": ["must be two numbers"]}) from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationFailed("near is outside the earth", {"near": ["must be a valid lat,lon"]})
+    return lat, lon
+
+
+def _facet_filters(query: SearchQuery) -> dict[str, dict | None]:
+    selected = {"theme": query.theme, "region": query.region, "kind": query.kind}
+    return {facet: ({"terms": {FACET_FIELDS[facet]: list(values)}} if values else None)
+            for facet, values in selected.items()}
+
+
+def _facet_aggs(facet_filters: dict) -> dict:
+    aggs = {}
+    for facet in FACETS:
+        others = [clause for name, clause in facet_filters.items() if name != facet and clause]
+        aggs[facet] = {
+            "filter": {"bool": {"filter": others}} if others else {"match_all": {}},
+            "aggs": {"values": {"terms": {"field": FACET_FIELDS[facet], "size": FACET_SIZE,
+                                          "order": [{"_count": "desc"}, {"_key": "asc"}]}}},
+        }
+    return aggs
+
+
+_NEWEST = {"published_at": {"order": "desc", "missing": "_last"}}
+_TIE = {"id": {"order": "asc"}}
+
+
+def _sort(query: SearchQuery) -> list:
+    if query.sort == "distance" and query.near is not None:
+        lat, lon = _checked_point(query.near)
+        return [{"_geo_distance": {"location": {"lat": lat, "lon": lon}, "order": "asc", "unit": "km",
+                                   "distance_type": "arc", "ignore_unmapped": True}},
+                "_score", _TIE]
+    if query.sort == "newest":
+        return [_NEWEST, "_score", _TIE]
+    return ["_score", _NEWEST, _TIE]
+
+
+# the unified highlighter, HTML-escaping the text; a compound-prefix hit ("Pflege" in
+# "Pflegeheim") is only seen on the .compound subfield, so that is highlighted too
+HIGHLIGHT = {
+    "pre_tags": ["<mark>"],
+    "post_tags": ["</mark>"],
+    "encoder": "html",
+    "fields": {
+        "title": {"number_of_fragments": 0},
+        "title.compound": {"number_of_fragments": 0},
+        "summary": {"number_of_fragments": 0},
+        "summary.compound": {"number_of_fragments": 0},
+        "body": {"fragment_size": 160, "number_of_fragments": 1},
+        "body.compound": {"fragment_size": 160, "number_of_fragments": 1},
+    },
+}
+
+
+def parse_search_response(response: dict, query: SearchQuery) -> SearchResult:
+    near = _checked_point(query.near) if query.near is not None else None
+    items = [hit_item(hit, near) for hit in response["hits"]["hits"]]
+    total = response["hits"]["total"]
+    total = total["value"] if isinstance(total, dict) else int(total)
+    aggregations = response.get("aggregations", {})
+    facets = {}
+    for facet in FACETS:
+        buckets = aggregations.get(facet, {}).get("values", {}).get("buckets", [])
+        values = [{"value": str(b["key"]), "count": int(b["doc_count"])} for b in buckets if b["doc_count"]]
+        facets[facet] = sorted(values, key=lambda v: (-v["count"], v["value"]))
+    return SearchResult(total=total, items=items, facets=facets)
+
+
+def hit_item(hit: dict, near: tuple[float, float] | None = None) -> dict:
+    source = hit.get("_source", {})
+    item = {name: source.get(name, [] if name in LIST_FIELDS else None) for name in ITEM_FIELDS}
+    item["score"] = float(hit.get("_score") or 0.0)
+    highlight = {}
+    for field in es_mapping.TEXT_FIELDS:
+        fragments = (hit.get("highlight", {}).get(field)
+                     or hit.get("highlight", {}).get(f"{field}.compound"))
+        if fragments:
+            highlight[field] = " … ".join(fragments)
+    item["highlight"] = highlight
+    if near is not None:
+        location = source.get("location")
+        item["distance_km"] = (round(haversine_km(near, (location["lat"], location["lon"])), 3)
+                               if location else None)
+    return item
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+# ---------------------------------------------------------------------- suggest, related
+
+SUGGEST_FIELDS = ["suggest", "suggest._2gram", "suggest._3gram"]
+MAX_SUGGEST_CHARS = 100
+
+
+def suggest_body(prefix: str, limit: int) -> dict | None:
+    """``search_as_you_type`` with ``bool_prefix``: every typed word must start a word of
+    the title or a tag (the last one may be unfinished). ``None`` when nothing was typed."""
+    words = parse(prefix).positive_words()
+    text = " ".join(words)[:MAX_SUGGEST_CHARS].strip()
+    if not text:
+        return None
+    return {
+        "query": {"bool": {
+            "must": [{"multi_match": {"query": text, "type": "bool_prefix", "operator": "and",
+                                      "fields": SUGGEST_FIELDS}}],
+            "filter": [NOT_DELETED],
+        }},
+        "size": max(1, min(int(limit), 50)) * 2,   # room for titles that repeat
+        "_source": {"includes": ["id", "title", "tags", "doc_type", "kind"]},
+        "sort": ["_score", _TIE],
+    }
+
+
+def parse_suggest_response(response: dict, limit: int, prefix: str = "") -> list[dict]:
+    """One suggestion per distinct text: the title, or the tag the typed words start."""
+    typed = _folded_words(" ".join(parse(prefix).positive_words()))
+    suggestions, seen = [], set()
+    for hit in response["hits"]["hits"]:
+        source = hit["_source"]
+        candidates = [source.get("title")] + list(source.get("tags") or [])
+        text = next((c for c in candidates if c and _starts_words(c, typed)), source.get("title"))
+        if not text or text.casefold() in seen:
+            continue
+        seen.add(text.casefold())
+        suggestions.append({"text": text, "id": source["id"], "doc_type": source.get("doc_type"),
+                            "kind": source.get("kind")})
+        if len(suggestions) >= limit:
+            break
+    return suggestions
+
+
+_SPELT_OUT = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+
+
+def _folded_words(text: str) -> list[str]:
+    """Words as the ``german_folded`` analyzer sees them (lowercase, umlauts and their
+    spelt-out forms alike, accents gone) — to tell which title or tag was matched."""
+    text = text.lower().replace("ß", "ss")
+    text = text.replace("ä", "a").replace("ö", "o").replace("ü", "u")
+    for spelt, vowel in _SPELT_OUT:
+        text = re.sub(rf"(?<!q){spelt}" if spelt == "ue" else spelt, vowel, text)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", text)
+
+
+def _starts_words(text: str, typed: list[str]) -> bool:
+    words = _folded_words(text)
+    return bool(typed) and all(any(w.startswith(t) for w in words) for t in typed)
+
+
+def related_body(document: dict, limit: int) -> dict:
+    """more_like_this on the text of ``document`` (by id), plus shared themes and region."""
+    should = [{"more_like_this": {
+        "fields": list(es_mapping.TEXT_FIELDS),
+        "like": [{"_id": document["id"]}],
+        "min_term_freq": 1, "min_doc_freq": 1, "min_word_length": 3, "max_query_terms": 25,
+        "minimum_should_match": 1}}]
+    if document.get("themes"):
+        should.append({"terms": {"themes": list(document["themes"]), "boost": 0.5}})
+    if document.get("regions"):
+        should.append({"terms": {"regions": list(document["regions"]), "boost": 0.3}})
+    return {
+        "query": {"bool": {
+            "should": should,
+            "minimum_should_match": 1,
+            "filter": [NOT_DELETED],
+            "must_not": [{"ids": {"values": [document["id"]]}}],
+        }},
+        "size": max(1, min(int(limit), 50)),
+        "_source": {"excludes": SOURCE_EXCLUDES},
+    }

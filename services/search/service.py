@@ -1,0 +1,145 @@
+"""nameko entrypoints of the search service: catalog events in, queries answered.
+
+The index is fed only by catalog events (and a rebuild from the catalog on demand). An
+event handler returns, and its message is acknowledged, only once the document is
+committed to the index (group commit, ``indexer.py``); a failure or a contract violation
+rejects the message into the dead-letter queue (``kosi dlq``). Redeliveries and reordered
+events change nothing: the index keeps the highest catalog ``version`` per id.
+
+One writer per index: with the tantivy backend run exactly ONE search process per index
+directory (``SEARCH_INDEX_PATH``). Instances of a service share its queues and each event
+reaches only one of them, so several search instances need the Elasticsearch backend.
+"""
+import eventlet
+import eventlet.tpool
+import nameko
+from nameko.extensions import DependencyProvider
+from nameko.rpc import ServiceRpc, rpc
+
+from kernel.errors import ValidationFailed
+from kernel.events import parse_event
+from kernel.messaging import reliable_event_handler
+from services.catalog import events as catalog_events  # noqa: F401  (registers the event contracts)
+from services.search.documents import document_from_event
+from services.search.indexer import Indexer, make_backend, writes_block
+from services.search.related import merge_related
+from services.search.schemas import SearchQuerySchema, SuggestQuerySchema, load_query
+
+REBUILD_PAGE_SIZE = 500  # entries per catalog page (config REBUILD_PAGE_SIZE)
+CATALOG_PAGE_TIMEOUT = 60.0  # seconds the rebuild waits for one catalog page
+MAX_RELATED = 50
+
+
+class SearchIndex(DependencyProvider):
+    """Owns this process's ``Indexer`` (and so the one writer of the index)."""
+
+    def setup(self):
+        config = nameko.config
+        self.indexer = Indexer(make_backend(config),
+                               page_size=int(config.get("REBUILD_PAGE_SIZE") or REBUILD_PAGE_SIZE),
+                               offload=eventlet.tpool.execute if writes_block(config) else None)
+
+    def stop(self):
+        close = getattr(self.indexer.backend, "close", None)
+        if close is not None:
+            close()
+
+    def start_rebuild(self, fetch_page) -> dict:
+        self.indexer.claim_rebuild()
+        self.container.spawn_managed_thread(lambda: self.indexer.run_claimed_rebuild(fetch_page),
+                                            identifier="search-rebuild")
+        return self.indexer.progress()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+def _catalog_pages(catalog, page_size: int):
+    """``fetch_page(doc_type, after)`` over the catalog's ``published_page`` RPC, with a deadline."""
+
+    def fetch_page(doc_type, after):
+        deadline = eventlet.Timeout(CATALOG_PAGE_TIMEOUT)
+        try:
+            return catalog.published_page({"type": doc_type, "after": after, "limit": page_size})
+        except eventlet.Timeout as fired:
+            if fired is not deadline:
+                raise
+            raise TimeoutError(f"the catalog sent no page within {CATALOG_PAGE_TIMEOUT:g}s") from None
+        finally:
+            deadline.cancel()
+
+    return fetch_page
+
+
+class SearchService:
+    name = "search"
+
+    index = SearchIndex()
+    catalog = ServiceRpc("catalog")
+
+    # ------------------------------------------------------------------ catalog events
+
+    @reliable_event_handler("catalog", "entry.published")
+    def on_entry_published(self, body):
+        self._apply(body)
+
+    @reliable_event_handler("catalog", "entry.updated")
+    def on_entry_updated(self, body):
+        self._apply(body)
+
+    @reliable_event_handler("catalog", "entry.withdrawn")
+    def on_entry_withdrawn(self, body):
+        self._apply(body)
+
+    @reliable_event_handler("catalog", "entry.rejected")
+    def on_entry_rejected(self, body):
+        self._apply(body)
+
+    @reliable_event_handler("catalog", "article.published")
+    def on_article_published(self, body):
+        self._apply(body)
+
+    def _apply(self, body):
+        document = document_from_event(parse_event(body))  # a contract violation raises: dead letter
+        if document is not None:
+            self.index.indexer.apply(document)
+
+    # ------------------------------------------------------------------ queries
+
+    @rpc
+    def search(self, query=None):
+        query = load_query(SearchQuerySchema, query or {})
+        result = self.index.indexer.search(query).as_dict()
+        return {"total": result["total"], "page": query.page, "per_page": query.per_page,
+                "items": result["items"], "facets": result["facets"]}
+
+    @rpc
+    def suggest(self, query=None):
+        query = load_query(SuggestQuerySchema, query or {})
+        return {"items": self.index.indexer.suggest(query["q"], query["limit"])}
+
+    @rpc
+    def related(self, entry_id, limit=6, actor=None):
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RELATED:
+            raise ValidationFailed("invalid limit", {"limit": [f"must be a whole number from 1 to {MAX_RELATED}"]})
+        # NotFound for an entry the actor cannot see; staff see the links of unpublished ones
+        linked = self.catalog.related_entries(entry_id, actor)
+        similar = self.index.indexer.related(entry_id, limit + len(linked.get("entries", [])))
+        return merge_related(linked, similar, limit)
+
+    # ------------------------------------------------------------------ operations
+
+    @rpc
+    def reindex(self):
+        """Start a rebuild from the catalog in the background; ``reindex_status`` follows it."""
+        return self.index.start_rebuild(_catalog_pages(self.catalog, self.index.indexer.page_size))
+
+    @rpc
+    def reindex_status(self):
+        return self.index.indexer.progress()
+
+    @rpc
+    def health(self):
+        indexer = self.index.indexer
+        return {"status": "ok", "backend": type(indexer.backend).__name__, "documents": indexer.count(),
+                "rebuild": indexer.progress()["state"]}

@@ -1,0 +1,728 @@
+"""The embedded search backend: tantivy, one index directory per generation.
+
+Layout under ``path``: ``gen-000001/``, ``gen-000002/`` … and a ``current`` file naming
+the generation that serves. A rebuild fills the next generation beside the serving one
+and ``finish()`` switches by replacing ``current`` atomically (``os.replace``), then drops
+the old directory. ``path=None`` keeps every generation in memory (tests).
+
+tantivy allows one writer per index directory, so each open generation keeps ONE
+``IndexWriter`` for its lifetime; writes are serialised with a lock. Every document is
+stored once as JSON (field ``source``); all other fields only serve queries.
+
+Versions: an in-memory map (hash of id → version) per generation, loaded from the fast
+fields when a generation is opened, decides whether an incoming document is newer.
+Tombstones stay in the index (``live`` = false) so that an older document arriving later
+is still recognised as stale; searches never return them and a rebuild does not carry
+them over.
+"""
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import threading
+from datetime import date, datetime, timezone
+
+import tantivy
+from tantivy import Occur, Query
+
+from kernel.errors import ValidationFailed
+
+from . import analysis, querytext
+from .backend import FACETS, SORTS, SearchQuery, SearchResult
+
+# Fields a search document may carry; everything else (e.g. ``contact``) is dropped.
+DOCUMENT_FIELDS = ("id", "doc_type", "kind", "slug", "title", "summary", "body", "themes", "tags",
+                   "regions", "organisations", "location", "starts_on", "ends_on",
+                   "published_at", "version", "deleted")
+TEXT_BOOSTS = {"title": 3.0, "summary": 2.0, "extra": 1.5, "body": 1.0}
+COMPOUND_BOOST = 0.4      # constant score of "word inside a longer word" matches
+FUZZY_BOOST = 0.25        # constant score of a match with typos
+MAX_WINDOW = 10_000       # deepest result reachable by paging
+MAX_PER_PAGE = 100
+FACET_FIELDS = {"theme": "theme", "region": "region", "kind": "kind"}
+EARTH_RADIUS_KM = 6371.0088
+_EPOCH = date(1970, 1, 1)
+
+
+def _schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("id", tokenizer_name="raw")
+    b.add_unsigned_field("key", indexed=True, fast=True)         # 63-bit hash of id
+    b.add_integer_field("version", fast=True)
+    b.add_boolean_field("live", indexed=True, fast=True)
+    b.add_bytes_field("source", stored=True)                     # the document as JSON
+    for name in TEXT_BOOSTS:                                     # title, summary, extra, body
+        b.add_text_field(name, tokenizer_name=analysis.STEM_ANALYZER)
+    b.add_text_field("words", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")     # all text, unstemmed
+    b.add_text_field("reversed", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")  # the same, backwards
+    b.add_text_field("title_words", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")  # for suggest
+    b.add_text_field("tag_words", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")
+    for name in ("doc_type", "kind", "theme", "region"):
+        b.add_text_field(name, tokenizer_name="raw", fast=True)
+    b.add_float_field("lat", indexed=True, fast=True)
+    b.add_float_field("lon", indexed=True, fast=True)
+    b.add_integer_field("start_day", indexed=True, fast=True)   # days since 1970-01-01
+    b.add_integer_field("end_day", indexed=True, fast=True)
+    b.add_integer_field("published", indexed=True, fast=True)   # epoch seconds, for "newest"
+    return b.build()
+
+
+SCHEMA = _schema()
+
+
+def id_key(doc_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") >> 1
+
+
+def _day(value, field_name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return (date.fromisoformat(str(value)[:10]) - _EPOCH).days
+    except ValueError:
+        raise ValidationFailed("Invalid date.", {field_name: ["Not a valid ISO date."]}) from None
+
+
+def _timestamp(value) -> int | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def clean_document(raw: dict) -> dict:
+    """The known fields of a search document, checked; unknown ones (``contact``) dropped."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed("A search document must be an object.", {"documents": ["Not an object."]})
+    doc = {name: raw.get(name) for name in DOCUMENT_FIELDS if name in raw}
+    if not isinstance(doc.get("id"), str) or not doc["id"]:
+        raise ValidationFailed("A search document needs an id.", {"id": ["Missing."]})
+    if isinstance(doc.get("version"), bool) or not isinstance(doc.get("version"), int):
+        raise ValidationFailed("A search document needs an integer version.", {"version": ["Missing."]})
+    doc["deleted"] = bool(doc.get("deleted"))
+    for name in ("themes", "tags", "regions", "organisations"):
+        value = doc.get(name)
+        doc[name] = [str(v) for v in value if v not in (None, "")] if isinstance(value, (list, tuple)) else []
+    location = doc.get("location")
+    if location is not None:
+        try:
+            doc["location"] = {"lat": float(location["lat"]), "lon": float(location["lon"])}
+        except (TypeError, KeyError, ValueError):
+            doc["location"] = None
+    return doc
+
+
+def _to_tantivy(doc: dict) -> tantivy.Document:
+    out = tantivy.Document()
+    out.add_text("id", doc["id"])
+    out.add_unsigned("key", id_key(doc["id"]))
+    out.add_integer("version", doc["version"])
+    out.add_bytes("source", json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+    live = not doc["deleted"]
+    out.add_boolean("live", live)
+    if not live:
+        return out
+    norm = analysis.normalize
+    title, summary, body = norm(doc.get("title")), norm(doc.get("summary")), norm(doc.get("body"))
+    tags = [norm(tag) for tag in doc["tags"]]
+    extra = " ".join(tags + [norm(o) for o in doc["organisations"]])
+    out.add_text("title", title)
+    out.add_text("summary", summary)
+    out.add_text("body", body)
+    out.add_text("extra", extra)
+    all_text = " ".join((title, summary, body, extra))
+    out.add_text("words", all_text)
+    # Every word spelt backwards (one cheap string reversal): "ends with" becomes a prefix
+    # query, so "pflege" finds "altenpflege" without scanning the whole term dictionary.
+    out.add_text("reversed", all_text[::-1])
+    out.add_text("title_words", title)
+    for tag in tags:
+        out.add_text("tag_words", tag)
+    if doc.get("doc_type"):
+        out.add_text("doc_type", str(doc["doc_type"]))
+    if doc.get("kind"):
+        out.add_text("kind", str(doc["kind"]))
+    for theme in doc["themes"]:
+        out.add_text("theme", theme)
+    for region in doc["regions"]:
+        out.add_text("region", region)
+    if doc.get("location"):
+        out.add_float("lat", doc["location"]["lat"])
+        out.add_float("lon", doc["location"]["lon"])
+    # Date span: an entry from starts_on to ends_on; an article on the day it was published.
+    try:
+        start = _day(doc.get("starts_on"), "starts_on")
+        end = _day(doc.get("ends_on"), "ends_on")
+    except ValidationFailed:
+        start = end = None
+    published = _timestamp(doc.get("published_at"))
+    if start is None and doc.get("doc_type") == "article" and published is not None:
+        start = end = published // 86400
+    if start is not None:
+        out.add_integer("start_day", start)
+        out.add_integer("end_day", end if end is not None and end >= start else start)
+    out.add_integer("published", published if published is not None else 0)
+    return out
+
+
+class _Generation:
+    """One open index (a directory or in memory) with its single writer and version map."""
+
+    def __init__(self, directory: str | None):
+        self.directory = directory
+        if directory is not None:
+            os.makedirs(directory, exist_ok=True)
+            self.index = tantivy.Index(SCHEMA, path=directory, reuse=True)
+            self.writer = self.index.writer(heap_size=96_000_000, num_threads=2)
+        else:
+            self.index = tantivy.Index(SCHEMA)
+            self.writer = self.index.writer(heap_size=24_000_000, num_threads=1)
+        analysis.register(self.index)
+        self.lock = threading.RLock()
+        self.versions: dict[int, int] = {}
+        self._load_versions()
+
+    def _load_versions(self) -> None:
+        self.index.reload()
+        searcher = self.index.searcher()
+        total = searcher.num_docs
+        if not total:
+            return
+        hits = [address for _, address in searcher.search(Query.all_query(), total, count=False).hits]
+        keys = searcher.fast_field_values("key", hits)
+        versions = searcher.fast_field_values("version", hits)
+        for key, version in zip(keys, versions):
+            if key is not None and version is not None and version > self.versions.get(key, -1):
+                self.versions[key] = version
+
+    def upsert(self, documents: list[dict]) -> int:
+        newest: dict[str, dict] = {}
+        for raw in documents:
+            doc = clean_document(raw)
+            seen = newest.get(doc["id"])
+            if seen is None or doc["version"] > seen["version"]:
+                newest[doc["id"]] = doc
+        with self.lock:
+            changed = []
+            for doc in newest.values():
+                key = id_key(doc["id"])
+                if doc["version"] > self.versions.get(key, -1):
+                    changed.append((key, doc))
+            if not changed:
+                return 0
+            try:
+                for key, doc in changed:
+                    if key in self.versions:       # deletes cost work at commit: only when needed
+                        self.writer.delete_documents_by_term("id", doc["id"])
+                    self.writer.add_document(_to_tantivy(doc))
+                self.writer.commit()
+            except BaseException:
+                self.writer.rollback()
+                raise
+            for key, doc in changed:
+                self.versions[key] = doc["version"]
+            self.index.reload()
+            return len(changed)
+
+    def close(self) -> None:
+        with self.lock:
+            try:
+                self.writer.wait_merging_threads()
+            except Exception:
+                pass
+
+
+class TantivyBackend:
+    """``SearchBackend`` on tantivy (see the module docstring)."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path
+        self._switch_lock = threading.Lock()
+        self._rebuild: "TantivyRebuild | None" = None
+        if path is None:
+            self._generation = _Generation(None)
+        else:
+            os.makedirs(path, exist_ok=True)
+            name = self._current_name() or self._new_name()
+            self._generation = _Generation(os.path.join(path, name))   # takes the writer lock
+            self._write_current(name)
+            for leftover in os.listdir(path):      # from a rebuild that never finished
+                if leftover.startswith("gen-") and leftover != name:
+                    shutil.rmtree(os.path.join(path, leftover), ignore_errors=True)
+
+    # ----- generations on disk
+    def _current_name(self) -> str | None:
+        try:
+            with open(os.path.join(self.path, "current")) as f:
+                name = f.read().strip()
+        except FileNotFoundError:
+            return None
+        return name if name.startswith("gen-") and os.path.isdir(os.path.join(self.path, name)) else None
+
+    def _new_name(self) -> str:
+        numbers = [int(n[4:]) for n in os.listdir(self.path) if n.startswith("gen-") and n[4:].isdigit()]
+        return f"gen-{max(numbers, default=0) + 1:06d}"
+
+    def _write_current(self, name: str) -> None:
+        fd, temporary = tempfile.mkstemp(dir=self.path, prefix=".current-")
+        with os.fdopen(fd, "w") as f:
+            f.write(name)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, os.path.join(self.path, "current"))
+
+    # ----- writing
+    def upsert(self, documents: list[dict]) -> int:
+        documents = list(documents)
+        with self._switch_lock:          # so no write falls between the two generations
+            changed = self._generation.upsert(documents)
+            if self._rebuild is not None:    # live changes also go into a running rebuild
+                self._rebuild._generation.upsert(documents)
+        return changed
+
+    def refresh(self) -> None:
+        self._generation.index.reload()
+
+    def close(self) -> None:
+        if self._rebuild is not None:
+            self._rebuild.abort()
+        self._generation.close()
+
+    def start_rebuild(self) -> "TantivyRebuild":
+        with self._switch_lock:
+            if self._rebuild is not None:
+                self._rebuild.abort()
+            directory = None if self.path is None else os.path.join(self.path, self._new_name())
+            self._rebuild = TantivyRebuild(self, _Generation(directory))
+            return self._rebuild
+
+    def _finish_rebuild(self, rebuild: "TantivyRebuild") -> None:
+        with self._switch_lock:
+            if self._rebuild is not rebuild:
+                raise RuntimeError("This rebuild is no longer the current one.")
+            new = rebuild._generation
+            new.index.reload()
+            if self.path is not None:
+                self._write_current(os.path.basename(new.directory))
+            old, self._generation, self._rebuild = self._generation, new, None
+        old.close()
+        if old.directory:
+            shutil.rmtree(old.directory, ignore_errors=True)
+
+    def _abort_rebuild(self, rebuild: "TantivyRebuild") -> None:
+        with self._switch_lock:
+            if self._rebuild is rebuild:
+                self._rebuild = None
+        rebuild._generation.close()
+        if rebuild._generation.directory:
+            shutil.rmtree(rebuild._generation.directory, ignore_errors=True)
+
+    # ----- reading
+    def _searcher(self):
+        generation = self._generation
+        return generation, generation.index.searcher()
+
+    def get(self, doc_id: str) -> dict | None:
+        if not isinstance(doc_id, str) or not doc_id:
+            return None
+        _, searcher = self._searcher()
+        hits = searcher.search(Query.term_query(SCHEMA, "id", doc_id), 1, count=False).hits
+        return self._source(searcher, hits[0][1]) if hits else None
+
+    def count(self) -> int:
+        _, searcher = self._searcher()
+        return searcher.search(_live(), 1, count=True).count
+
+    @staticmethod
+    def _source(searcher, address) -> dict:
+        return json.loads(searcher.doc(address)["source"][0])
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        _validate(query)
+        parsed = querytext.parse(query.q)
+        text = _text_query(parsed)
+        filters = _filters(query)
+        near = query.near
+        generation, searcher = self._searcher()
+        circle = None
+        if near is not None and query.radius_km is not None:
+            circle = _circle_filter(searcher, near, query.radius_km)
+        main = _combine(text, filters, circle)
+        offset = (query.page - 1) * query.per_page
+        if near is not None and query.sort == "distance":
+            total, ranked = _rank_by_distance(searcher, main, near, offset, query.per_page)
+        else:
+            by_newest = query.sort == "newest" or (query.sort == "relevance" and text is None)
+            result = searcher.search(main, query.per_page, count=True, offset=offset,
+                                     order_by_field="published" if by_newest else None,
+                                     order=tantivy.Order.Desc)
+            total = result.count
+            ranked = [(0.0 if by_newest else float(score), address) for score, address in result.hits]
+        matcher = analysis.Matcher.for_query(parsed)
+        items = [self._item(searcher, address, score, matcher, near) for score, address in ranked]
+        facets = _facets(searcher, text, query, circle)
+        return SearchResult(total=total, items=items, facets=facets)
+
+    def _item(self, searcher, address, score, matcher, near) -> dict:
+        doc = self._source(searcher, address)
+        highlight = {}
+        title = analysis.highlight(doc.get("title"), matcher, whole=True)
+        if title:
+            highlight["title"] = title
+        for name in ("summary", "body"):
+            snippet = analysis.highlight(doc.get(name), matcher)
+            if snippet:
+                highlight[name] = snippet
+        item = {k: v for k, v in doc.items() if k not in ("deleted", "body")}
+        item["score"] = score
+        item["highlight"] = highlight
+        if near is not None:
+            location = doc.get("location")
+            item["distance_km"] = (round(haversine_km(near[0], near[1], location["lat"], location["lon"]), 3)
+                                   if location else None)
+        return item
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
+        typed = [w for w in analysis.words(querytext.clean(prefix)) if w][:6]
+        if not typed or limit <= 0:
+            return []
+        clauses = [(Occur.Must, _live())]
+        for token in typed:
+            pattern = _regex_literal(token) + ".*"
+            clauses.append((Occur.Must, Query.boolean_query([
+                (Occur.Should, Query.regex_query(SCHEMA, "title_words", pattern)),
+                (Occur.Should, Query.regex_query(SCHEMA, "tag_words", pattern)),
+            ])))
+        _, searcher = self._searcher()
+        hits = searcher.search(Query.boolean_query(clauses), 200, count=False,
+                               order_by_field="published", order=tantivy.Order.Desc).hits
+        candidates = {}
+        for rank, (_, address) in enumerate(hits):
+            doc = self._source(searcher, address)
+            for text in [doc.get("title") or ""] + doc.get("tags", []):
+                text_words = analysis.words(text)
+                if not text or not all(any(w.startswith(t) for w in text_words) for t in typed):
+                    continue
+                starts = bool(text_words) and text_words[0].startswith(typed[0])
+                key = text.casefold()
+                entry = ((0 if starts else 1, len(text), rank),
+                         {"text": text, "id": doc["id"], "doc_type": doc.get("doc_type"), "kind": doc.get("kind")})
+                if key not in candidates or entry[0] < candidates[key][0]:
+                    candidates[key] = entry
+        return [entry for _, entry in sorted(candidates.values(), key=lambda e: e[0])][:limit]
+
+    def related(self, doc_id: str, limit: int = 6) -> list[dict]:
+        doc = self.get(doc_id)
+        if doc is None or doc.get("deleted") or limit <= 0:
+            return []
+        should = []
+        for name, text in (("title", doc.get("title")), ("summary", doc.get("summary")),
+                           ("body", (doc.get("body") or "")[:5000])):
+            counts: dict[str, int] = {}
+            for stem in analysis.stems(text or ""):
+                if len(stem) > 2 and stem not in analysis.STOP_WORDS:
+                    counts[stem] = counts.get(stem, 0) + 1
+            for stem, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:15]:
+                for target in ("title", "summary", "body"):
+                    should.append((Occur.Should, Query.boost_query(
+                        Query.term_query(SCHEMA, target, stem), TEXT_BOOSTS[target] / 3)))
+        for theme in doc.get("themes", []):
+            should.append((Occur.Should, Query.const_score_query(Query.term_query(SCHEMA, "theme", theme), 1.5)))
+        for region in doc.get("regions", []):
+            should.append((Occur.Should, Query.const_score_query(Query.term_query(SCHEMA, "region", region), 1.0)))
+        if not should:
+            return []
+        query = Query.boolean_query([
+            (Occur.Must, _live()),
+            (Occur.Must, Query.boolean_query(should)),
+            (Occur.MustNot, Query.term_query(SCHEMA, "id", doc["id"])),
+        ])
+        _, searcher = self._searcher()
+        out = []
+        for score, address in searcher.search(query, limit, count=False).hits:
+            item = {k: v for k, v in self._source(searcher, address).items() if k not in ("deleted", "body")}
+            item["score"] = float(score)
+            out.append(item)
+        return out
+
+
+class TantivyRebuild:
+    """A new generation being filled; searches keep using the old one until ``finish``."""
+
+    def __init__(self, backend: TantivyBackend, generation: _Generation):
+        self._backend = backend
+        self._generation = generation
+        self._done = False
+
+    def upsert(self, documents: list[dict]) -> int:
+        if self._done:
+            raise RuntimeError("This rebuild has already finished.")
+        return self._generation.upsert(list(documents))
+
+    def finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._backend._finish_rebuild(self)
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._backend._abort_rebuild(self)
+
+
+# ----- query building (module functions: they need only the schema)
+
+def _live() -> Query:
+    return Query.const_score_query(Query.term_query(SCHEMA, "live", True), 0.0)
+
+
+def _regex_literal(token: str) -> str:
+    return "".join(ch if ch.isalnum() else "\\" + ch for ch in token)
+
+
+def _terms_clause(stem_tokens: tuple[str, ...], phrase: bool) -> Query | None:
+    """The stems in the text fields, title counting most; several stems as a phrase."""
+    if not stem_tokens:
+        return None
+    clauses = []
+    for name, boost in TEXT_BOOSTS.items():
+        if len(stem_tokens) == 1:
+            inner = Query.term_query(SCHEMA, name, stem_tokens[0])
+        elif phrase:
+            inner = Query.phrase_query(SCHEMA, name, list(stem_tokens))
+        else:
+            inner = Query.boolean_query([(Occur.Must, Query.term_query(SCHEMA, name, s)) for s in stem_tokens])
+        clauses.append((Occur.Should, Query.boost_query(inner, boost)))
+    return Query.boolean_query(clauses)
+
+
+def _word_clause(word: str) -> Query | None:
+    stem_tokens = analysis.stems(word)
+    clauses = []
+    exact = _terms_clause(stem_tokens, phrase=True)
+    if exact is None:
+        return None
+    clauses.append((Occur.Should, exact))
+    if len(stem_tokens) == 1:
+        for part in analysis.compound_parts(word):      # compounds starting or ending with it
+            for field_name, text in (("words", part), ("reversed", part[::-1])):
+                clauses.append((Occur.Should, Query.const_score_query(
+                    Query.regex_query(SCHEMA, field_name, _regex_literal(text) + ".+"), COMPOUND_BOOST)))
+        for stem, distance in analysis.fuzzy_stems(word):     # typos, in any text field
+            for field_name in TEXT_BOOSTS:
+                clauses.append((Occur.Should, Query.const_score_query(
+                    Query.fuzzy_term_query(SCHEMA, field_name, stem, distance), FUZZY_BOOST)))
+    return Query.boolean_query(clauses)
+
+
+def _text_query(parsed: querytext.ParsedQuery) -> Query | None:
+    """Every word (or a typo/compound form of it) must match, stop words may; None if no text."""
+    clauses = []
+    required = [w for w in parsed.words if w.lower() not in analysis.STOP_WORDS]
+    for word in parsed.words:
+        clause = _word_clause(word)
+        if clause is not None:
+            must = word in required or not required and not parsed.phrases
+            clauses.append((Occur.Must if must else Occur.Should, clause))
+    for phrase in parsed.phrases:
+        clause = _terms_clause(analysis.stems(" ".join(phrase)), phrase=True)
+        if clause is not None:
+            clauses.append((Occur.Must, clause))
+    for word in parsed.excluded:
+        clause = _terms_clause(analysis.stems(word), phrase=True)
+        if clause is not None:
+            clauses.append((Occur.MustNot, clause))
+    if not any(occur == Occur.Must for occur, _ in clauses):
+        if any(occur == Occur.MustNot for occur, _ in clauses):
+            clauses.append((Occur.Must, Query.all_query()))
+        elif not clauses:
+            return None
+    return Query.boolean_query(clauses)
+
+
+def _validate(query: SearchQuery) -> None:
+    errors = {}
+    if query.sort not in SORTS:
+        errors["sort"] = [f"One of {', '.join(SORTS)}."]
+    elif query.sort == "distance" and query.near is None:
+        errors["sort"] = ["Sorting by distance needs near=lat,lon."]
+    if not isinstance(query.page, int) or query.page < 1:
+        errors["page"] = ["Must be at least 1."]
+    if not isinstance(query.per_page, int) or not 1 <= query.per_page <= MAX_PER_PAGE:
+        errors["per_page"] = [f"Must be between 1 and {MAX_PER_PAGE}."]
+    elif isinstance(query.page, int) and query.page >= 1 and query.page * query.per_page > MAX_WINDOW:
+        errors["page"] = [f"Only the first {MAX_WINDOW} results can be paged through."]
+    if query.bbox is not None:
+        try:
+            min_lon, min_lat, max_lon, max_lat = (float(v) for v in query.bbox)
+            ok = (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90
+                  and all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            errors["bbox"] = ["minLon,minLat,maxLon,maxLat with min ≤ max, inside -180..180 / -90..90."]
+    if query.near is not None:
+        try:
+            lat, lon = (float(v) for v in query.near)
+            ok = -90 <= lat <= 90 and -180 <= lon <= 180
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            errors["near"] = ["lat,lon inside -90..90 / -180..180."]
+    if query.radius_km is not None:
+        if query.near is None:
+            errors["radius_km"] = ["A radius needs near=lat,lon."]
+        elif not isinstance(query.radius_km, (int, float)) or not 0 < query.radius_km <= 20000:
+            errors["radius_km"] = ["Must be between 0 and 20000."]
+    if query.doc_type not in (None, "entry", "article"):
+        errors["doc_type"] = ["entry or article."]
+    for name in ("date_from", "date_to"):
+        try:
+            _day(getattr(query, name), name)
+        except ValidationFailed as error:
+            errors.update(error.fields)
+    if not errors and query.date_from and query.date_to and query.date_from[:10] > query.date_to[:10]:
+        errors["date_to"] = ["Must not be before date_from."]
+    if errors:
+        raise ValidationFailed("Invalid search query.", errors)
+
+
+def _filters(query: SearchQuery) -> dict[str, Query]:
+    """One query per active filter, keyed by name (facets leave their own one out)."""
+    filters: dict[str, Query] = {}
+    for facet in FACETS:
+        values = [str(v) for v in getattr(query, facet) or [] if v not in (None, "")]
+        if values:
+            filters[facet] = Query.term_set_query(SCHEMA, FACET_FIELDS[facet], values)
+    if query.doc_type:
+        filters["doc_type"] = Query.term_query(SCHEMA, "doc_type", query.doc_type)
+    if query.date_from or query.date_to:
+        parts = []
+        date_from, date_to = _day(query.date_from, "date_from"), _day(query.date_to, "date_to")
+        if date_to is not None:
+            parts.append((Occur.Must, Query.range_query(SCHEMA, "start_day", tantivy.FieldType.Integer,
+                                                        upper_bound=date_to)))
+        if date_from is not None:
+            parts.append((Occur.Must, Query.range_query(SCHEMA, "end_day", tantivy.FieldType.Integer,
+                                                        lower_bound=date_from)))
+        filters["date"] = Query.boolean_query(parts)
+    if query.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = (float(v) for v in query.bbox)
+        filters["bbox"] = _box(min_lat, max_lat, min_lon, max_lon)
+    return filters
+
+
+def _box(min_lat, max_lat, min_lon, max_lon) -> Query:
+    return Query.boolean_query([
+        (Occur.Must, Query.range_query(SCHEMA, "lat", tantivy.FieldType.Float, min_lat, max_lat)),
+        (Occur.Must, Query.range_query(SCHEMA, "lon", tantivy.FieldType.Float, min_lon, max_lon)),
+    ])
+
+
+def _combine(text: Query | None, filters: dict[str, Query], circle: Query | None,
+             leave_out: str | None = None) -> Query:
+    clauses = [(Occur.Must, _live())]
+    if text is not None:
+        clauses.append((Occur.Must, text))
+    for name, clause in filters.items():
+        if name != leave_out:
+            clauses.append((Occur.Must, Query.const_score_query(clause, 0.0)))
+    if circle is not None:
+        clauses.append((Occur.Must, Query.const_score_query(circle, 0.0)))
+    return Query.boolean_query(clauses)
+
+
+def _all_hits(searcher, query: Query):
+    return searcher.search(query, max(1, searcher.num_docs), count=False).hits
+
+
+def _circle_filter(searcher, near, radius_km) -> Query:
+    """Documents within ``radius_km`` of ``near``, as a query, so totals, paging and facets
+    stay exact: the box around the circle minus the box's corners (ids of the documents
+    there, found with exact distances; about a fifth of the box)."""
+    lat, lon = float(near[0]), float(near[1])
+    dlat = math.degrees(radius_km / EARTH_RADIUS_KM)
+    cos_lat = math.cos(math.radians(lat))
+    dlon = 180.0 if cos_lat < 1e-6 else min(180.0, dlat / cos_lat)
+    box = _box(max(-90.0, lat - dlat), min(90.0, lat + dlat), max(-180.0, lon - dlon), min(180.0, lon + dlon))
+    candidates = _combine(None, {}, box)     # geography only: facets drop other filters
+    hits = [address for _, address in _all_hits(searcher, candidates)]
+    if not hits:
+        return Query.empty_query()
+    lats = searcher.fast_field_values("lat", hits)
+    lons = searcher.fast_field_values("lon", hits)
+    keys = searcher.fast_field_values("key", hits)
+    # A flat-earth distance decides clear cases cheaply where it is accurate (small circles
+    # away from the poles); haversine decides the rest.
+    km_lat = math.radians(1) * EARTH_RADIUS_KM
+    km_lon = km_lat * cos_lat
+    exact_only = radius_km > 100 or abs(lat) > 70
+    near_sq, far_sq = (radius_km * 0.95) ** 2, (radius_km * 1.05) ** 2
+    outside = []
+    for key, a, o in zip(keys, lats, lons):
+        flat_sq = ((a - lat) * km_lat) ** 2 + ((o - lon) * km_lon) ** 2
+        if exact_only or near_sq < flat_sq <= far_sq:
+            is_inside = haversine_km(lat, lon, a, o) <= radius_km
+        else:
+            is_inside = flat_sq <= near_sq
+        if not is_inside:
+            outside.append(key)
+    if len(outside) == len(hits):
+        return Query.empty_query()
+    if not outside:
+        return box
+    return Query.boolean_query([(Occur.Must, box),
+                                (Occur.MustNot, Query.term_set_query(SCHEMA, "key", outside))])
+
+
+def _rank_by_distance(searcher, query: Query, near, offset: int, limit: int):
+    hits = [address for _, address in _all_hits(searcher, query)]
+    if not hits:
+        return 0, []
+    lats = searcher.fast_field_values("lat", hits)
+    lons = searcher.fast_field_values("lon", hits)
+    lat, lon = float(near[0]), float(near[1])
+    distances = [haversine_km(lat, lon, a, o) if a is not None and o is not None else math.inf
+                 for a, o in zip(lats, lons)]
+    order = sorted(range(len(hits)), key=distances.__getitem__)[offset:offset + limit]
+    return len(hits), [(0.0, hits[i]) for i in order]
+
+
+def _facets(searcher, text, query: SearchQuery, circle) -> dict[str, list]:
+    """Counts per facet value over the matches of the query and every OTHER filter."""
+    filters = _filters(query)
+    out = {}
+    shared = [f for f in FACETS if f not in filters]     # their counts use the full query
+    if shared:
+        result = searcher.aggregate(_combine(text, filters, circle), {
+            f: {"terms": {"field": FACET_FIELDS[f], "size": 1000}} for f in shared})
+        for facet in shared:
+            out[facet] = _buckets(result.get(facet))
+    for facet in FACETS:
+        if facet in filters:
+            result = searcher.aggregate(_combine(text, filters, circle, leave_out=facet),
+                                        {facet: {"terms": {"field": FACET_FIELDS[facet], "size": 1000}}})
+            out[facet] = _buckets(result.get(facet))
+    return {facet: out[facet] for facet in FACETS}
+
+
+def _buckets(aggregation) -> list[dict]:
+    buckets = (aggregation or {}).get("buckets", [])
+    return sorted(({"value": b["key"], "count": b["doc_count"]} for b in buckets if b["doc_count"] > 0),
+                  key=lambda b: (-b["count"], b["value"]))
