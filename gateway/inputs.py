@@ -41,9 +41,31 @@ def json_body(request) -> dict:
         raise MalformedRequest("the body is not UTF-8 text") from None
     except ValueError as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedRequest("the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise MalformedRequest("the body must be a JSON object")
+    _check_strings(body)
     return body
+
+
+def _check_strings(body) -> None:
+    """JSON escapes can smuggle in what no database stores: NUL and lone surrogates."""
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise MalformedRequest("the body contains a NUL character")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MalformedRequest("the body contains an unpaired surrogate (\\ud800-\\udfff)") from None
 
 
 def query_args(request) -> dict:
@@ -52,6 +74,10 @@ def query_args(request) -> dict:
     for key in request.args.keys():
         values = request.args.getlist(key)
         args[key] = values if len(values) > 1 else values[0]
+        for text in [key, *values]:
+            if "\x00" in text:
+                raise ValidationFailed("a query parameter contains a NUL character",
+                                       {key.replace("\x00", ""): ["Must not contain NUL characters."]})
     return args
 
 
@@ -75,7 +101,7 @@ def resource_id(value: str, name: str = "id") -> str:
         raise NotFound(f"no resource with id {value!r}", {name: ["Not a valid UUID."]}) from None
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(?P<version>\d+)"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?(?P<version>\d{1,9})"?\s*$')
 
 
 def etag(version) -> str:

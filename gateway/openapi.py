@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
 from gateway.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TABLE
 from gateway.schemas import ProblemSchema
@@ -126,11 +127,14 @@ def _operation(spec_op: Operation, method: str, url: str) -> dict:
 
 
 def build_spec(service_cls, title: str = "KoSI platform API", version: str = "1.0.0") -> dict:
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(title=title, version=version, openapi_version="3.1.0",
-                   plugins=[MarshmallowPlugin()],
+                   plugins=[marshmallow_plugin],
                    info={"description": "Public HTTP API of the knowledge platform of the Competence "
                                         "Centre for Social Innovation Saxony-Anhalt (KoSI). Errors are "
                                         "RFC 9457 problem details (application/problem+json)."})
+    # apispec's default "url" is no JSON Schema format; validators only know "uri"
+    marshmallow_plugin.map_to_openapi_type(fields.Url, "string", "uri")
     spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                               "description": "JWT with claims sub, roles (editor, "
                                                              "admin) and exp"})

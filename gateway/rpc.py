@@ -49,7 +49,15 @@ class TimedClient:
 
 
 class TimedRpc(ServiceRpc):
-    """``TimedRpc("catalog")`` — like ``ServiceRpc("catalog")`` with a deadline per call."""
+    """``TimedRpc("catalog")`` — like ``ServiceRpc("catalog")`` with a deadline per call.
+
+    Requests also expire in the broker after the deadline: a call the client gave up on
+    (answered 503) must not run later, e.g. when a stopped service comes back.
+    """
+
+    def setup(self):
+        self.publisher_options.setdefault("expiration", rpc_timeout())
+        super().setup()
 
     def get_dependency(self, worker_ctx):
         return TimedClient(super().get_dependency(worker_ctx), self.reply_listener.pending)

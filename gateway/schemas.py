@@ -48,6 +48,7 @@ class SubmissionReceiptSchema(Schema):
 
 class GeoJSONFeatureCollectionSchema(Schema):
     type = fields.String(required=True, metadata={"example": "FeatureCollection"})
+    bbox = fields.List(fields.Float(), metadata={"description": "[minLon, minLat, maxLon, maxLat] of the request"})
     features = fields.List(fields.Dict(), required=True,
                            metadata={"description": "GeoJSON Features; coordinates are [lon, lat]"})
 

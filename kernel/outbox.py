@@ -77,34 +77,60 @@ class OutboxRelay:
             return conn.execute(query).scalar_one()
 
     def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows it settled. Raises if the broker is away."""
+        """Publish one batch; returns how many rows it settled. Raises if the broker is away.
+
+        On PostgreSQL the batch stays row-locked (``FOR UPDATE SKIP LOCKED``) while it is
+        published, so several relays share one outbox. SQLite has no row locks: holding its
+        database-wide write lock across the network calls would stall every writer in the
+        process (its busy wait blocks the eventlet hub), so there the batch is read, then
+        published, then marked, in separate short transactions (one relay per file).
+        """
+        if self._engine.dialect.name == "sqlite":
+            with self._engine.connect() as conn:
+                rows = conn.execute(self._pending_query()).all()
+            outcomes = self._publish(rows)
+            with self._engine.begin() as conn:
+                self._mark(conn, outcomes)
+        else:
+            with self._engine.begin() as conn:
+                outcomes = self._publish(conn.execute(self._pending_query().with_for_update(skip_locked=True)).all())
+                self._mark(conn, outcomes)
+        if outcomes and outcomes[-1][2] is not None and len(outcomes) == 1:
+            raise outcomes[-1][2]  # not even the first event went out: the broker is away
+        return sum(1 for _row_id, _unroutable, error in outcomes if error is None)
+
+    def _pending_query(self):
         outbox = self._outbox
-        query = (sa.select(outbox.c.id, outbox.c.event_type, outbox.c.event_id, outbox.c.payload)
-                 .where(outbox.c.published_at.is_(None))
-                 .order_by(outbox.c.id).limit(self._batch_size)
-                 .with_for_update(skip_locked=True))
-        settled = 0
-        with self._engine.begin() as conn:
-            rows = conn.execute(query).all()
-            for row in rows:
-                unroutable = False
-                try:
-                    self._publisher.publish(row.payload, routing_key=row.event_type,
-                                            message_id=row.event_id, serializer="json")
-                except UndeliverableMessage:
-                    unroutable = True
-                    log.info("event %s (%s) has no subscriber queue", row.event_id, row.event_type)
-                except Exception as exc:
-                    conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(
-                        attempts=outbox.c.attempts + 1, last_error=repr(exc)[:2000]))
-                    if settled:
-                        break  # keep what was confirmed; the rest goes with the next round
-                    raise
-                conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(
-                    published_at=datetime.now(timezone.utc), unroutable=unroutable,
-                    attempts=outbox.c.attempts + 1))
-                settled += 1
-        return settled
+        return (sa.select(outbox.c.id, outbox.c.event_type, outbox.c.event_id, outbox.c.payload)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id).limit(self._batch_size))
+
+    def _publish(self, rows) -> list[tuple[int, bool, Exception | None]]:
+        """(row id, unroutable, error) per row, stopping at the first failure to keep order."""
+        outcomes = []
+        for row in rows:
+            try:
+                self._publisher.publish(row.payload, routing_key=row.event_type,
+                                        message_id=row.event_id, serializer="json")
+                outcomes.append((row.id, False, None))
+            except UndeliverableMessage:
+                log.info("event %s (%s) has no subscriber queue", row.event_id, row.event_type)
+                outcomes.append((row.id, True, None))
+            except Exception as exc:
+                outcomes.append((row.id, False, exc))
+                break
+        return outcomes
+
+    def _mark(self, conn, outcomes) -> None:
+        outbox = self._outbox
+        now = datetime.now(timezone.utc)
+        for row_id, unroutable, error in outcomes:
+            if error is None:
+                values = {"published_at": now, "unroutable": unroutable}
+            else:
+                values = {"last_error": repr(error)[:2000]}
+            conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(
+                attempts=outbox.c.attempts + 1, **values))
 
     def run(self, should_stop, wait_for_wake, idle_seconds: float = 1.0, max_backoff: float = 5.0):
         """Loop until ``should_stop()``: publish, then sleep until woken or ``idle_seconds`` pass."""

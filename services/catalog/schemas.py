@@ -415,6 +415,7 @@ def page_schema(item_schema: type, name: str) -> type:
     })
 
 
-EntryPageSchema = page_schema(EntrySchema, "EntryPageSchema")
+# staff see the staff view in lists too; the public gets the subset EntrySchema describes
+EntryPageSchema = page_schema(EntryStaffSchema, "EntryPageSchema")
 OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPageSchema")
 ArticlePageSchema = page_schema(ArticleSchema, "ArticlePageSchema")

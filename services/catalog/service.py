@@ -4,7 +4,7 @@ The RPC contract is docs/catalog-rpc.md. ``map_features``, ``network``,
 ``export_entries`` and ``import_records`` are wired separately (geo, network, transfer).
 """
 import sqlalchemy as sa
-from nameko.rpc import rpc
+from kernel.rpc import rpc
 
 from kernel.dependencies import Database
 from kernel.errors import ValidationFailed

@@ -14,11 +14,12 @@ import eventlet
 import eventlet.tpool
 import nameko
 from nameko.extensions import DependencyProvider
-from nameko.rpc import ServiceRpc, rpc
+from nameko.rpc import ServiceRpc
 
 from kernel.errors import ValidationFailed
 from kernel.events import parse_event
 from kernel.messaging import reliable_event_handler
+from kernel.rpc import rpc
 from services.catalog import events as catalog_events  # noqa: F401  (registers the event contracts)
 from services.search.documents import document_from_event
 from services.search.indexer import Indexer, make_backend, writes_block

@@ -255,6 +255,15 @@ BAD_REQUESTS = [
     ("body is not UTF-8", "post", "/entries",
      {"data": b'{"title": "\xff\xfe"}', "headers": {"Content-Type": "application/json"}}, 400, None),
     ("empty body", "post", "/entries", {"headers": {"Content-Type": "application/json"}}, 400, None),
+    # found by fuzzing: each of these used to reach the database or the JSON decoder's limits
+    ("deeply nested JSON", "post", "/entries",
+     {"data": b'{"title": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+      "headers": {"Content-Type": "application/json"}}, 400, None),
+    ("unpaired surrogate", "post", "/entries",
+     {"data": json.dumps(entry_data(title="Surrogat X Projekt")).replace("X", "\\ud800").encode(),
+      "headers": {"Content-Type": "application/json"}}, 400, None),
+    ("NUL in a string", "post", "/entries", {"json": entry_data(title="Dorf\u0000laden")}, 400, None),
+    ("NUL in a query parameter", "get", "/entries?theme=%00", {}, 422, "theme"),
     ("wrong content type", "post", "/entries",
      {"data": json.dumps(entry_data()), "headers": {"Content-Type": "text/plain"}}, 415, None),
     ("form post", "post", "/entries", {"data": {"title": "x"}}, 415, None),
@@ -305,6 +314,8 @@ def test_bad_input_on_staff_endpoints_is_4xx(platform, web_session):
                    422, "version")
     assert_problem(web_session.patch(url, json={"title": "ok title"}, headers={**bearer(), "If-Match": "yes"}),
                    422, "If-Match")
+    assert_problem(web_session.patch(url, json={"title": "ok title"},
+                                     headers={**bearer(), "If-Match": '"' + "9" * 5000 + '"'}), 422, "If-Match")
     assert_problem(web_session.patch(url, json={"version": 1, "status": "published"}, headers=bearer()),
                    422, "status")
     assert_problem(web_session.post(f"{url}/review", json={"action": "promote"}, headers=bearer()), 422, "action")
