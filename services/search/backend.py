@@ -8,11 +8,17 @@ back. Searches never return tombstones; a rebuild drops them.
 
 Plain Python, no nameko: the service and the tests drive backends directly.
 """
+import math
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
+
+from kernel.errors import ValidationFailed
 
 SORTS = ("relevance", "newest", "distance")
 FACETS = ("theme", "region", "kind")
+MAX_PER_PAGE = 100
+MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper pages are not served (narrow the search)
 
 
 @dataclass
@@ -75,3 +81,74 @@ class Rebuild(Protocol):
         """Switch searches to the rebuilt index (atomically) and drop the old one."""
 
     def abort(self) -> None: ...
+
+
+def validate_query(query: SearchQuery) -> None:
+    """The rules every backend applies before searching (the HTTP schema applies them too):
+    a bad query is a ValidationFailed naming the field, never a backend error."""
+    errors = {}
+    if query.sort not in SORTS:
+        errors["sort"] = [f"One of {', '.join(SORTS)}."]
+    elif query.sort == "distance" and query.near is None:
+        errors["sort"] = ["Sorting by distance needs near=lat,lon."]
+    if isinstance(query.page, bool) or not isinstance(query.page, int) or query.page < 1:
+        errors["page"] = ["Must be at least 1."]
+    if isinstance(query.per_page, bool) or not isinstance(query.per_page, int) \
+            or not 1 <= query.per_page <= MAX_PER_PAGE:
+        errors["per_page"] = [f"Must be between 1 and {MAX_PER_PAGE}."]
+    elif "page" not in errors and query.page * query.per_page > MAX_RESULT_WINDOW:
+        errors["page"] = [f"Only the first {MAX_RESULT_WINDOW} results can be paged through."]
+    if query.bbox is not None:
+        try:
+            checked_bbox(query.bbox)
+        except (ValidationFailed, TypeError, ValueError):
+            errors["bbox"] = ["minLon,minLat,maxLon,maxLat with min <= max, inside -180..180 / -90..90."]
+    if query.near is not None:
+        try:
+            checked_point(query.near)
+        except ValidationFailed as error:
+            errors.update(error.fields)
+    if query.radius_km is not None:
+        radius = query.radius_km
+        if query.near is None:
+            errors["radius_km"] = ["A radius needs near=lat,lon."]
+        elif isinstance(radius, bool) or not isinstance(radius, (int, float)) \
+                or not math.isfinite(radius) or not 0 < radius <= 20_000:
+            errors["radius_km"] = ["Must be between 0 and 20000."]
+    if query.doc_type not in (None, "entry", "article"):
+        errors["doc_type"] = ["entry or article."]
+    for name in ("date_from", "date_to"):
+        value = getattr(query, name)
+        if value is not None and not _is_iso_date(value):
+            errors[name] = ["Not a valid ISO date (YYYY-MM-DD)."]
+    if "date_from" not in errors and "date_to" not in errors and query.date_from and query.date_to \
+            and query.date_from > query.date_to:
+        errors["date_to"] = ["Must not be before date_from."]
+    for facet in FACETS:
+        values = getattr(query, facet)
+        if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+            errors[facet] = ["A list of text values."]
+    if errors:
+        raise ValidationFailed("Invalid search query.", errors)
+
+
+def _is_iso_date(value) -> bool:
+    try:
+        return isinstance(value, str) and len(value) == 10 and date.fromisoformat(value) is not None
+    except ValueError:
+        return False
+
+
+def checked_bbox(bbox) -> tuple[float, float, float, float]:
+    from services.catalog.geo import parse_bbox  # the same rule the HTTP schema applies
+    return parse_bbox(list(bbox))
+
+
+def checked_point(point) -> tuple[float, float]:
+    try:
+        lat, lon = (float(value) for value in point)
+    except (TypeError, ValueError):
+        raise ValidationFailed("near must be lat,lon", {"near": ["must be two numbers"]}) from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationFailed("near is outside the earth", {"near": ["must be a valid lat,lon"]})
+    return lat, lon

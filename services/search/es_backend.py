@@ -19,13 +19,13 @@ queries (never ``query_string``), so no input can make an invalid Elasticsearch 
 import math
 import re
 import unicodedata
-from datetime import date
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from kernel.errors import ValidationFailed
 from services.search import es_mapping
-from services.search.backend import FACETS, SORTS, SearchQuery, SearchResult
+from services.search.backend import (FACETS, SearchQuery, SearchResult, checked_bbox, checked_point,
+                                     validate_query)
 from services.search.querytext import parse
 
 # "external": a document is written only when its version is *greater* than the stored
@@ -34,8 +34,6 @@ from services.search.querytext import parse
 # versions, report them as "updated" and make every replay count as a change.)
 VERSION_TYPE = "external"
 BULK_CHUNK = 1000                       # documents per _bulk request
-MAX_RESULT_WINDOW = 10_000              # = index.max_result_window; deeper pages are refused
-MAX_PER_PAGE = 100
 FACET_SIZE = 100                        # more distinct values than themes/regions/kinds exist
 
 SOURCE_EXCLUDES = ["body", "deleted", "suggest"]
@@ -300,62 +298,6 @@ def search_body(query: SearchQuery) -> dict:
 WORD_OPTIONS = {"operator": "and", "zero_terms_query": "all"}
 
 
-def validate_query(query: SearchQuery) -> None:
-    """The same rules as the HTTP schema (and the tantivy backend), for direct callers:
-    a bad query is a ValidationFailed naming the field, never an Elasticsearch error."""
-    errors = {}
-    if query.sort not in SORTS:
-        errors["sort"] = [f"One of {', '.join(SORTS)}."]
-    elif query.sort == "distance" and query.near is None:
-        errors["sort"] = ["Sorting by distance needs near=lat,lon."]
-    if isinstance(query.page, bool) or not isinstance(query.page, int) or query.page < 1:
-        errors["page"] = ["Must be at least 1."]
-    if isinstance(query.per_page, bool) or not isinstance(query.per_page, int) \
-            or not 1 <= query.per_page <= MAX_PER_PAGE:
-        errors["per_page"] = [f"Must be between 1 and {MAX_PER_PAGE}."]
-    elif "page" not in errors and query.page * query.per_page > MAX_RESULT_WINDOW:
-        errors["page"] = [f"Only the first {MAX_RESULT_WINDOW} results can be paged through."]
-    if query.bbox is not None:
-        try:
-            _checked_bbox(query.bbox)
-        except (ValidationFailed, TypeError, ValueError):
-            errors["bbox"] = ["minLon,minLat,maxLon,maxLat with min <= max, inside -180..180 / -90..90."]
-    if query.near is not None:
-        try:
-            _checked_point(query.near)
-        except ValidationFailed as error:
-            errors.update(error.fields)
-    if query.radius_km is not None:
-        radius = query.radius_km
-        if query.near is None:
-            errors["radius_km"] = ["A radius needs near=lat,lon."]
-        elif isinstance(radius, bool) or not isinstance(radius, (int, float)) \
-                or not math.isfinite(radius) or not 0 < radius <= 20_000:
-            errors["radius_km"] = ["Must be between 0 and 20000."]
-    if query.doc_type not in (None, "entry", "article"):
-        errors["doc_type"] = ["entry or article."]
-    for name in ("date_from", "date_to"):
-        value = getattr(query, name)
-        if value is not None and not _is_iso_date(value):
-            errors[name] = ["Not a valid ISO date (YYYY-MM-DD)."]
-    if "date_from" not in errors and "date_to" not in errors and query.date_from and query.date_to \
-            and query.date_from > query.date_to:
-        errors["date_to"] = ["Must not be before date_from."]
-    for facet in FACETS:
-        values = getattr(query, facet)
-        if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
-            errors[facet] = ["A list of text values."]
-    if errors:
-        raise ValidationFailed("Invalid search query.", errors)
-
-
-def _is_iso_date(value) -> bool:
-    try:
-        return isinstance(value, str) and len(value) == 10 and date.fromisoformat(value) is not None
-    except ValueError:
-        return False
-
-
 def _text_clauses(parsed) -> list[dict]:
     """Every word must match — as analysed word, compound prefix or typo — and every phrase."""
     clauses = []
@@ -404,32 +346,17 @@ def _date_filter(query: SearchQuery) -> list[dict]:
 def _geo_filters(query: SearchQuery) -> list[dict]:
     filters = []
     if query.bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = _checked_bbox(query.bbox)
+        min_lon, min_lat, max_lon, max_lat = checked_bbox(query.bbox)
         filters.append({"geo_bounding_box": {"location": {
             "top_left": {"lat": max_lat, "lon": min_lon},
             "bottom_right": {"lat": min_lat, "lon": max_lon}}}})
     if query.near is not None and query.radius_km is not None:
-        lat, lon = _checked_point(query.near)
+        lat, lon = checked_point(query.near)
         radius = float(query.radius_km)
         if not (math.isfinite(radius) and radius > 0):
             raise ValidationFailed("radius_km must be a positive number", {"radius_km": ["must be > 0"]})
         filters.append({"geo_distance": {"distance": f"{radius}km", "location": {"lat": lat, "lon": lon}}})
     return filters
-
-
-def _checked_bbox(bbox) -> tuple[float, float, float, float]:
-    from services.catalog.geo import parse_bbox  # the same rule the HTTP schema applies
-    return parse_bbox(list(bbox))
-
-
-def _checked_point(point) -> tuple[float, float]:
-    try:
-        lat, lon = (float(value) for value in point)
-    except (TypeError, ValueError):
-        raise ValidationFailed("near must be lat,lon", {"near": ["must be two numbers"]}) from None
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationFailed("near is outside the earth", {"near": ["must be a valid lat,lon"]})
-    return lat, lon
 
 
 def _facet_filters(query: SearchQuery) -> dict[str, dict | None]:
@@ -456,7 +383,7 @@ _TIE = {"id": {"order": "asc"}}
 
 def _sort(query: SearchQuery) -> list:
     if query.sort == "distance" and query.near is not None:
-        lat, lon = _checked_point(query.near)
+        lat, lon = checked_point(query.near)
         return [{"_geo_distance": {"location": {"lat": lat, "lon": lon}, "order": "asc", "unit": "km",
                                    "distance_type": "arc", "ignore_unmapped": True}},
                 "_score", _TIE]
@@ -483,7 +410,7 @@ HIGHLIGHT = {
 
 
 def parse_search_response(response: dict, query: SearchQuery) -> SearchResult:
-    near = _checked_point(query.near) if query.near is not None else None
+    near = checked_point(query.near) if query.near is not None else None
     items = [hit_item(hit, near) for hit in response["hits"]["hits"]]
     total = response["hits"]["total"]
     total = total["value"] if isinstance(total, dict) else int(total)

@@ -13,12 +13,11 @@ from marshmallow import (RAISE, Schema, ValidationError, fields, post_load, vali
 from kernel.errors import ValidationFailed
 from services.catalog.geo import parse_bbox
 from services.catalog.schemas import ARTICLE_TYPES, ENTRY_KINDS
-from services.search.backend import SORTS, SearchQuery
+from services.search.backend import MAX_RESULT_WINDOW, SORTS, SearchQuery
 
 KINDS = ENTRY_KINDS + ARTICLE_TYPES
 DOC_TYPES = ("entry", "article")
 MAX_QUERY_CHARS = 10_000
-MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper pages are not served
 MAX_LIST_VALUES = 50
 MAX_RADIUS_KM = 500
 

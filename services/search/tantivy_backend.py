@@ -30,7 +30,7 @@ from tantivy import Occur, Query
 from kernel.errors import ValidationFailed
 
 from . import analysis, querytext
-from .backend import FACETS, SORTS, SearchQuery, SearchResult
+from .backend import FACETS, SearchQuery, SearchResult, validate_query
 
 # Fields a search document may carry; everything else (e.g. ``contact``) is dropped.
 DOCUMENT_FIELDS = ("id", "doc_type", "kind", "slug", "title", "summary", "body", "themes", "tags",
@@ -39,8 +39,6 @@ DOCUMENT_FIELDS = ("id", "doc_type", "kind", "slug", "title", "summary", "body",
 TEXT_BOOSTS = {"title": 3.0, "summary": 2.0, "extra": 1.5, "body": 1.0}
 COMPOUND_BOOST = 0.4      # constant score of "word inside a longer word" matches
 FUZZY_BOOST = 0.25        # constant score of a match with typos
-MAX_WINDOW = 10_000       # deepest result reachable by paging
-MAX_PER_PAGE = 100
 FACET_FIELDS = {"theme": "theme", "region": "region", "kind": "kind"}
 EARTH_RADIUS_KM = 6371.0088
 _EPOCH = date(1970, 1, 1)
@@ -352,7 +350,7 @@ class TantivyBackend:
         return json.loads(searcher.doc(address)["source"][0])
 
     def search(self, query: SearchQuery) -> SearchResult:
-        _validate(query)
+        validate_query(query)
         parsed = querytext.parse(query.q)
         text = _text_query(parsed)
         filters = _filters(query)
@@ -555,52 +553,6 @@ def _text_query(parsed: querytext.ParsedQuery) -> Query | None:
             return None
     return Query.boolean_query(clauses)
 
-
-def _validate(query: SearchQuery) -> None:
-    errors = {}
-    if query.sort not in SORTS:
-        errors["sort"] = [f"One of {', '.join(SORTS)}."]
-    elif query.sort == "distance" and query.near is None:
-        errors["sort"] = ["Sorting by distance needs near=lat,lon."]
-    if not isinstance(query.page, int) or query.page < 1:
-        errors["page"] = ["Must be at least 1."]
-    if not isinstance(query.per_page, int) or not 1 <= query.per_page <= MAX_PER_PAGE:
-        errors["per_page"] = [f"Must be between 1 and {MAX_PER_PAGE}."]
-    elif isinstance(query.page, int) and query.page >= 1 and query.page * query.per_page > MAX_WINDOW:
-        errors["page"] = [f"Only the first {MAX_WINDOW} results can be paged through."]
-    if query.bbox is not None:
-        try:
-            min_lon, min_lat, max_lon, max_lat = (float(v) for v in query.bbox)
-            ok = (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90
-                  and all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            errors["bbox"] = ["minLon,minLat,maxLon,maxLat with min ≤ max, inside -180..180 / -90..90."]
-    if query.near is not None:
-        try:
-            lat, lon = (float(v) for v in query.near)
-            ok = -90 <= lat <= 90 and -180 <= lon <= 180
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            errors["near"] = ["lat,lon inside -90..90 / -180..180."]
-    if query.radius_km is not None:
-        if query.near is None:
-            errors["radius_km"] = ["A radius needs near=lat,lon."]
-        elif not isinstance(query.radius_km, (int, float)) or not 0 < query.radius_km <= 20000:
-            errors["radius_km"] = ["Must be between 0 and 20000."]
-    if query.doc_type not in (None, "entry", "article"):
-        errors["doc_type"] = ["entry or article."]
-    for name in ("date_from", "date_to"):
-        try:
-            _day(getattr(query, name), name)
-        except ValidationFailed as error:
-            errors.update(error.fields)
-    if not errors and query.date_from and query.date_to and query.date_from[:10] > query.date_to[:10]:
-        errors["date_to"] = ["Must not be before date_from."]
-    if errors:
-        raise ValidationFailed("Invalid search query.", errors)
 
 
 def _filters(query: SearchQuery) -> dict[str, Query]:
