@@ -28,6 +28,7 @@ test: $(STAMP) services
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench.catalog
+	$(BIN)/python -m bench.search
 
 clean:
 	rm -rf $(VENV) var

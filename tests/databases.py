@@ -14,3 +14,12 @@ def fresh_database(name: str) -> str:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def fresh_catalog_database(name: str) -> str:
+    """A fresh database with the catalog's schema and reference data at head."""
+    from kernel.migrations import upgrade
+
+    url = fresh_database(name)
+    upgrade("catalog", url)
+    return url

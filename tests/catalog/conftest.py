@@ -4,9 +4,8 @@ import sqlalchemy as sa
 
 import services.catalog.events  # noqa: F401  (registers the event contracts)
 from kernel.db import create_db_engine, unit_of_work_factory
-from kernel.migrations import upgrade
 from services.catalog import models
-from tests.databases import fresh_database
+from tests.databases import fresh_catalog_database
 
 STAFF = {"sub": "editor-1", "roles": ["editor"]}
 ADMIN = {"sub": "admin-1", "roles": ["admin"]}
@@ -23,8 +22,7 @@ _WRITTEN = ("links", "entry_versions", "entry_themes", "entry_organisations", "e
 
 @pytest.fixture(scope="session")
 def catalog_engine():
-    url = fresh_database("kosi_test_catalog_domain")
-    upgrade("catalog", url)
+    url = fresh_catalog_database("kosi_test_catalog_domain")
     engine = create_db_engine(url)
     yield engine
     engine.dispose()

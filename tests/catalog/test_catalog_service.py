@@ -8,16 +8,14 @@ from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel import broker
 from kernel.errors import Forbidden, NotFound, ValidationFailed
-from kernel.migrations import upgrade
 from services.catalog.service import CatalogService
 from tests.catalog.conftest import STAFF, entry_data
-from tests.databases import fresh_database
+from tests.databases import fresh_catalog_database
 
 
 @pytest.fixture(scope="module")
 def service_database_url():
-    url = fresh_database("kosi_test_catalog_service")
-    upgrade("catalog", url)
+    url = fresh_catalog_database("kosi_test_catalog_service")
     return url
 
 

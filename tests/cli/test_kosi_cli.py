@@ -9,9 +9,8 @@ from click.testing import CliRunner
 from nameko.standalone.rpc import ClusterRpcClient
 
 from cli.main import main as kosi
-from kernel.migrations import upgrade
 from services.catalog.service import CatalogService
-from tests.databases import fresh_database
+from tests.databases import fresh_catalog_database
 
 HEADER = "slug;kind;title;summary;themes;lat;lon;contact_email\n"
 GOOD = [
@@ -28,8 +27,7 @@ BAD = [
 
 @pytest.fixture
 def catalog(container_factory, rabbit_config, rabbit_uri, monkeypatch):
-    url = fresh_database("kosi_test_cli")
-    upgrade("catalog", url)
+    url = fresh_catalog_database("kosi_test_cli")
     monkeypatch.setenv("AMQP_URI", rabbit_uri)
     with nameko.config.patch({"DATABASE_URL": url}):
         container = container_factory(CatalogService)

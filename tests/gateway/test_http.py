@@ -12,8 +12,7 @@ from nameko.rpc import rpc
 
 from gateway.auth import mint_token
 from gateway.service import GatewayService
-from kernel.migrations import upgrade
-from tests.databases import fresh_database
+from tests.databases import fresh_catalog_database
 
 API = "/api/v1"
 TEST_AUTH = {"JWT_SECRET": "e2e-test-secret-only-for-tests-5f0c9a1e7b", "JWT_ALGORITHMS": ["HS256"],
@@ -50,8 +49,7 @@ def gateway_config(database_url):
 
 @pytest.fixture
 def catalog_database():
-    url = fresh_database("kosi_test_gateway_http")
-    upgrade("catalog", url)
+    url = fresh_catalog_database("kosi_test_gateway_http")
     return url
 
 

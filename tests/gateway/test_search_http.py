@@ -7,10 +7,9 @@ import pytest
 from gateway.service import GatewayService
 from kernel import broker
 from kernel.messaging import subscriptions_of
-from kernel.migrations import upgrade
 from services.catalog.service import CatalogService
 from services.search.service import SearchService
-from tests.databases import fresh_database
+from tests.databases import fresh_catalog_database
 from tests.gateway.test_http import API, TEST_AUTH, assert_problem, bearer
 from tests.search.test_search_service import HALLE, MAGDEBURG, entry_data, wait_for
 
@@ -26,8 +25,7 @@ def config(database_url, index_path, ready=("catalog", "search")):
 
 @pytest.fixture
 def catalog_database():
-    url = fresh_database("kosi_test_search_http")
-    upgrade("catalog", url)
+    url = fresh_catalog_database("kosi_test_search_http")
     return url
 
 

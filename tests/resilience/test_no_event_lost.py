@@ -17,12 +17,11 @@ from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel import broker
 from kernel.db import create_db_engine, unit_of_work_factory
-from kernel.migrations import upgrade
 from services.catalog import entries as catalog_entries
 from services.catalog.models import metadata
 from services.catalog.schemas import EntryCreateSchema, load_input
 from tests import wire
-from tests.databases import fresh_database
+from tests.databases import fresh_catalog_database
 
 EDITOR = {"sub": "resilience-test", "roles": ["editor"]}
 
@@ -39,8 +38,7 @@ def entry_payload(number: int) -> dict:
 
 @pytest.fixture
 def database_url():
-    url = fresh_database("kosi_test_resilience")
-    upgrade("catalog", url)
+    url = fresh_catalog_database("kosi_test_resilience")
     return url
 
 

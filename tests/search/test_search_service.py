@@ -17,11 +17,10 @@ from nameko.standalone.rpc import ClusterRpcClient
 from kernel import broker
 from kernel.errors import NotFound, ValidationFailed
 from kernel.messaging import subscriptions_of
-from kernel.migrations import upgrade
 from services.catalog.models import metadata as catalog_metadata
 from services.catalog.service import CatalogService
 from services.search.service import SearchService
-from tests.databases import fresh_database
+from tests.databases import fresh_catalog_database
 
 STAFF = {"sub": "editor-1", "roles": ["editor"]}
 MAGDEBURG = {"lat": 52.1205, "lon": 11.6276}
@@ -98,8 +97,7 @@ def stored_sources(index_path) -> list[str]:
 
 @pytest.fixture
 def catalog_database():
-    url = fresh_database("kosi_test_search_catalog")
-    upgrade("catalog", url)
+    url = fresh_catalog_database("kosi_test_search_catalog")
     return url
 
 

@@ -1,0 +1,580 @@
+"""``make bench`` (second part): the search service on 100,000 entries, against its targets.
+
+Four measurements, one run:
+
+1. ``indexing``      documents/s of the embedded backend (``TantivyBackend`` on disk in a
+                     temporary folder), filled the way a rebuild fills it: ``start_rebuild()``,
+                     pages of ``REBUILD_PAGE_SIZE`` (500) documents, ``finish()``.
+2. ``service``       time of ``backend.search(query)`` — the call the ``search.search`` RPC
+                     handler makes (via ``Indexer.search``) — in this process, one query at
+                     a time, over a fixed mix of queries; the queries are loaded with the
+                     service's own ``SearchQuerySchema`` first (not timed).
+3. ``gateway``       ``GET /api/v1/search`` with the same mix, 16 closed-loop clients
+                     (``bench.load``): gateway → RabbitMQ → search process → tantivy.
+4. ``publication``   staff ``POST /api/v1/entries`` (the real catalog, outbox relay on) until
+                     the entry is among the results of ``GET /api/v1/search`` for a word only
+                     it contains, polled every few milliseconds; the index holds the 100,000.
+
+The documents are synthetic but German and deterministic (``--seed``): sentences, titles,
+tags, places, regions and coordinates of the demo records (``services/catalog/demo``)
+recombined, with dates and publication times spread over several years.
+
+Setup for 3 and 4: a fresh PostgreSQL database (catalog, migrated on start), a RabbitMQ
+vhost of our own, the index folder of step 1 (the backend of this process is closed
+first: one writer per index folder), and ``kosi serve catalog|search|gateway`` as
+processes. Only 127.0.0.1; everything is removed again, also on errors and Ctrl-C.
+
+This process never imports ``cli.main`` (no eventlet monkey-patching). It measures,
+prints each number against its target, and asserts nothing.
+"""
+import argparse
+import gc
+import json
+import math
+import os
+import random
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections import defaultdict
+from contextlib import ExitStack
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import jwt
+import requests
+
+from bench.catalog import Processes, _json_list, _management, cpu_snapshot, wait_until_answers
+from bench.load import LoadResult, run_load
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO = REPO_ROOT / "services" / "catalog" / "demo"
+DATABASE_NAME = "kosi_bench_search"
+VHOST = "kosi_bench_search"
+RABBIT_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
+REBUILD_PAGE_SIZE = 500          # the rebuild's catalog page (services/search/config.yaml)
+TARGETS = {"indexing_per_s": 5000, "service_p95_ms": 20, "gateway_p95_ms": 60, "publication_p95_ms": 300}
+KINDS = (("project", 45), ("initiative", 25), ("idea", 15), ("event", 15))
+# Saxony-Anhalt, roughly; jittered demo coordinates are kept inside it
+LAT_RANGE, LON_RANGE = (50.95, 53.03), (10.57, 13.18)
+START_TIMEOUT = 120.0
+PUBLICATION_TIMEOUT = 5.0        # seconds one publication may take to appear before it counts as missed
+POLL_PAUSE = 0.005               # seconds between two polls of /search
+
+
+# ============================================================== synthetic German documents
+
+class Corpus:
+    """Building blocks taken from the demo records."""
+
+    def __init__(self):
+        entries = _json_list(DEMO / "entries.json")
+        organisations = _json_list(DEMO / "organisations.json")
+        if not entries:
+            raise RuntimeError(f"no demo entries in {DEMO}: the synthetic data is made from them")
+        self.entries = entries
+        self.sentences, self.summaries, self.heads = [], [], []
+        for record in entries:
+            for sentence in re.split(r"(?<=[.!?])\s+", record.get("description") or ""):
+                if len(sentence) > 20:
+                    self.sentences.append(sentence.strip())
+            if record.get("summary"):
+                self.summaries.append(record["summary"].strip())
+            title = record.get("title") or ""
+            head = re.split(r" in | am | an der | auf der |: | – ", title)[0].strip(" „“")
+            if len(head) > 3:
+                self.heads.append(head)
+        self.tags = sorted({tag for record in entries for tag in record.get("tags") or []})
+        self.themes = sorted({theme for record in entries for theme in record.get("themes") or []})
+        self.places = sorted({((record.get("address") or {}).get("locality"), record["region"],
+                               record["lat"], record["lon"])
+                              for record in entries
+                              if (record.get("address") or {}).get("locality") and record.get("region")
+                              and record.get("lat") is not None},
+                             key=lambda place: place[0])
+        self.organisations = sorted({o["name"] for o in organisations if o.get("name")})
+        self.words = sorted({word for text in self.sentences + self.heads
+                             for word in re.findall(r"[A-Za-zÄÖÜäöüß]{6,}", text)})
+
+
+CONNECTORS = ("in", "für", "rund um", "im Raum", "mit Menschen aus")
+QUALIFIERS = ("", "", "", " – Auftakt", " 2.0", " (Pilot)", " – zweite Runde", ": offenes Treffen",
+              " für Jung und Alt", " im Quartier")
+
+
+def synthetic_documents(count: int, seed: int, corpus: Corpus) -> list[dict]:
+    """``count`` search documents (as ``documents.document_from_entry`` builds them)."""
+    rng = random.Random(seed)
+    kinds = [kind for kind, weight in KINDS for _ in range(weight)]
+    published_from = datetime(2022, 1, 1, tzinfo=timezone.utc)
+    published_span = int((datetime(2026, 1, 31, tzinfo=timezone.utc) - published_from).total_seconds())
+    documents = []
+    for number in range(count):
+        locality, region, lat, lon = rng.choice(corpus.places)
+        kind = rng.choice(kinds)
+        title = f"{rng.choice(corpus.heads)} {rng.choice(CONNECTORS)} {locality}{rng.choice(QUALIFIERS)}"
+        starts = date(2020, 1, 1) + timedelta(days=rng.randrange(7 * 365))
+        ends = starts + timedelta(days=rng.randrange(0, 3) if kind == "event" else rng.randrange(30, 1100))
+        has_location = rng.random() < 0.85
+        documents.append({
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "doc_type": "entry",
+            "kind": kind,
+            "slug": f"bench-{number:06d}",
+            "title": title[:200],
+            "summary": rng.choice(corpus.summaries),
+            "body": " ".join(rng.sample(corpus.sentences, rng.randint(3, 6))),
+            "themes": rng.sample(corpus.themes, rng.randint(1, 3)),
+            "tags": rng.sample(corpus.tags, rng.randint(1, 4)),
+            "regions": [region],
+            "organisations": rng.sample(corpus.organisations, rng.randint(0, 2)),
+            "location": ({"lat": round(min(max(lat + rng.uniform(-0.04, 0.04), LAT_RANGE[0]), LAT_RANGE[1]), 5),
+                          "lon": round(min(max(lon + rng.uniform(-0.06, 0.06), LON_RANGE[0]), LON_RANGE[1]), 5)}
+                         if has_location else None),
+            "starts_on": starts.isoformat(),
+            "ends_on": ends.isoformat(),
+            "published_at": (published_from + timedelta(seconds=rng.randrange(published_span))).isoformat(),
+            "version": 1,
+            "deleted": False,
+        })
+    return documents
+
+
+# ============================================================== the query mix
+
+def query_mix(corpus: Corpus, seed: int) -> list[tuple[str, dict]]:
+    """(category, query-string parameters) — the same for the backend and the gateway."""
+    rng = random.Random(seed + 1)
+    region_a, region_b = corpus.places[0][1], corpus.places[len(corpus.places) // 2][1]
+    theme_a, theme_b = corpus.themes[0], corpus.themes[len(corpus.themes) // 2]
+    mix = [
+        ("word", {"q": "Pflege"}),
+        ("word", {"q": "Genossenschaften"}),
+        ("word", {"q": "Aerzte"}),
+        ("word", {"q": "Ehrenamt Senioren"}),
+        ("word", {"q": "ambulante Pflege Nachbarschaft"}),
+        ("phrase", {"q": "\"ältere Menschen\""}),
+        ("phrase", {"q": "\"Sachsen-Anhalt\" Nachbarschaft"}),
+        ("typo", {"q": "Genosenschaft"}),
+        ("typo", {"q": "Nachbarschaftshilfe Digitalotsen"}),
+        ("typo", {"q": "Begegnugsstätte"}),
+        ("compound", {"q": "Wohn"}),
+        ("compound", {"q": "Arbeit"}),
+        ("filter", {"q": "Pflege", "kind": "project"}),
+        ("filter", {"q": "Ehrenamt", "theme": theme_a, "region": region_a}),
+        ("filter", {"q": "Werkstatt", "date_from": "2024-01-01", "date_to": "2024-12-31"}),
+        ("filter", {"theme": theme_b}),                                 # empty q: newest first
+        ("filter", {"region": f"{region_a},{region_b}", "kind": "event,idea", "type": "entry"}),
+        ("bbox", {"q": "Quartier", "bbox": "11.0,51.0,12.5,52.5"}),
+        ("bbox", {"bbox": "11.5,51.9,11.8,52.2"}),
+        ("near", {"q": "Beratung", "near": "52.12,11.63", "radius_km": "25"}),
+        ("near", {"near": "51.48,11.97", "radius_km": "10", "sort": "distance"}),
+        ("near", {"q": "Garten", "near": "51.84,12.24", "sort": "distance"}),
+        ("newest", {"q": "Ehrenamt", "sort": "newest"}),
+        ("newest", {"q": "Bildung", "sort": "newest", "theme": theme_a}),
+        ("page", {"q": "Projekt", "page": "3"}),
+        ("page", {"q": "Menschen", "page": "20", "per_page": "50"}),
+    ]
+    for word in rng.sample(corpus.words, 14):                         # more single words from the data
+        mix.append(("word", {"q": word}))
+    return mix
+
+
+# ============================================================== 1 + 2: the backend in this process
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return math.nan
+    return sorted_values[max(1, math.ceil(p / 100 * len(sorted_values))) - 1]
+
+
+def latency_summary(values: list[float]) -> dict:
+    values = sorted(values)
+    return {"count": len(values), "p50_ms": round(percentile(values, 50), 3),
+            "p95_ms": round(percentile(values, 95), 3), "p99_ms": round(percentile(values, 99), 3),
+            "max_ms": round(values[-1], 3) if values else math.nan}
+
+
+def index_documents(index_path: Path, documents: list[dict], say) -> dict:
+    """Fill a fresh on-disk index the way a rebuild does; returns the timing."""
+    from services.search.tantivy_backend import TantivyBackend
+
+    backend = TantivyBackend(str(index_path))
+    try:
+        started = time.perf_counter()
+        rebuild = backend.start_rebuild()
+        for offset in range(0, len(documents), REBUILD_PAGE_SIZE):
+            rebuild.upsert(documents[offset:offset + REBUILD_PAGE_SIZE])
+        upserted = time.perf_counter()
+        rebuild.finish()
+        finished = time.perf_counter()
+        searchable = backend.count()
+    finally:
+        backend.close()
+        del backend
+        gc.collect()  # drops the IndexWriter and with it the index folder's writer lock
+    seconds = finished - started
+    result = {"documents": len(documents), "batch_size": REBUILD_PAGE_SIZE, "seconds": round(seconds, 3),
+              "upsert_seconds": round(upserted - started, 3), "finish_seconds": round(finished - upserted, 3),
+              "per_s": round(len(documents) / seconds, 1), "searchable": searchable,
+              "index_mb": round(sum(f.stat().st_size for f in index_path.rglob("*") if f.is_file()) / 1e6, 1)}
+    say(f"indexed {len(documents)} documents in {seconds:.1f}s ({result['per_s']:.0f}/s), "
+        f"{searchable} searchable, index {result['index_mb']} MB")
+    return result
+
+
+def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, say) -> dict:
+    """``backend.search`` times over ``rounds`` passes of the mix (after one warm-up pass)."""
+    from services.search.schemas import SearchQuerySchema, load_query
+    from services.search.tantivy_backend import TantivyBackend
+
+    opened = time.perf_counter()
+    backend = TantivyBackend(str(index_path))       # as the search process opens it
+    open_seconds = time.perf_counter() - opened
+    try:
+        queries = [(category, load_query(SearchQuerySchema, dict(params))) for category, params in mix]
+        totals = {}
+        for _, query in queries:                        # warm-up (caches, first-use costs)
+            backend.search(query)
+        times, by_category = [], defaultdict(list)
+        for _ in range(rounds):
+            for (category, query), (_, params) in zip(queries, mix):
+                began = time.perf_counter()
+                result = backend.search(query)
+                took = (time.perf_counter() - began) * 1000
+                times.append(took)
+                by_category[category].append(took)
+                totals[json.dumps(params, ensure_ascii=False)] = result.total
+    finally:
+        backend.close()
+        del backend
+        gc.collect()
+    summary = latency_summary(times)
+    summary["open_seconds"] = round(open_seconds, 3)
+    summary["by_category"] = {category: latency_summary(values) for category, values in by_category.items()}
+    say(f"backend.search: {len(times)} queries, p50 {summary['p50_ms']:.1f} ms, p95 {summary['p95_ms']:.1f} ms")
+    empty = [q for q, total in totals.items() if total == 0]
+    if empty:
+        say(f"[yellow]queries of the mix without results: {empty}[/yellow]")
+    summary["queries_without_results"] = empty
+    return summary
+
+
+# ============================================================== 3 + 4: the real processes
+
+def create_vhost() -> str:
+    name = quote(VHOST, safe="")
+    _management("DELETE", f"/api/vhosts/{name}")
+    _management("PUT", f"/api/vhosts/{name}").raise_for_status()
+    _management("PUT", f"/api/permissions/{name}/guest",
+                json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    return RABBIT_AMQP + name
+
+
+def delete_vhost() -> None:
+    try:
+        _management("DELETE", f"/api/vhosts/{quote(VHOST, safe='')}")
+    except requests.RequestException:
+        pass
+
+
+def drop_database() -> None:
+    import sqlalchemy as sa
+
+    from tests.databases import ADMIN_URL
+
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def search_url(gateway: str, params: dict) -> str:
+    return f"http://{gateway}/api/v1/search?{urlencode(params)}"
+
+
+def measure_gateway(gateway: str, mix, clients: int, seconds: float, warmup: float,
+                    processes: Processes, say) -> dict:
+    urls = [search_url(gateway, params) for _, params in mix]
+    if warmup > 0:
+        run_load("search-warmup", urls, clients, warmup)
+    processes.check_alive()
+    before = cpu_snapshot(processes)
+    result: LoadResult = run_load("search", urls, clients, seconds)
+    after = cpu_snapshot(processes)
+    summary = result.summary()
+    summary["cpu_ms_per_request"] = {
+        key: round((after[key] - before.get(key, 0.0)) * 1000 / result.ok, 2) if result.ok else math.nan
+        for key in after}
+    summary["cpu_ms_per_request"]["driver"] = round(result.driver_cpu * 1000 / result.ok, 2) if result.ok else math.nan
+    say(f"gateway: {result.ok} searches, {result.throughput:.0f}/s, p95 {result.percentile(95):.1f} ms"
+        + (f", errors {dict(result.errors)}" if result.errors else ""))
+    # the same mix one request at a time: the cost of the path without queueing
+    single = run_load("search-1", urls, 1, min(seconds, 4.0))
+    summary["one_client"] = {key: single.summary()[key] for key in ("requests", "throughput_rps", "p50_ms", "p95_ms", "p99_ms")}
+    say(f"gateway, 1 client: {single.throughput:.0f}/s, p50 {single.percentile(50):.1f} ms, "
+        f"p95 {single.percentile(95):.1f} ms")
+    return summary
+
+
+def new_entry(rng: random.Random, corpus: Corpus, marker: str) -> dict:
+    record = rng.choice([r for r in corpus.entries if r.get("lat") is not None and r.get("region")])
+    return {
+        "kind": record["kind"],
+        "title": f"{rng.choice(corpus.heads)} {marker} in {(record.get('address') or {}).get('locality', '')}"[:200],
+        "summary": rng.choice(corpus.summaries),
+        "description": " ".join(rng.sample(corpus.sentences, 4)),
+        "themes": list(record.get("themes") or corpus.themes[:1])[:5],
+        "tags": list(record.get("tags") or [])[:5],
+        "location": {"lat": record["lat"], "lon": record["lon"]},
+        "region": record["region"],
+    }
+
+
+def marker_word(rng: random.Random) -> str:
+    """A made-up word no document contains (and far from every other marker)."""
+    return "Kosimark" + "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(8))
+
+
+def measure_publication(gateway: str, token: str, corpus: Corpus, count: int, seed: int,
+                        processes: Processes, say) -> dict:
+    rng = random.Random(seed + 2)
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    from_request, from_answer, create_ms, polls, missed, failed = [], [], [], [], 0, []
+    try:
+        for _ in range(count):
+            processes.check_alive()
+            marker = marker_word(rng)
+            body = new_entry(rng, corpus, marker)
+            sent = time.perf_counter()
+            response = session.post(f"http://{gateway}/api/v1/entries", data=json.dumps(body),
+                                    headers=headers, timeout=10)
+            answered = time.perf_counter()
+            if response.status_code != 201:
+                failed.append(f"HTTP {response.status_code}: {response.text[:200]}")
+                continue
+            entry_id = response.json()["id"]
+            url = search_url(gateway, {"q": marker, "per_page": "5"})
+            tries, seen = 0, None
+            while time.perf_counter() - sent < PUBLICATION_TIMEOUT:
+                tries += 1
+                found = session.get(url, timeout=10)
+                if found.status_code == 200 and any(item["id"] == entry_id for item in found.json()["items"]):
+                    seen = time.perf_counter()
+                    break
+                time.sleep(POLL_PAUSE)
+            polls.append(tries)
+            if seen is None:
+                missed += 1
+                continue
+            create_ms.append((answered - sent) * 1000)
+            from_request.append((seen - sent) * 1000)
+            from_answer.append((seen - answered) * 1000)
+    finally:
+        session.close()
+    summary = latency_summary(from_request)
+    summary.update(publications=count, appeared=len(from_request), missed=missed,
+                   failed=len(failed), failures=failed[:3],
+                   after_201=latency_summary(from_answer), create_request=latency_summary(create_ms),
+                   mean_polls=round(sum(polls) / len(polls), 1) if polls else math.nan)
+    say(f"publication → searchable: {len(from_request)}/{count} appeared, p50 {summary['p50_ms']:.0f} ms, "
+        f"p95 {summary['p95_ms']:.0f} ms" + (f", {missed} missed" if missed else "")
+        + (f", {len(failed)} failed: {failed[:1]}" if failed else ""))
+    return summary
+
+
+# ============================================================== the run
+
+def run(args) -> dict:
+    from rich.console import Console
+
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 110)
+
+    def say(text):
+        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {text}")
+
+    started = time.perf_counter()
+    report = {"benchmark": "search", "entries": args.entries, "cpus": os.cpu_count(), "seed": args.seed}
+    with ExitStack() as cleanup:
+        work = Path(tempfile.mkdtemp(prefix="kosi-bench-search-"))
+        log_dir = work / "logs"
+        log_dir.mkdir()
+        def remove_work(exc_type, exc, traceback):
+            if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt):
+                shutil.rmtree(work / "index", ignore_errors=True)  # keep the logs of a failed run
+                say(f"service logs kept in {log_dir}")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+            return False
+
+        cleanup.push(remove_work)
+        index_path = work / "index"
+
+        corpus = Corpus()
+        began = time.perf_counter()
+        documents = synthetic_documents(args.entries, args.seed, corpus)
+        say(f"{len(documents)} synthetic documents generated in {time.perf_counter() - began:.1f}s "
+            f"({len(corpus.sentences)} sentences, {len(corpus.heads)} title heads, {len(corpus.places)} places "
+            f"from the demo data)")
+        mix = query_mix(corpus, args.seed)
+
+        report["indexing"] = index_documents(index_path, documents, say)
+        del documents
+        gc.collect()
+        report["service"] = measure_backend(index_path, mix, args.rounds, say)
+
+        if not args.backend_only:
+            amqp_uri = create_vhost()
+            cleanup.callback(delete_vhost)
+            from tests.databases import fresh_database
+
+            database_url = fresh_database(DATABASE_NAME)
+            cleanup.callback(drop_database)
+            say(f"RabbitMQ vhost {VHOST}, database {DATABASE_NAME}, logs in {log_dir}")
+
+            processes = Processes(log_dir)
+            cleanup.callback(processes.close)
+            secret = secrets.token_urlsafe(32)
+            gateway = f"127.0.0.1:{args.gateway_port}"
+            common = {"AMQP_URI": amqp_uri, "LOAD_DEMO_DATA": "false", "PYTHONPATH": str(REPO_ROOT),
+                      "PYTHONUNBUFFERED": "1", "KOSI_JWT_SECRET": secret}
+            serve = [sys.executable, "-m", "cli.main", "serve"]
+            processes.start("catalog", serve + ["catalog"], {**common, "CATALOG_DATABASE_URL": database_url})
+            processes.start("search", serve + ["search"], {**common, "SEARCH_INDEX_PATH": str(index_path),
+                                                          "SEARCH_BACKEND": "tantivy"})
+            processes.start("gateway", serve + ["gateway"], {**common, "GATEWAY_ADDRESS": gateway})
+            wait_until_answers(f"http://{gateway}/api/v1/entries?per_page=1", processes, START_TIMEOUT)
+            wait_until_answers(search_url(gateway, {"q": "Pflege"}), processes, START_TIMEOUT)
+            total = requests.get(search_url(gateway, {"theme": corpus.themes[0], "per_page": 1}), timeout=10)
+            say(f"services answer after {time.perf_counter() - started:.1f}s "
+                f"(search over the gateway sees the index: theme {corpus.themes[0]} total {total.json()['total']})")
+
+            report["gateway"] = measure_gateway(gateway, mix, args.clients, args.seconds, args.warmup,
+                                                processes, say)
+            token = jwt.encode({"sub": "bench@kosi", "roles": ["editor"], "iss": "kosi", "aud": "kosi-api",
+                                "iat": int(time.time()), "exp": int(time.time()) + 3600}, secret, algorithm="HS256")
+            report["publication"] = measure_publication(gateway, token, corpus, args.publications, args.seed,
+                                                        processes, say)
+            processes.check_alive()
+    report["query_mix"] = [{"category": category, **params} for category, params in mix]
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    report["targets"] = verdicts(report)
+    print_report(report, args)
+    return report
+
+
+def verdicts(report: dict) -> dict:
+    def verdict(value, target, higher_is_better=False):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return {"value": None, "target": target, "met": False}
+        met = value >= target if higher_is_better else value <= target
+        return {"value": value, "target": target, "met": met}
+
+    out = {"indexing_per_s": verdict(report["indexing"]["per_s"], TARGETS["indexing_per_s"], True),
+           "service_p95_ms": verdict(report["service"]["p95_ms"], TARGETS["service_p95_ms"])}
+    if "gateway" in report:
+        gateway = report["gateway"]
+        out["gateway_p95_ms"] = verdict(gateway["p95_ms"] if gateway["requests"] else None,
+                                        TARGETS["gateway_p95_ms"])
+    if "publication" in report:
+        publication = report["publication"]
+        ok = publication["appeared"] >= 50 and not publication["missed"] and not publication["failed"]
+        out["publication_p95_ms"] = verdict(publication["p95_ms"] if ok else None, TARGETS["publication_p95_ms"])
+    return out
+
+
+def print_report(report: dict, args) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    targets = report["targets"]
+
+    def mark(key):
+        verdict = targets.get(key)
+        if verdict is None:
+            return "—"
+        return "[green]met[/green]" if verdict["met"] else "[red]NOT MET[/red]"
+
+    table = Table(title=f"search on {report['entries']} entries — {report['cpus']} CPUs")
+    for column in ("measurement", "p50 ms", "p95 ms", "p99 ms", "rate", "target", "verdict"):
+        table.add_column(column, justify="left" if column in ("measurement", "target", "verdict") else "right")
+    indexing = report["indexing"]
+    table.add_row(f"1 indexing (rebuild, batches of {indexing['batch_size']})", "", "", "",
+                  f"{indexing['per_s']:.0f} docs/s", f"≥ {TARGETS['indexing_per_s']} docs/s", mark("indexing_per_s"))
+    service = report["service"]
+    table.add_row(f"2 backend.search() in-process, {service['count']} queries", f"{service['p50_ms']:.2f}",
+                  f"{service['p95_ms']:.2f}", f"{service['p99_ms']:.2f}", "",
+                  f"p95 ≤ {TARGETS['service_p95_ms']} ms", mark("service_p95_ms"))
+    if "gateway" in report:
+        gateway = report["gateway"]
+        table.add_row(f"3 GET /api/v1/search, {gateway['clients']} clients, {gateway['seconds']:.0f}s",
+                      f"{gateway['p50_ms']:.2f}", f"{gateway['p95_ms']:.2f}", f"{gateway['p99_ms']:.2f}",
+                      f"{gateway['throughput_rps']:.0f} req/s" + (f", {gateway['errors']} errors" if gateway["errors"] else ""),
+                      f"p95 ≤ {TARGETS['gateway_p95_ms']} ms", mark("gateway_p95_ms"))
+    if "publication" in report:
+        publication = report["publication"]
+        table.add_row(f"4 POST entry → in /search ({publication['appeared']}/{publication['publications']})",
+                      f"{publication['p50_ms']:.0f}", f"{publication['p95_ms']:.0f}", f"{publication['p99_ms']:.0f}",
+                      f"{publication['mean_polls']} polls each", f"p95 ≤ {TARGETS['publication_p95_ms']} ms",
+                      mark("publication_p95_ms"))
+    console.print(table)
+
+    detail = Table(title="2 by query category: backend.search() ms (in-process, sequential)")
+    for column in ("category", "queries", "p50", "p95", "max"):
+        detail.add_column(column, justify="left" if column == "category" else "right")
+    for category, row in service["by_category"].items():
+        detail.add_row(category, str(row["count"]), f"{row['p50_ms']:.2f}", f"{row['p95_ms']:.2f}",
+                       f"{row['max_ms']:.2f}")
+    console.print(detail)
+    if "gateway" in report:
+        cpu = report["gateway"]["cpu_ms_per_request"]
+        one = report["gateway"]["one_client"]
+        console.print(f"3 the same mix with 1 client: {one['throughput_rps']:.0f} req/s, p50 {one['p50_ms']:.1f} ms, "
+                      f"p95 {one['p95_ms']:.1f} ms, p99 {one['p99_ms']:.1f} ms (no queueing)")
+        console.print("3 CPU ms per search request: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+                      + "  (* = every process of that server on this machine)")
+    if "publication" in report:
+        publication = report["publication"]
+        console.print(f"4 measured from sending the POST; from its 201 answer: p50 "
+                      f"{publication['after_201']['p50_ms']:.0f} ms, p95 {publication['after_201']['p95_ms']:.0f} ms; "
+                      f"the POST itself p50 {publication['create_request']['p50_ms']:.0f} ms. Poll pause "
+                      f"{POLL_PAUSE * 1000:.0f} ms + one search round trip = the resolution.")
+    console.print(f"indexing: upserts {indexing['upsert_seconds']}s + finish {indexing['finish_seconds']}s, "
+                  f"index {indexing['index_mb']} MB; opening the 100k index took {service['open_seconds']}s; "
+                  f"total run {report['total_seconds']}s")
+    print(json.dumps(report, ensure_ascii=False))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Benchmark the search service against its targets.")
+    parser.add_argument("--entries", type=int, default=100_000, help="synthetic entries in the index")
+    parser.add_argument("--seed", type=int, default=20250601)
+    parser.add_argument("--rounds", type=int, default=5, help="passes of the query mix for the in-process latency")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients through the gateway")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds through the gateway")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds through the gateway")
+    parser.add_argument("--publications", type=int, default=60, help="entries published and waited for")
+    parser.add_argument("--gateway-port", type=int, default=8120)
+    parser.add_argument("--backend-only", action="store_true", help="only measurements 1 and 2")
+    args = parser.parse_args(argv)
+    if min(args.entries, args.rounds, args.clients, args.publications) < 1 or args.seconds <= 0:
+        parser.error("--entries, --rounds, --clients, --publications and --seconds must be positive")
+    try:
+        run(args)
+    except KeyboardInterrupt:
+        print("interrupted; services stopped, vhost, database and temporary files removed", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
