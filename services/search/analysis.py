@@ -32,6 +32,7 @@ WORD_PATTERN = re.compile(r"[^\W_]+", re.UNICODE)
 
 MIN_COMPOUND_PART = 4       # "Pflege" inside "Altenpflege"; shorter parts match too much
 SNIPPET_CHARS = 200
+MAX_DECIDED_WORDS = 5_000   # words a highlighter remembers as matching or not (per query)
 
 # Query words that should not have to match (they are in almost every text).
 STOP_WORDS = frozenset("""
@@ -168,16 +169,23 @@ class Matcher:
     stems: set[str] = field(default_factory=set)
     parts: set[str] = field(default_factory=set)
     fuzzy: list[tuple[str, int]] = field(default_factory=list)
-    _seen: dict[str, bool] = field(default_factory=dict, repr=False)   # original word → match
+    _yes: set[str] = field(default_factory=set, repr=False)   # original words known to match
+    _no: set[str] = field(default_factory=set, repr=False)    # … known not to match
 
     @classmethod
     def for_query(cls, parsed: ParsedQuery) -> "Matcher":
+        """The matcher of the query's words; shared by searches with the same words, so the
+        words of the texts are decided once per query, not once per request."""
+        return _matcher_for(tuple(parsed.words), tuple(tuple(phrase) for phrase in parsed.phrases))
+
+    @classmethod
+    def _build(cls, query_words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> "Matcher":
         matcher = cls()
-        for word in parsed.words:
+        for word in query_words:
             matcher.stems.update(stems(word))
             matcher.parts.update(compound_parts(word))
             matcher.fuzzy.extend(fuzzy_stems(word))
-        for phrase in parsed.phrases:
+        for phrase in phrases:
             for word in phrase:
                 matcher.stems.update(stems(word))
         return matcher
@@ -186,10 +194,27 @@ class Matcher:
         return bool(self.stems or self.parts or self.fuzzy)
 
     def matches(self, original_word: str) -> bool:
-        known = self._seen.get(original_word)
-        if known is None:
-            known = self._seen[original_word] = _matches(self, original_word)
+        if original_word in self._yes:
+            return True
+        if original_word in self._no:
+            return False
+        known = _matches(self, original_word)
+        if len(self._yes) + len(self._no) >= MAX_DECIDED_WORDS:    # bounded memory
+            self._yes.clear()
+            self._no.clear()
+        (self._yes if known else self._no).add(original_word)
         return known
+
+    def matching(self, original_words: set[str]) -> set[str]:
+        """The words of ``original_words`` that match (set operations; each word decided once)."""
+        for word in original_words - self._yes - self._no:
+            self.matches(word)
+        return original_words & self._yes
+
+
+@lru_cache(maxsize=128)       # at most ~128 × MAX_DECIDED_WORDS words held
+def _matcher_for(query_words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> Matcher:
+    return Matcher._build(query_words, phrases)
 
 
 def _matches(matcher: Matcher, original_word: str) -> bool:
@@ -198,9 +223,11 @@ def _matches(matcher: Matcher, original_word: str) -> bool:
             return True
         if any(_close(stem, q, d) for q, d in matcher.fuzzy):
             return True
-    for token in words(original_word):
-        if any(token.startswith(part) or token.endswith(part) for part in matcher.parts):
-            return True
+    if matcher.parts:
+        parts = tuple(matcher.parts)
+        for token in words(original_word):
+            if token.startswith(parts) or token.endswith(parts):
+                return True
     return False
 
 
@@ -213,11 +240,16 @@ def highlight(text: str | None, matcher: Matcher, whole: bool = False,
     """
     if not text or not matcher:
         return None
+    # Decide each distinct word once (findall and set operations run in C); most texts of
+    # a result have no hit at all and end here without a loop over their words.
+    matching = matcher.matching(set(WORD_PATTERN.findall(text)))
+    if not matching:
+        return None
     hits = []
     for found in WORD_PATTERN.finditer(text):
         if not whole and hits and found.start() > hits[0][0] + max_chars:
             break
-        if matcher.matches(found.group()):
+        if found.group() in matching:
             hits.append((found.start(), found.end()))
     if not hits:
         return None

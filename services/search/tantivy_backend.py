@@ -16,6 +16,7 @@ is still recognised as stale; searches never return them and a rebuild does not 
 them over.
 """
 import hashlib
+import heapq
 import json
 import math
 import os
@@ -23,6 +24,7 @@ import shutil
 import tempfile
 import threading
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 import tantivy
 from tantivy import Occur, Query
@@ -494,6 +496,9 @@ def _regex_literal(token: str) -> str:
     return "".join(ch if ch.isalnum() else "\\" + ch for ch in token)
 
 
+# Query parts are immutable once built and depend only on their words: they are kept
+# (compiling the regex and fuzzy automata is a good part of building a query).
+@lru_cache(maxsize=4096)
 def _terms_clause(stem_tokens: tuple[str, ...], phrase: bool) -> Query | None:
     """The stems in the text fields, title counting most; several stems as a phrase."""
     if not stem_tokens:
@@ -510,6 +515,7 @@ def _terms_clause(stem_tokens: tuple[str, ...], phrase: bool) -> Query | None:
     return Query.boolean_query(clauses)
 
 
+@lru_cache(maxsize=4096)
 def _word_clause(word: str) -> Query | None:
     stem_tokens = analysis.stems(word)
     clauses = []
@@ -649,11 +655,54 @@ def _rank_by_distance(searcher, query: Query, near, offset: int, limit: int):
         return 0, []
     lats = searcher.fast_field_values("lat", hits)
     lons = searcher.fast_field_values("lon", hits)
-    lat, lon = float(near[0]), float(near[1])
-    distances = [haversine_km(lat, lon, a, o) if a is not None and o is not None else math.inf
-                 for a, o in zip(lats, lons)]
-    order = sorted(range(len(hits)), key=distances.__getitem__)[offset:offset + limit]
+    order = _nearest(float(near[0]), float(near[1]), lats, lons, offset + limit)[offset:]
     return len(hits), [(0.0, hits[i]) for i in order]
+
+
+def _nearest(lat: float, lon: float, lats, lons, count: int) -> list[int]:
+    """Indexes of the ``count`` points nearest to (lat, lon), nearest first, ties in index
+    order: ``sorted(range(n), key=distance)[:count]`` without computing every distance.
+
+    The exact distances of the ``count`` points nearest by a flat-earth estimate give a
+    distance T that the ``count`` nearest cannot exceed. A point is at least its difference
+    in latitude away (R·|Δφ|, a lower bound), so only points with a bound up to T are measured.
+    """
+    if count <= 0:
+        return []
+    if count >= len(lats):
+        candidates = range(len(lats))
+    else:
+        p1 = math.radians(lat)
+        bounds = [math.inf if a is None or o is None else EARTH_RADIUS_KM * abs(math.radians(a) - p1)
+                  for a, o in zip(lats, lons)]
+        stretch = math.cos(p1) ** 2       # a degree of longitude, squared, in degrees of latitude
+        estimates = [math.inf if a is None or o is None else (a - lat) ** 2 + stretch * (o - lon) ** 2
+                     for a, o in zip(lats, lons)]
+        probe = heapq.nsmallest(count, range(len(estimates)), key=estimates.__getitem__)
+        limit = max(_distances_km(lat, lon, [lats[i] for i in probe], [lons[i] for i in probe]))
+        limit = limit * (1 + 1e-9) + 1e-9          # rounding must never drop a point
+        candidates = [i for i, bound in enumerate(bounds) if bound <= limit]
+    distances = _distances_km(lat, lon, [lats[i] for i in candidates], [lons[i] for i in candidates])
+    order = heapq.nsmallest(count, range(len(candidates)), key=distances.__getitem__)
+    return [candidates[i] for i in order]
+
+
+def _distances_km(lat: float, lon: float, lats, lons) -> list[float]:
+    """``haversine_km`` from (lat, lon) to every point, inlined (the same arithmetic, so the
+    same floats) with the terms of the fixed point computed once: it runs for every match."""
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+    p1 = radians(lat)
+    cos_p1 = cos(p1)
+    diameter = 2 * EARTH_RADIUS_KM
+    out = []
+    for a, o in zip(lats, lons):
+        if a is None or o is None:
+            out.append(math.inf)
+            continue
+        p2 = radians(a)
+        h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(radians(o - lon) / 2) ** 2
+        out.append(diameter * asin(min(1.0, sqrt(h))))
+    return out
 
 
 def _facets(searcher, text, query: SearchQuery, circle) -> dict[str, list]:
