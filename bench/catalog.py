@@ -20,57 +20,29 @@ import argparse
 import json
 import math
 import os
+import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import quote
 
 import requests
 import yaml
 
+from bench.infra import (REPO_ROOT, Processes, cpu_snapshot, create_vhost, delete_vhost,
+                         drop_database, json_list, wait_until_answers)
 from bench.load import DEFAULT_CLIENTS, DEFAULT_SECONDS, LoadResult, run_load
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "kosi_bench_catalog"
 VHOST = "kosi_bench"
-RABBIT = {"host": "127.0.0.1", "port": 5672, "management": "http://127.0.0.1:15672", "user": "guest",
-          "password": "guest"}
 STAFF = {"sub": "bench@kosi", "roles": ["editor"]}
 # kernel.db looks whether eventlet patched us (it did not); keep its deprecation notice quiet
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 TARGETS = ("bare-http", "bare-rpc-hop", "read", "list")
 RATIOS = (("read", "bare-http"), ("read", "bare-rpc-hop"), ("list", "bare-rpc-hop"))
-START_TIMEOUT = 60.0  # seconds a service may take to answer after it was started
-
-
-# ============================================================== broker: a vhost of our own
-
-def _management(method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, RABBIT["management"] + path, auth=(RABBIT["user"], RABBIT["password"]),
-                            timeout=10, **kwargs)
-
-
-def create_vhost() -> str:
-    """A fresh RabbitMQ vhost for this run; its AMQP URI."""
-    name = quote(VHOST, safe="")
-    _management("DELETE", f"/api/vhosts/{name}")
-    _management("PUT", f"/api/vhosts/{name}").raise_for_status()
-    _management("PUT", f"/api/permissions/{name}/{RABBIT['user']}",
-                json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    return f"pyamqp://{RABBIT['user']}:{RABBIT['password']}@{RABBIT['host']}:{RABBIT['port']}/{name}"
-
-
-def delete_vhost() -> None:
-    try:
-        _management("DELETE", f"/api/vhosts/{quote(VHOST, safe='')}")
-    except requests.RequestException:
-        pass
 
 
 # ============================================================== database: fresh and seeded
@@ -113,7 +85,7 @@ def seed_entries(url: str, count: int) -> tuple[list[str], dict]:
     except ImportError:
         ORGANISATION_KINDS = {}
     organisation_ids = {}
-    for record in _json_list(demo / "organisations.json"):
+    for record in json_list(demo / "organisations.json"):
         data = {key: record.get(key) for key in ("name", "description", "website", "region")}
         data["kind"] = ORGANISATION_KINDS.get(record.get("kind"), record.get("kind"))
         if record.get("lat") is not None and record.get("lon") is not None:
@@ -127,7 +99,7 @@ def seed_entries(url: str, count: int) -> tuple[list[str], dict]:
             continue
 
     templates = []
-    for record in _json_list(demo / "entries.json"):
+    for record in json_list(demo / "entries.json"):
         data = {key: value for key, value in record.items()
                 if key not in ("slug", "status", "demo", "lat", "lon", "organisations")}
         if record.get("lat") is not None and record.get("lon") is not None:
@@ -161,15 +133,6 @@ def seed_entries(url: str, count: int) -> tuple[list[str], dict]:
                  "organisations": len(organisation_ids), "seconds": time.perf_counter() - started}
 
 
-def _json_list(path: Path) -> list[dict]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return []
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-
-
 def _synthetic_entry(number: int, theme_slugs: list[str]) -> dict:
     from services.catalog.schemas import EntryCreateSchema, load_input
 
@@ -181,113 +144,6 @@ def _synthetic_entry(number: int, theme_slugs: list[str]) -> dict:
         "themes": theme_slugs[number % len(theme_slugs):][:1] or theme_slugs[:1],
         "tags": ["nachbarschaft", "ehrenamt"],
     })
-
-
-def drop_database() -> None:
-    import sqlalchemy as sa
-
-    from tests.databases import ADMIN_URL
-
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-    admin.dispose()
-
-
-# ============================================================== processes
-
-class Processes:
-    """The services under test, each its own process group; all stopped on ``close``."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = log_dir
-        self.running: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "wb")
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)  # Ctrl-C reaches us; we stop them
-        log.close()
-        self.running[name] = process
-        return process
-
-    def check_alive(self) -> None:
-        for name, process in self.running.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode}:\n{self.log_tail(name)}")
-
-    def log_tail(self, name: str, lines: int = 30) -> str:
-        try:
-            text = (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def close(self) -> None:
-        for process in self.running.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for process in self.running.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def wait_until_answers(url: str, processes: Processes, timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        processes.check_alive()
-        try:
-            response = requests.get(url, timeout=5)
-            if response.status_code == 200:
-                return
-            last = f"HTTP {response.status_code}: {response.text[:200]}"
-        except requests.RequestException as error:
-            last = type(error).__name__
-        time.sleep(0.25)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout:g}s (last: {last})")
-
-
-# ============================================================== CPU accounting
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (its threads included)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def _cpu_of_command(command_name: str) -> float:
-    """CPU seconds of every process with this command name (e.g. all PostgreSQL backends)."""
-    total = 0.0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/comm", encoding="utf-8") as handle:
-                    if handle.read().strip() == command_name:
-                        total += _cpu_seconds(int(entry.name))
-            except OSError:
-                continue
-    return total
-
-
-def cpu_snapshot(processes: Processes) -> dict[str, float]:
-    snapshot = {name: _cpu_seconds(process.pid) for name, process in processes.running.items()}
-    # machine-wide: backends of any database / any vhost count here
-    snapshot["postgres*"] = _cpu_of_command("postgres")
-    snapshot["rabbitmq*"] = _cpu_of_command("beam.smp")
-    return snapshot
 
 
 # ============================================================== the run
@@ -318,13 +174,13 @@ def run(args) -> dict:
     started = time.perf_counter()
     with ExitStack() as cleanup:
         log_dir = Path(tempfile.mkdtemp(prefix="kosi-bench-"))
-        amqp_uri = create_vhost()
-        cleanup.callback(delete_vhost)
+        amqp_uri = create_vhost(VHOST)
+        cleanup.callback(delete_vhost, VHOST)
         say(f"RabbitMQ vhost {VHOST}; service logs in {log_dir} (removed after a good run)")
 
         database_url, entry_ids, seed_info = prepare_database(args.entries, say)
         if not args.keep_database:
-            cleanup.callback(drop_database)
+            cleanup.callback(drop_database, DATABASE_NAME)
 
         processes = Processes(log_dir)
         cleanup.callback(processes.close)
@@ -337,7 +193,8 @@ def run(args) -> dict:
         processes.start("catalog", [sys.executable, "-m", "cli.main", "serve", "catalog"],
                         {**common, "CATALOG_DATABASE_URL": database_url, "CATALOG_OUTBOX_RELAY": "false"})
         processes.start("gateway", [sys.executable, "-m", "cli.main", "serve", "gateway"],
-                        {**common, "GATEWAY_ADDRESS": gateway})
+                        {**common, "GATEWAY_ADDRESS": gateway,
+                         "KOSI_JWT_SECRET": secrets.token_urlsafe(32)})  # reads are public; no tokens
         bare_config = log_dir / "bare.yaml"
         bare_config.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": bare}))
         nameko = str(Path(sys.executable).parent / "nameko")

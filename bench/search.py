@@ -45,12 +45,12 @@ from collections import defaultdict
 from contextlib import ExitStack
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import jwt
 import requests
 
-from bench.catalog import Processes, _json_list, _management, cpu_snapshot, wait_until_answers
+from bench.infra import Processes, cpu_snapshot, create_vhost, delete_vhost, drop_database, json_list, wait_until_answers
 from bench.load import LoadResult, run_load
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -59,7 +59,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "services" / "catalog" / "demo"
 DATABASE_NAME = "kosi_bench_search"
 VHOST = "kosi_bench_search"
-RABBIT_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
 REBUILD_PAGE_SIZE = 500          # the rebuild's catalog page (services/search/config.yaml)
 TARGETS = {"indexing_per_s": 5000, "service_p95_ms": 20, "gateway_p95_ms": 60, "publication_p95_ms": 300}
 KINDS = (("project", 45), ("initiative", 25), ("idea", 15), ("event", 15))
@@ -76,8 +75,8 @@ class Corpus:
     """Building blocks taken from the demo records."""
 
     def __init__(self):
-        entries = _json_list(DEMO / "entries.json")
-        organisations = _json_list(DEMO / "organisations.json")
+        entries = json_list(DEMO / "entries.json")
+        organisations = json_list(DEMO / "organisations.json")
         if not entries:
             raise RuntimeError(f"no demo entries in {DEMO}: the synthetic data is made from them")
         self.entries = entries
@@ -270,33 +269,6 @@ def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, 
 
 # ============================================================== 3 + 4: the real processes
 
-def create_vhost() -> str:
-    name = quote(VHOST, safe="")
-    _management("DELETE", f"/api/vhosts/{name}")
-    _management("PUT", f"/api/vhosts/{name}").raise_for_status()
-    _management("PUT", f"/api/permissions/{name}/guest",
-                json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    return RABBIT_AMQP + name
-
-
-def delete_vhost() -> None:
-    try:
-        _management("DELETE", f"/api/vhosts/{quote(VHOST, safe='')}")
-    except requests.RequestException:
-        pass
-
-
-def drop_database() -> None:
-    import sqlalchemy as sa
-
-    from tests.databases import ADMIN_URL
-
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def search_url(gateway: str, params: dict) -> str:
     return f"http://{gateway}/api/v1/search?{urlencode(params)}"
 
@@ -433,12 +405,12 @@ def run(args) -> dict:
         report["service"] = measure_backend(index_path, mix, args.rounds, say)
 
         if not args.backend_only:
-            amqp_uri = create_vhost()
-            cleanup.callback(delete_vhost)
+            amqp_uri = create_vhost(VHOST)
+            cleanup.callback(delete_vhost, VHOST)
             from tests.databases import fresh_database
 
             database_url = fresh_database(DATABASE_NAME)
-            cleanup.callback(drop_database)
+            cleanup.callback(drop_database, DATABASE_NAME)
             say(f"RabbitMQ vhost {VHOST}, database {DATABASE_NAME}, logs in {log_dir}")
 
             processes = Processes(log_dir)
