@@ -5,12 +5,20 @@ import sys
 import structlog
 
 
+def _no_traceback_for_expected_errors(_logger, _method, event_dict):
+    """nameko logs an expected error (bad input, not found) with its traceback: noise."""
+    if event_dict.get("logger") == "nameko.containers" and "(expected)" in str(event_dict.get("event", "")):
+        event_dict.pop("exc_info", None)
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO", json_lines: bool = False) -> None:
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _no_traceback_for_expected_errors,
     ]
     renderer = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(

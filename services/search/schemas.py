@@ -119,7 +119,8 @@ class SearchQuerySchema(Schema):
                              metadata={"example": "52.12,11.63"}))
     radius_km = fields.Float(allow_nan=False,
                              validate=validate.Range(min=0, max=MAX_RADIUS_KM, min_inclusive=False),
-                             **described(f"only within this distance of near (0 < r <= {MAX_RADIUS_KM})"))
+                             metadata={"description": f"only within this distance of near (0 < r <= {MAX_RADIUS_KM})",
+                                       "exclusiveMinimum": 0})  # apispec renders only "minimum"
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS),
                          **described("relevance, newest or distance (needs near)"))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_RESULT_WINDOW))
