@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from kernel.errors import NotFound
 from services.catalog import taxonomy
-from services.catalog.common import (aware, json_list_contains, looks_like_uuid, new_id, paginate,
+from services.catalog.common import (aware, by_id_or_slug, json_list_contains, new_id, paginate,
                                      require_staff, unique_slug, utcnow)
 from services.catalog.models import articles
 from services.catalog.schemas import ArticleSchema
@@ -25,11 +25,10 @@ def list_articles(uow, query: dict) -> dict:
 
 
 def get_article(uow, article_id) -> dict:
-    if not isinstance(article_id, str) or not article_id or len(article_id) > 220:
+    where = by_id_or_slug(articles, article_id)
+    if where is None:
         raise NotFound("article not found")
-    column = articles.c.id if looks_like_uuid(article_id) else articles.c.slug
-    row = uow.session.execute(sa.select(articles).where(column == article_id,
-                                                        articles.c.published_at.is_not(None))).first()
+    row = uow.session.execute(sa.select(articles).where(where, articles.c.published_at.is_not(None))).first()
     if row is None:
         raise NotFound("article not found")
     return represent(row)

@@ -66,6 +66,15 @@ def looks_like_uuid(value: str) -> bool:
         return False
 
 
+def by_id_or_slug(table: sa.Table, reference) -> sa.ColumnElement | None:
+    """The WHERE clause that finds a row of ``table`` by id (a UUID) or slug; None when
+    ``reference`` can be neither (so callers answer "not found" without asking the database)."""
+    if not isinstance(reference, str) or not reference or len(reference) > 220:
+        return None
+    column = table.c.id if looks_like_uuid(reference) else table.c.slug
+    return column == reference
+
+
 # ------------------------------------------------------------------ slugs
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from kernel.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from services.catalog import taxonomy
-from services.catalog.common import (actor_name, aware, is_staff, json_list_contains, looks_like_uuid,
+from services.catalog.common import (actor_name, aware, by_id_or_slug, is_staff, json_list_contains,
                                      new_id, paginate, require_admin, require_staff, unique_slug, utcnow)
 from services.catalog.models import (entries, entry_organisations, entry_themes, entry_versions,
                                      organisations)
@@ -223,10 +223,8 @@ def erase_personal_data(uow, entry_id, actor) -> dict:
 
 def find_entry(session, entry_id):
     """An entry row by id (UUID) or slug, or None."""
-    if not isinstance(entry_id, str) or not entry_id or len(entry_id) > 220:
-        return None
-    column = entries.c.id if looks_like_uuid(entry_id) else entries.c.slug
-    return session.execute(sa.select(entries).where(column == entry_id)).first()
+    where = by_id_or_slug(entries, entry_id)
+    return None if where is None else session.execute(sa.select(entries).where(where)).first()
 
 
 def _locked(session, entry_id):

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from kernel.errors import NotFound
 from services.catalog import taxonomy
-from services.catalog.common import aware, looks_like_uuid, new_id, paginate, require_staff, unique_slug, utcnow
+from services.catalog.common import aware, by_id_or_slug, new_id, paginate, require_staff, unique_slug, utcnow
 from services.catalog.models import organisations
 from services.catalog.schemas import OrganisationSchema
 
@@ -49,10 +49,8 @@ def create_organisation(uow, data: dict, actor) -> dict:
 
 def find(session, organisation_id):
     """An organisation row by id (UUID) or slug, or None."""
-    if not isinstance(organisation_id, str) or not organisation_id or len(organisation_id) > 220:
-        return None
-    column = organisations.c.id if looks_like_uuid(organisation_id) else organisations.c.slug
-    return session.execute(sa.select(organisations).where(column == organisation_id)).first()
+    where = by_id_or_slug(organisations, organisation_id)
+    return None if where is None else session.execute(sa.select(organisations).where(where)).first()
 
 
 def represent(row) -> dict:
