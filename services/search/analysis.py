@@ -5,7 +5,8 @@ Two forms of every word, produced the same way for documents and for queries:
 * ``stem``: umlauts spelt out (ä→ae, ö→oe, ü→ue, ß→ss, so "Ärzte" and "Aerzte" meet),
   lowercased, accents folded, German snowball stem ("Genossenschaften" → "genossenschaft").
 * ``word``: the same without stemming; used for compound parts ("pflege" at the start of
-  "pflegeheim" or at the end of "altenpflege", not in the middle).
+  "pflegeheim", at the end of "altenpflege", and — in titles, summaries and tags only —
+  in the middle of "altenpflegeheim", see ``inner_suffixes``).
 
 Typos are matched on stems ("Genosenschaft" meets "Genossenschaften" through the stem).
 
@@ -31,6 +32,7 @@ _UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
 WORD_PATTERN = re.compile(r"[^\W_]+", re.UNICODE)
 
 MIN_COMPOUND_PART = 4       # "Pflege" inside "Altenpflege"; shorter parts match too much
+MAX_INFIX_WORD = 60         # longer words are dropped by the analyzers anyway (remove_long)
 SNIPPET_CHARS = 200
 MAX_DECIDED_WORDS = 5_000   # words a highlighter remembers as matching or not (per query)
 
@@ -127,6 +129,38 @@ def compound_parts(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parts))
 
 
+def infix_parts(word: str) -> tuple[str, ...]:
+    """Forms of a query word searched in the MIDDLE of longer words: the unstemmed word only.
+
+    Not the shorter stem: "pfleg" inside "verpflegung" or "wohn" inside "gewohnheit" would
+    find mostly unrelated words; a word in the middle of a compound is spelt in full.
+    """
+    return tuple(dict.fromkeys(t for t in words(word) if len(t) >= MIN_COMPOUND_PART))
+
+
+def inner_suffixes(*texts: str) -> str:
+    """The suffixes that start inside a word, of every distinct word of ``texts`` (already
+    ``normalize``d), separated by spaces: "altenpflegeheim" gives "ltenpflegeheim" …
+    "pflegeheim" … "egeheim". A prefix query "pflege" + at least one more letter on them is
+    "pflege strictly inside a word", without a regex scan over the term dictionary.
+
+    Only suffixes longer than ``MIN_COMPOUND_PART``: shorter ones cannot hold a query part
+    followed by a letter. Cost grows with the square of a word's length, so this is meant
+    for short texts (titles, summaries, tags), not bodies.
+    """
+    # one findall and a list comprehension: this runs for every indexed document
+    distinct = dict.fromkeys(WORD_PATTERN.findall(" ".join(texts)))
+    return " ".join([word[i:] for word in distinct if MIN_COMPOUND_PART < len(word) <= MAX_INFIX_WORD
+                     for i in range(1, len(word) - MIN_COMPOUND_PART)])
+
+
+def contains_inside(token: str, infixes: tuple[str, ...]) -> bool:
+    """Whether one of ``infixes`` is in ``token`` with at least one letter before and after
+    it (what a prefix query on ``inner_suffixes`` finds)."""
+    inner = token[1:-1]
+    return any(infix in inner for infix in infixes)
+
+
 def within_distance(a: str, b: str, limit: int) -> bool:
     """Optimal string alignment distance (a transposition costs 1) ≤ ``limit``."""
     if abs(len(a) - len(b)) > limit:
@@ -168,6 +202,7 @@ class Matcher:
     """Decides whether one original word of a text matches the query (for highlighting)."""
     stems: set[str] = field(default_factory=set)
     parts: set[str] = field(default_factory=set)
+    infixes: set[str] = field(default_factory=set)
     fuzzy: list[tuple[str, int]] = field(default_factory=list)
     _yes: set[str] = field(default_factory=set, repr=False)   # original words known to match
     _no: set[str] = field(default_factory=set, repr=False)    # … known not to match
@@ -184,6 +219,7 @@ class Matcher:
         for word in query_words:
             matcher.stems.update(stems(word))
             matcher.parts.update(compound_parts(word))
+            matcher.infixes.update(infix_parts(word))
             matcher.fuzzy.extend(fuzzy_stems(word))
         for phrase in phrases:
             for word in phrase:
@@ -191,7 +227,7 @@ class Matcher:
         return matcher
 
     def __bool__(self) -> bool:
-        return bool(self.stems or self.parts or self.fuzzy)
+        return bool(self.stems or self.parts or self.infixes or self.fuzzy)
 
     def matches(self, original_word: str) -> bool:
         if original_word in self._yes:
@@ -223,10 +259,10 @@ def _matches(matcher: Matcher, original_word: str) -> bool:
             return True
         if any(_close(stem, q, d) for q, d in matcher.fuzzy):
             return True
-    if matcher.parts:
-        parts = tuple(matcher.parts)
+    if matcher.parts or matcher.infixes:
+        parts, infixes = tuple(matcher.parts), tuple(matcher.infixes)
         for token in words(original_word):
-            if token.startswith(parts) or token.endswith(parts):
+            if token.startswith(parts) or token.endswith(parts) or contains_inside(token, infixes):
                 return True
     return False
 

@@ -143,4 +143,5 @@ class SearchService:
     def health(self):
         indexer = self.index.indexer
         return {"status": "ok", "backend": type(indexer.backend).__name__, "documents": indexer.count(),
-                "rebuild": indexer.progress()["state"]}
+                "rebuild": indexer.progress()["state"],
+                "needs_rebuild": bool(getattr(indexer.backend, "needs_rebuild", False))}

@@ -22,6 +22,7 @@ import math
 import os
 import shutil
 import tempfile
+import logging
 import threading
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -34,12 +35,15 @@ from kernel.errors import ValidationFailed
 from . import analysis, querytext
 from .backend import FACETS, SearchQuery, SearchResult, validate_query
 
+log = logging.getLogger(__name__)
+
 # Fields a search document may carry; everything else (e.g. ``contact``) is dropped.
 DOCUMENT_FIELDS = ("id", "doc_type", "kind", "slug", "title", "summary", "body", "themes", "tags",
                    "regions", "organisations", "location", "starts_on", "ends_on",
                    "published_at", "version", "deleted")
 TEXT_BOOSTS = {"title": 3.0, "summary": 2.0, "extra": 1.5, "body": 1.0}
-COMPOUND_BOOST = 0.4      # constant score of "word inside a longer word" matches
+COMPOUND_BOOST = 0.4      # constant score of "word at the start/end of a longer word" matches
+INFIX_BOOST = 0.3         # … of "word in the middle of a longer word" (title, summary, tags)
 FUZZY_BOOST = 0.25        # constant score of a match with typos
 FACET_FIELDS = {"theme": "theme", "region": "region", "kind": "kind"}
 EARTH_RADIUS_KM = 6371.0088
@@ -57,6 +61,8 @@ def _schema() -> tantivy.Schema:
         b.add_text_field(name, tokenizer_name=analysis.STEM_ANALYZER)
     b.add_text_field("words", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")     # all text, unstemmed
     b.add_text_field("reversed", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")  # the same, backwards
+    # suffixes starting inside the words of title, summary and tags (analysis.inner_suffixes)
+    b.add_text_field("infixes", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")
     b.add_text_field("title_words", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")  # for suggest
     b.add_text_field("tag_words", tokenizer_name=analysis.WORD_ANALYZER, index_option="basic")
     for name in ("doc_type", "kind", "theme", "region"):
@@ -149,6 +155,9 @@ def _to_tantivy(doc: dict) -> tantivy.Document:
     # Every word spelt backwards (one cheap string reversal): "ends with" becomes a prefix
     # query, so "pflege" finds "altenpflege" without scanning the whole term dictionary.
     out.add_text("reversed", all_text[::-1])
+    # "Pflege" in the middle of "Altenpflegeheim": a prefix query on the inner suffixes.
+    # Not the body: the suffixes of every word cost too much indexing time there.
+    out.add_text("infixes", analysis.inner_suffixes(title, summary, *tags))
     out.add_text("title_words", title)
     for tag in tags:
         out.add_text("tag_words", tag)
@@ -253,12 +262,23 @@ class TantivyBackend:
         self.path = path
         self._switch_lock = threading.Lock()
         self._rebuild: "TantivyRebuild | None" = None
+        # True when the index on disk was built with another schema (an older release) and
+        # was replaced by an empty one: it must be refilled with `kosi search reindex`
+        self.needs_rebuild = False
         if path is None:
             self._generation = _Generation(None)
         else:
             os.makedirs(path, exist_ok=True)
             name = self._current_name() or self._new_name()
-            self._generation = _Generation(os.path.join(path, name))   # takes the writer lock
+            try:
+                self._generation = _Generation(os.path.join(path, name))   # takes the writer lock
+            except ValueError as error:
+                if "schema does not match" not in str(error):
+                    raise
+                log.warning("search index %s has an older schema: starting empty; run `kosi search reindex`",
+                            name)
+                name, self.needs_rebuild = self._new_name(), True
+                self._generation = _Generation(os.path.join(path, name))
             self._write_current(name)
             for leftover in os.listdir(path):      # from a rebuild that never finished
                 if leftover.startswith("gen-") and leftover != name:
@@ -319,6 +339,7 @@ class TantivyBackend:
             if self.path is not None:
                 self._write_current(os.path.basename(new.directory))
             old, self._generation, self._rebuild = self._generation, new, None
+            self.needs_rebuild = False
         old.close()
         if old.directory:
             shutil.rmtree(old.directory, ignore_errors=True)
@@ -528,6 +549,9 @@ def _word_clause(word: str) -> Query | None:
             for field_name, text in (("words", part), ("reversed", part[::-1])):
                 clauses.append((Occur.Should, Query.const_score_query(
                     Query.regex_query(SCHEMA, field_name, _regex_literal(text) + ".+"), COMPOUND_BOOST)))
+        for part in analysis.infix_parts(word):         # compounds with it in the middle
+            clauses.append((Occur.Should, Query.const_score_query(
+                Query.regex_query(SCHEMA, "infixes", _regex_literal(part) + ".+"), INFIX_BOOST)))
         for stem, distance in analysis.fuzzy_stems(word):     # typos, in any text field
             for field_name in TEXT_BOOSTS:
                 clauses.append((Occur.Should, Query.const_score_query(

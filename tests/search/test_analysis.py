@@ -25,6 +25,21 @@ def test_compound_parts_and_typo_distances():
     assert [analysis.fuzzy_distance(w) for w in ("Haus", "Pflege", "Pflegeheim", "Genossenschaft")] == [0, 1, 1, 2]
 
 
+def test_inner_suffixes_start_inside_words_and_hold_a_part_and_a_letter():
+    suffixes = analysis.inner_suffixes("altenpflegeheim im haus", "altenpflegeheim", "pflege")
+    assert suffixes.split() == ["ltenpflegeheim", "tenpflegeheim", "enpflegeheim", "npflegeheim",
+                                "pflegeheim", "flegeheim", "legeheim", "egeheim", "geheim", "eheim", "flege"]
+    assert analysis.inner_suffixes("", "haus") == ""
+    assert analysis.infix_parts("Pflege") == ("pflege",)     # not the stem "pfleg"
+    assert analysis.infix_parts("Bus") == ()
+
+
+def test_highlight_marks_words_with_the_query_word_inside():
+    matcher = analysis.Matcher.for_query(parse("Pflege"))
+    html = analysis.highlight("Altenpflegeheim, Verpflegung und Pflege", matcher, whole=True)
+    assert html == "<mark>Altenpflegeheim</mark>, Verpflegung und <mark>Pflege</mark>"
+
+
 def test_within_distance_counts_a_transposition_as_one():
     assert analysis.within_distance("pflege", "plfege", 1)
     assert analysis.within_distance("dorfladen", "dorfladn", 1)

@@ -1,12 +1,13 @@
 """The shared behaviour suite on the embedded tantivy backend, plus what only it has:
-index generations on disk and reopening."""
+index generations on disk and reopening, and words found in the middle of compounds
+(Elasticsearch's compound subfield holds prefixes and suffixes only)."""
 import os
 
 import pytest
 
 from services.search.tantivy_backend import TantivyBackend
 from tests.search.behaviour import *  # noqa: F401,F403
-from tests.search.behaviour import CORPUS, search
+from tests.search.behaviour import CORPUS, _doc, ids, marked, search
 
 
 @pytest.fixture
@@ -80,3 +81,57 @@ def test_a_second_backend_on_the_same_directory_is_refused(tmp_path):
     with pytest.raises(ValueError):
         TantivyBackend(str(tmp_path))
     backend.close()
+
+
+def test_a_word_finds_compounds_that_have_it_in_the_middle(searchable):
+    searchable.upsert([
+        _doc("e-heimbeirat", "project", "Neuer Beirat im Altenpflegeheim",
+             tags=["Seniorenwohngemeinschaften"]),
+        _doc("e-kochen", "idea", "Mittagstisch im Dorf", "Gemeinsame Verpflegung der Nachbarn."),
+    ])
+    searchable.refresh()
+    result = search(searchable, q="Pflege")
+    found = ids(result)
+    assert "e-heimbeirat" in found
+    assert "e-kochen" not in found        # only the full word counts inside, not "pfleg"
+    # every other Pflege match (whole word, start or end of a compound) ranks above
+    assert found[-1] == "e-heimbeirat"
+    item = next(i for i in result.items if i["id"] == "e-heimbeirat")
+    assert marked(item["highlight"]["title"]) == ["Altenpflegeheim"]
+    assert "e-heimbeirat" in ids(search(searchable, q="Wohngemeinschaft"))   # in a tag
+    assert ids(search(searchable, q="Beirat Pflege")) == ["e-heimbeirat"]
+
+
+def test_a_word_inside_a_compound_is_found_in_titles_summaries_and_tags_not_bodies(backend):
+    backend.upsert([
+        _doc("e-summary", "project", "Heimbeirat", "Ein Beirat im Altenpflegeheim."),
+        _doc("e-body", "project", "Heimbeirat", body="Ein Beirat im Altenpflegeheim."),
+    ])
+    backend.refresh()
+    assert ids(search(backend, q="Pflege")) == ["e-summary"]
+
+
+def test_an_index_with_an_older_schema_is_replaced_and_flagged_for_rebuild(tmp_path):
+    import tantivy
+
+    old_builder = tantivy.SchemaBuilder()
+    old_builder.add_text_field("title", stored=True)
+    (tmp_path / "gen-000001").mkdir()
+    old = tantivy.Index(old_builder.build(), path=str(tmp_path / "gen-000001"))
+    writer = old.writer()
+    writer.add_document(tantivy.Document(title="aus einer alten Version"))
+    writer.commit()
+    writer.wait_merging_threads()
+    del writer, old
+    (tmp_path / "current").write_text("gen-000001")
+
+    backend = TantivyBackend(str(tmp_path))
+    try:
+        assert backend.needs_rebuild and backend.count() == 0
+        assert (tmp_path / "current").read_text() == "gen-000002"
+        rebuild = backend.start_rebuild()
+        rebuild.upsert([_doc("e1", "project", "Dorfladen")])
+        rebuild.finish()
+        assert not backend.needs_rebuild and backend.count() == 1
+    finally:
+        backend.close()
