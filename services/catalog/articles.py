@@ -19,9 +19,7 @@ def list_articles(uow, query: dict) -> dict:
         select = select.where(articles.c.type == query["type"])
     if query.get("theme"):
         select = select.where(json_list_contains(articles.c.themes, query["theme"]))
-    page, per_page = query.get("page", 1), query.get("per_page", 20)
-    total, rows = paginate(uow.session, select, page, per_page)
-    return {"total": total, "page": page, "per_page": per_page, "items": [represent(row) for row in rows]}
+    return paginate(uow.session, select, query, lambda rows: [represent(row) for row in rows])
 
 
 def get_article(uow, article_id) -> dict:

@@ -100,11 +100,13 @@ def unique_slug(session, table: sa.Table, text: str) -> str:
 
 
 # ------------------------------------------------------------------ pages
-def paginate(session, query: sa.Select, page: int, per_page: int) -> tuple[int, list]:
-    """Total row count of ``query`` and the rows of one page."""
+def paginate(session, query: sa.Select, page_query: dict, represent_rows) -> dict:
+    """One page of ``query`` as ``{total, page, per_page, items}``; ``represent_rows`` turns
+    the page's rows into items."""
+    page, per_page = page_query.get("page", 1), page_query.get("per_page", 20)
     total = session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return total, rows
+    return {"total": total, "page": page, "per_page": per_page, "items": represent_rows(rows)}
 
 
 def json_list_contains(column, value: str):

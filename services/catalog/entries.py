@@ -78,10 +78,7 @@ def list_entries(uow, query: dict, actor=None) -> dict:
     else:
         select = select.order_by(sa.func.coalesce(entries.c.published_at, entries.c.created_at).desc(),
                                  entries.c.id)
-    page, per_page = query.get("page", 1), query.get("per_page", 20)
-    total, rows = paginate(uow.session, select, page, per_page)
-    return {"total": total, "page": page, "per_page": per_page,
-            "items": _represent(uow.session, rows, staff=staff)}
+    return paginate(uow.session, select, query, lambda rows: _represent(uow.session, rows, staff=staff))
 
 
 def entry_history(uow, entry_id, actor) -> list[dict]:

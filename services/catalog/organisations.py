@@ -15,9 +15,7 @@ def list_organisations(uow, query: dict) -> dict:
     for name in ("kind", "region"):
         if query.get(name):
             select = select.where(organisations.c[name] == query[name])
-    page, per_page = query.get("page", 1), query.get("per_page", 20)
-    total, rows = paginate(uow.session, select, page, per_page)
-    return {"total": total, "page": page, "per_page": per_page, "items": [represent(row) for row in rows]}
+    return paginate(uow.session, select, query, lambda rows: [represent(row) for row in rows])
 
 
 def get_organisation(uow, organisation_id) -> dict:

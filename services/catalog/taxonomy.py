@@ -34,23 +34,22 @@ def region_rows(session) -> list[dict]:
     return [row._asdict() for row in session.execute(sa.select(regions).order_by(regions.c.ags))]
 
 
-def check_themes(session, slugs, field: str = "themes") -> list[str]:
-    """The slugs, de-duplicated in order; unknown ones are a ``ValidationFailed``."""
-    wanted = list(dict.fromkeys(slugs))
-    known = set(session.execute(sa.select(themes.c.slug).where(themes.c.slug.in_(wanted))).scalars())
-    unknown = [slug for slug in wanted if slug not in known]
+def _check_known(session, column, values, field: str, noun: str) -> list[str]:
+    """The values, de-duplicated in order; any not in ``column`` is a ``ValidationFailed``."""
+    wanted = list(dict.fromkeys(values))
+    known = set(session.execute(sa.select(column).where(column.in_(wanted))).scalars())
+    unknown = [value for value in wanted if value not in known]
     if unknown:
-        raise ValidationFailed("unknown theme", {field: [f"unknown theme: {slug}" for slug in unknown]})
+        raise ValidationFailed(f"unknown {noun}", {field: [f"unknown {noun}: {value}" for value in unknown]})
     return wanted
+
+
+def check_themes(session, slugs, field: str = "themes") -> list[str]:
+    return _check_known(session, themes.c.slug, slugs, field, "theme")
 
 
 def check_regions(session, ags_list, field: str = "regions") -> list[str]:
-    wanted = list(dict.fromkeys(ags_list))
-    known = set(session.execute(sa.select(regions.c.ags).where(regions.c.ags.in_(wanted))).scalars())
-    unknown = [ags for ags in wanted if ags not in known]
-    if unknown:
-        raise ValidationFailed("unknown region", {field: [f"unknown region: {ags}" for ags in unknown]})
-    return wanted
+    return _check_known(session, regions.c.ags, ags_list, field, "region")
 
 
 def place(session, location: dict | None, region: str | None) -> str | None:
