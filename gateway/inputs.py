@@ -12,6 +12,7 @@ from marshmallow import Schema
 
 from gateway.errors import MalformedRequest, UnsupportedMediaType
 from kernel.errors import NotFound, ValidationFailed
+from kernel.schemas import schema_instance
 
 _JSON_TYPES = re.compile(r"^application/(?:[\w.-]+\+)?json$")
 
@@ -81,13 +82,13 @@ def query_args(request) -> dict:
     return args
 
 
-def validate(schema: Schema, data: dict, what: str = "input", partial=False) -> dict:
+def validate(schema: type[Schema], data: dict, what: str = "input", partial=False) -> dict:
     """Check ``data`` with ``schema`` (unknown fields included); returns ``data`` unchanged.
 
     The gateway passes the raw (JSON-ready) data on; the service loads it with the
     same schema itself.
     """
-    errors = schema.validate(data, partial=partial)
+    errors = schema_instance(schema).validate(data, partial=partial)
     if errors:
         raise ValidationFailed(f"the {what} is not valid", errors)
     return data

@@ -1,10 +1,10 @@
 """JSON responses of the gateway."""
-import json
+import orjson
 
 from werkzeug.wrappers import Response
 
 
 def json_response(data, status: int = 200, headers: dict | None = None,
                   content_type: str = "application/json") -> Response:
-    return Response(json.dumps(data, ensure_ascii=False), status=status, headers=headers or {},
+    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status, headers=headers or {},
                     content_type=content_type)

@@ -68,7 +68,7 @@ class GatewayService:
                 description="Published projects, ideas, initiatives and events; staff may filter by status.")
     def list_entries(self, request):
         actor = optional_actor(request)
-        query = validate(schemas.EntryQuerySchema(), query_args(request), "query")
+        query = validate(schemas.EntryQuerySchema, query_args(request), "query")
         return json_response(self.catalog.list_entries(query, actor))
 
     @route("POST", "/entries")
@@ -85,7 +85,7 @@ class GatewayService:
         actor = optional_actor(request)
         if not is_staff(actor):
             self.public_write_limit(request)
-        data = validate(schemas.EntryCreateSchema(), json_body(request), "entry")
+        data = validate(schemas.EntryCreateSchema, json_body(request), "entry")
         entry = self.catalog.create_entry(data, actor if is_staff(actor) else None)
         if not is_staff(actor):
             return json_response({"id": entry["id"], "status": entry["status"],
@@ -114,7 +114,7 @@ class GatewayService:
         entry_id = resource_id(entry_id)
         changes = json_body(request)
         version = expected_version(request, changes)
-        validate(schemas.EntryUpdateSchema(), {**changes, "version": version}, "change")
+        validate(schemas.EntryUpdateSchema, {**changes, "version": version}, "change")
         entry = self.catalog.update_entry(entry_id, changes, version, actor)
         return json_response(entry, headers={"ETag": etag(entry["version"])})
 
@@ -128,7 +128,7 @@ class GatewayService:
         entry_id = resource_id(entry_id)
         reason = None
         if body_bytes(request).strip():
-            reason = validate(schemas.WithdrawSchema(), json_body(request), "body").get("reason")
+            reason = validate(schemas.WithdrawSchema, json_body(request), "body").get("reason")
         return json_response(self.catalog.withdraw_entry(entry_id, actor, reason))
 
     @route("POST", "/entries/<entry_id>/review")
@@ -138,7 +138,7 @@ class GatewayService:
     def review_entry(self, request, entry_id):
         actor = require_role(request, *STAFF_ROLES)
         entry_id = resource_id(entry_id)
-        decision = validate(schemas.ReviewSchema(), json_body(request), "review")
+        decision = validate(schemas.ReviewSchema, json_body(request), "review")
         entry = self.catalog.review_entry(entry_id, decision, actor)
         return json_response(entry, headers={"ETag": etag(entry["version"])})
 
@@ -180,7 +180,7 @@ class GatewayService:
     def add_link(self, request, entry_id):
         actor = require_role(request, *STAFF_ROLES)
         entry_id = resource_id(entry_id)
-        data = validate(schemas.LinkCreateSchema(), json_body(request), "link")
+        data = validate(schemas.LinkCreateSchema, json_body(request), "link")
         link = self.catalog.add_link(entry_id, data, actor)
         return json_response(link, status=201, headers={"Location": f"{API}/entries/{entry_id}/related"})
 
@@ -190,7 +190,7 @@ class GatewayService:
     @documented(summary="List organisations", tag="organisations", query=schemas.OrganisationQuerySchema,
                 response=schemas.OrganisationPageSchema)
     def list_organisations(self, request):
-        query = validate(schemas.OrganisationQuerySchema(), query_args(request), "query")
+        query = validate(schemas.OrganisationQuerySchema, query_args(request), "query")
         return json_response(self.catalog.list_organisations(query))
 
     @route("POST", "/organisations")
@@ -199,7 +199,7 @@ class GatewayService:
                 headers={"Location": "URL of the new organisation"}, errors=(409,))
     def create_organisation(self, request):
         actor = require_role(request, *STAFF_ROLES)
-        data = validate(schemas.OrganisationCreateSchema(), json_body(request), "organisation")
+        data = validate(schemas.OrganisationCreateSchema, json_body(request), "organisation")
         organisation = self.catalog.create_organisation(data, actor)
         return json_response(organisation, status=201,
                              headers={"Location": f"{API}/organisations/{organisation['id']}"})
@@ -216,7 +216,7 @@ class GatewayService:
                 query=schemas.ArticleQuerySchema, response=schemas.ArticlePageSchema,
                 description="type=article or type=news filters.")
     def list_articles(self, request):
-        query = validate(schemas.ArticleQuerySchema(), query_args(request), "query")
+        query = validate(schemas.ArticleQuerySchema, query_args(request), "query")
         return json_response(self.catalog.list_articles(query))
 
     @route("POST", "/articles")
@@ -225,7 +225,7 @@ class GatewayService:
                 headers={"Location": "URL of the new article"})
     def create_article(self, request):
         actor = require_role(request, *STAFF_ROLES)
-        data = validate(schemas.ArticleCreateSchema(), json_body(request), "article")
+        data = validate(schemas.ArticleCreateSchema, json_body(request), "article")
         article = self.catalog.create_article(data, actor)
         return json_response(article, status=201, headers={"Location": f"{API}/articles/{article['id']}"})
 
@@ -245,7 +245,7 @@ class GatewayService:
                             "active filters. highlight holds HTML-escaped snippets with <mark> around "
                             "the matched words. page * per_page may be at most 10000.")
     def search_documents(self, request):
-        query = validate(search_schemas.SearchQuerySchema(), query_args(request), "query")
+        query = validate(search_schemas.SearchQuerySchema, query_args(request), "query")
         return json_response(self.search.search(query))
 
     @route("GET", "/search/suggest")
@@ -253,7 +253,7 @@ class GatewayService:
                 response=search_schemas.SuggestionListSchema,
                 description="Titles and tags that start with the words typed so far.")
     def suggest(self, request):
-        query = validate(search_schemas.SuggestQuerySchema(), query_args(request), "query")
+        query = validate(search_schemas.SuggestQuerySchema, query_args(request), "query")
         return json_response(self.search.suggest(query))
 
     # ------------------------------------------------------------------ themes, regions, map, network
@@ -261,14 +261,14 @@ class GatewayService:
     @route("GET", "/themes")
     @documented(summary="Themes (main fields and pioneering topics)", tag="taxonomy", response=ThemeListSchema)
     def list_themes(self, request):
-        validate(NoQuery(), query_args(request), "query")
+        validate(NoQuery, query_args(request), "query")
         return json_response(_items(self.catalog.list_themes()))
 
     @route("GET", "/regions")
     @documented(summary="Districts and district-free cities of Saxony-Anhalt", tag="taxonomy",
                 response=RegionListSchema, description="With the number of published entries in each.")
     def list_regions(self, request):
-        validate(NoQuery(), query_args(request), "query")
+        validate(NoQuery, query_args(request), "query")
         return json_response(_items(self.catalog.list_regions()))
 
     @route("GET", "/map")
@@ -277,7 +277,7 @@ class GatewayService:
                 description="A GeoJSON FeatureCollection of published entries in bbox; clustered when "
                             "zoomed out. Coordinates are [lon, lat].")
     def map_features(self, request):
-        query = validate(MapQuerySchema(), query_args(request), "query")
+        query = validate(MapQuerySchema, query_args(request), "query")
         map_query = {key: query[key] for key in ("theme", "kind") if key in query}
         if "zoom" in query:
             map_query["zoom"] = int(query["zoom"])
@@ -289,7 +289,7 @@ class GatewayService:
     @documented(summary="Network of entries and organisations", tag="map", query=schemas.NetworkQuerySchema,
                 response=NetworkSchema)
     def network(self, request):
-        query = validate(schemas.NetworkQuerySchema(), query_args(request), "query")
+        query = validate(schemas.NetworkQuerySchema, query_args(request), "query")
         return json_response(self.catalog.network(query))
 
     # ------------------------------------------------------------------ operations

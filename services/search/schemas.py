@@ -11,6 +11,7 @@ import math
 from marshmallow import (RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema)
 
 from kernel.errors import ValidationFailed
+from kernel.schemas import schema_instance
 from services.catalog.geo import parse_bbox
 from services.catalog.schemas import ARTICLE_TYPES, ENTRY_KINDS
 from services.search.backend import MAX_RESULT_WINDOW, SORTS, SearchQuery
@@ -164,7 +165,7 @@ class SuggestQuerySchema(Schema):
 
 def load_query(schema: Schema | type, data):
     """Load ``data`` with ``schema``; bad input becomes ``ValidationFailed`` (a 4xx)."""
-    schema = schema() if isinstance(schema, type) else schema
+    schema = schema_instance(schema) if isinstance(schema, type) else schema
     if not isinstance(data, dict):
         raise ValidationFailed("the query must be an object", {"_schema": ["Invalid input type."]})
     try:

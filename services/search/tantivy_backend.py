@@ -17,7 +17,6 @@ them over.
 """
 import hashlib
 import heapq
-import json
 import math
 import os
 import shutil
@@ -27,6 +26,7 @@ import threading
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
+import orjson
 import tantivy
 from tantivy import Occur, Query
 
@@ -137,7 +137,7 @@ def _to_tantivy(doc: dict) -> tantivy.Document:
     out.add_text("id", doc["id"])
     out.add_unsigned("key", id_key(doc["id"]))
     out.add_integer("version", doc["version"])
-    out.add_bytes("source", json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+    out.add_bytes("source", orjson.dumps(doc))
     live = not doc["deleted"]
     out.add_boolean("live", live)
     if not live:
@@ -202,6 +202,7 @@ class _Generation:
             self.writer = self.index.writer(heap_size=24_000_000, num_threads=1)
         analysis.register(self.index)
         self.lock = threading.RLock()
+        self.broken = False
         self.versions: dict[int, int] = {}
         self._load_versions()
 
@@ -218,7 +219,10 @@ class _Generation:
             if key is not None and version is not None and version > self.versions.get(key, -1):
                 self.versions[key] = version
 
-    def upsert(self, documents: list[dict]) -> int:
+    def upsert(self, documents: list[dict], commit: bool = True) -> int:
+        """Add the documents newer than what this generation holds. ``commit=False`` (a
+        rebuild, not served yet) leaves them to ``commit()``: one commit per page made a
+        rebuild wait for a segment flush every 500 documents."""
         newest: dict[str, dict] = {}
         for raw in documents:
             doc = clean_document(raw)
@@ -226,6 +230,7 @@ class _Generation:
             if seen is None or doc["version"] > seen["version"]:
                 newest[doc["id"]] = doc
         with self.lock:
+            self._check_intact()
             changed = []
             for doc in newest.values():
                 key = id_key(doc["id"])
@@ -238,14 +243,37 @@ class _Generation:
                     if key in self.versions:       # deletes cost work at commit: only when needed
                         self.writer.delete_documents_by_term("id", doc["id"])
                     self.writer.add_document(_to_tantivy(doc))
-                self.writer.commit()
+                if commit:
+                    self.writer.commit()
             except BaseException:
-                self.writer.rollback()
+                self._roll_back(pending=not commit)
                 raise
             for key, doc in changed:
                 self.versions[key] = doc["version"]
-            self.index.reload()
+            if commit:
+                self.index.reload()
             return len(changed)
+
+    def commit(self) -> None:
+        with self.lock:
+            self._check_intact()
+            try:
+                self.writer.commit()
+            except BaseException:
+                self._roll_back(pending=True)
+                raise
+            self.index.reload()
+
+    def _roll_back(self, pending: bool) -> None:
+        """Drop the uncommitted documents; with ``pending`` ones of earlier calls among them
+        the version map no longer tells the truth, and this generation must not be used."""
+        self.writer.rollback()
+        if pending:
+            self.broken = True
+
+    def _check_intact(self) -> None:
+        if self.broken:
+            raise RuntimeError("this index generation lost uncommitted documents in a failed write")
 
     def close(self) -> None:
         with self.lock:
@@ -310,8 +338,9 @@ class TantivyBackend:
         documents = list(documents)
         with self._switch_lock:          # so no write falls between the two generations
             changed = self._generation.upsert(documents)
-            if self._rebuild is not None:    # live changes also go into a running rebuild
-                self._rebuild._generation.upsert(documents)
+            rebuild = self._rebuild
+            if rebuild is not None and not rebuild._generation.broken:   # live changes go into it too
+                rebuild._generation.upsert(documents, commit=False)
         return changed
 
     def refresh(self) -> None:
@@ -335,7 +364,7 @@ class TantivyBackend:
             if self._rebuild is not rebuild:
                 raise RuntimeError("This rebuild is no longer the current one.")
             new = rebuild._generation
-            new.index.reload()
+            new.commit()
             if self.path is not None:
                 self._write_current(os.path.basename(new.directory))
             old, self._generation, self._rebuild = self._generation, new, None
@@ -370,7 +399,7 @@ class TantivyBackend:
 
     @staticmethod
     def _source(searcher, address) -> dict:
-        return json.loads(searcher.doc(address)["source"][0])
+        return orjson.loads(searcher.doc(address)["source"][0])
 
     def search(self, query: SearchQuery) -> SearchResult:
         validate_query(query)
@@ -492,13 +521,13 @@ class TantivyRebuild:
     def upsert(self, documents: list[dict]) -> int:
         if self._done:
             raise RuntimeError("This rebuild has already finished.")
-        return self._generation.upsert(list(documents))
+        return self._generation.upsert(list(documents), commit=False)
 
     def finish(self) -> None:
         if self._done:
             return
+        self._backend._finish_rebuild(self)   # if it raises, abort() still cleans up
         self._done = True
-        self._backend._finish_rebuild(self)
 
     def abort(self) -> None:
         if self._done:
@@ -545,10 +574,12 @@ def _word_clause(word: str) -> Query | None:
         return None
     clauses.append((Occur.Should, exact))
     if len(stem_tokens) == 1:
-        for part in analysis.compound_parts(word):      # compounds starting or ending with it
-            for field_name, text in (("words", part), ("reversed", part[::-1])):
-                clauses.append((Occur.Should, Query.const_score_query(
-                    Query.regex_query(SCHEMA, field_name, _regex_literal(text) + ".+"), COMPOUND_BOOST)))
+        parts = analysis.compound_parts(word)
+        # compounds starting with it ("pfleg" + more covers "pflege" + more) or ending with it
+        starts = [p for p in parts if not any(q != p and p.startswith(q) for q in parts)]
+        for field_name, text in [("words", p) for p in starts] + [("reversed", p[::-1]) for p in parts]:
+            clauses.append((Occur.Should, Query.const_score_query(
+                Query.regex_query(SCHEMA, field_name, _regex_literal(text) + ".+"), COMPOUND_BOOST)))
         for part in analysis.infix_parts(word):         # compounds with it in the middle
             clauses.append((Occur.Should, Query.const_score_query(
                 Query.regex_query(SCHEMA, "infixes", _regex_literal(part) + ".+"), INFIX_BOOST)))
@@ -588,10 +619,8 @@ def _text_query(parsed: querytext.ParsedQuery) -> Query | None:
 def _filters(query: SearchQuery) -> dict[str, Query]:
     """One query per active filter, keyed by name (facets leave their own one out)."""
     filters: dict[str, Query] = {}
-    for facet in FACETS:
-        values = [str(v) for v in getattr(query, facet) or [] if v not in (None, "")]
-        if values:
-            filters[facet] = Query.term_set_query(SCHEMA, FACET_FIELDS[facet], values)
+    for facet, values in _facet_values(query).items():
+        filters[facet] = Query.term_set_query(SCHEMA, FACET_FIELDS[facet], values)
     if query.doc_type:
         filters["doc_type"] = Query.term_query(SCHEMA, "doc_type", query.doc_type)
     if query.date_from or query.date_to:
@@ -617,14 +646,12 @@ def _box(min_lat, max_lat, min_lon, max_lon) -> Query:
     ])
 
 
-def _combine(text: Query | None, filters: dict[str, Query], circle: Query | None,
-             leave_out: str | None = None) -> Query:
+def _combine(text: Query | None, filters: dict[str, Query], circle: Query | None) -> Query:
     clauses = [(Occur.Must, _live())]
     if text is not None:
         clauses.append((Occur.Must, text))
-    for name, clause in filters.items():
-        if name != leave_out:
-            clauses.append((Occur.Must, Query.const_score_query(clause, 0.0)))
+    for clause in filters.values():
+        clauses.append((Occur.Must, Query.const_score_query(clause, 0.0)))
     if circle is not None:
         clauses.append((Occur.Must, Query.const_score_query(circle, 0.0)))
     return Query.boolean_query(clauses)
@@ -730,21 +757,36 @@ def _distances_km(lat: float, lon: float, lats, lons) -> list[float]:
 
 
 def _facets(searcher, text, query: SearchQuery, circle) -> dict[str, list]:
-    """Counts per facet value over the matches of the query and every OTHER filter."""
-    filters = _filters(query)
-    out = {}
-    shared = [f for f in FACETS if f not in filters]     # their counts use the full query
-    if shared:
-        result = searcher.aggregate(_combine(text, filters, circle), {
-            f: {"terms": {"field": FACET_FIELDS[f], "size": 1000}} for f in shared})
-        for facet in shared:
-            out[facet] = _buckets(result.get(facet))
+    """Counts per facet value over the matches of the query and every OTHER filter, in one
+    pass: the query without the facet filters, and each facet's terms inside a filter
+    aggregation of the other facets' filters (instead of one query run per active facet)."""
+    chosen = _facet_values(query)
+    base = _combine(text, {k: v for k, v in _filters(query).items() if k not in FACETS}, circle)
+    aggregations = {}
     for facet in FACETS:
-        if facet in filters:
-            result = searcher.aggregate(_combine(text, filters, circle, leave_out=facet),
-                                        {facet: {"terms": {"field": FACET_FIELDS[facet], "size": 1000}}})
-            out[facet] = _buckets(result.get(facet))
-    return {facet: out[facet] for facet in FACETS}
+        terms = {"terms": {"field": FACET_FIELDS[facet], "size": 1000}}
+        others = [_any_of(FACET_FIELDS[other], chosen[other]) for other in FACETS if other != facet and other in chosen]
+        aggregations[facet] = {"filter": " AND ".join(others), "aggs": {"values": terms}} if others else terms
+    result = searcher.aggregate(base, aggregations)
+    return {facet: _buckets(result[facet]["values"] if facet in result and "values" in result[facet]
+                            else result.get(facet)) for facet in FACETS}
+
+
+def _facet_values(query: SearchQuery) -> dict[str, list[str]]:
+    """The values of each active facet filter."""
+    chosen = {}
+    for facet in FACETS:
+        values = [str(v) for v in getattr(query, facet) or [] if v not in (None, "")]
+        if values:
+            chosen[facet] = values
+    return chosen
+
+
+def _any_of(field_name: str, values: list[str]) -> str:
+    """``field`` is one of ``values``, in tantivy's query language (every value quoted)."""
+    def quoted(value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "(" + " OR ".join(f"{field_name}:{quoted(value)}" for value in values) + ")"
 
 
 def _buckets(aggregation) -> list[dict]:

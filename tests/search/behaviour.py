@@ -470,6 +470,17 @@ def test_a_facet_ignores_its_own_filter_but_respects_the_others(searchable):
     assert result.total == len(both)
 
 
+def test_facet_filters_with_quotes_and_backslashes_are_values_not_syntax(searchable):
+    odd = ['wohnen" OR theme:"alter', 'x\\', '(', 'wohnen\\"']
+    result = search(searchable, theme=odd, kind=["project"])
+    assert result.total == 0 and result.items == []
+    projects = [d for d in CORPUS if d["kind"] == "project"]
+    assert facet_counts(result, "theme") == counts_in_corpus(projects, "theme")   # its own filter ignored
+    assert facet_counts(result, "kind") == {} and facet_counts(result, "region") == {}
+    plain = search(searchable, theme=["wohnen"] + odd, kind=["project"])
+    assert plain.total == len([d for d in projects if "wohnen" in d["themes"]]) > 0
+
+
 def test_facets_respect_the_radius(searchable):
     result = search(searchable, near=MAGDEBURG_TOWN, radius_km=10)
     inside = [BY_ID[i] for i in ("e-altenpflege", "ev-pflegetag", "e-nachbarschaft")]

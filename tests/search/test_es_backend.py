@@ -7,7 +7,8 @@ compared below are exactly what ``elasticsearch==9.5.1`` puts on the wire:
 1. golden request bodies (tests/search/es_fixtures/requests/*.json) for searches, the
    index definition, bulk writes and the alias swap;
 2. response parsing: hand-written responses in Elasticsearch 9's documented format
-   (tests/search/es_fixtures/responses/, see its README) become SearchResult etc.
+   (tests/search/es_fixtures/responses/, checked against Elastic's published examples, see
+   its README) become SearchResult etc.
 
 What this cannot show — that Elasticsearch accepts these bodies and ranks as intended —
 is the job of test_es_live.py (the shared behaviour suite, run when ELASTICSEARCH_URL is set).
@@ -409,8 +410,10 @@ def test_search_response_becomes_a_search_result(es, backend):
     assert second["summary"] is None and second["location"] is None and second["starts_on"] is None
     assert first["highlight"] == {
         "title": "<mark>Pflegeheim</mark> im Quartier",      # only the compound subfield had it
-        "summary": "<mark>Ärzte</mark> &amp; Co: <mark>Pflegekräfte</mark> arbeiten mit der Genossenschaft zusammen.",
-        "body": "Eine Genossenschaft betreibt das <mark>Pflegeheim</mark> mitten … im Dorf, die <mark>Pflege</mark> zuhause",
+        # the plain field's fragment is preferred when both have one (HTML-escaped: "&amp;")
+        "summary": "Ärzte &amp; Co: <mark>Pflege</mark> und Pflegekräfte arbeiten mit der Genossenschaft zusammen.",
+        # number_of_fragments 1: at most one fragment per field
+        "body": "Eine Genossenschaft betreibt das <mark>Pflegeheim</mark> mitten im Dorf.",
     }
     assert second["highlight"] == {"body": "Das Land fördert <mark>Pflege</mark>-Initiativen."}
     assert "distance_km" not in first
@@ -432,6 +435,13 @@ def test_distance_is_reported_in_km_when_near_is_given(es, backend):
 def test_a_hit_without_location_has_no_distance():
     item = hit_item({"_score": None, "_source": {"id": "x", "title": "T"}}, near=(51.0, 11.0))
     assert item["distance_km"] is None and item["score"] == 0.0 and item["highlight"] == {}
+
+
+def test_several_fragments_of_a_field_are_joined():
+    # the backend asks for one body fragment, but a field with more is still shown whole
+    item = hit_item({"_score": 1.0, "_source": {"id": "x"},
+                     "highlight": {"body.compound": ["<mark>Pflege</mark> im Dorf.", "Die <mark>Pflegekräfte</mark>."]}})
+    assert item["highlight"] == {"body": "<mark>Pflege</mark> im Dorf. … Die <mark>Pflegekräfte</mark>."}
 
 
 def test_suggest_returns_titles_once(es, backend):

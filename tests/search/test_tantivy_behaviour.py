@@ -135,3 +135,52 @@ def test_an_index_with_an_older_schema_is_replaced_and_flagged_for_rebuild(tmp_p
         assert not backend.needs_rebuild and backend.count() == 1
     finally:
         backend.close()
+
+
+def test_a_rebuild_commits_once_and_a_newer_version_replaces_an_uncommitted_one(tmp_path):
+    backend = TantivyBackend(str(tmp_path))
+    try:
+        rebuild = backend.start_rebuild()
+        rebuild.upsert([_doc("e1", "project", "Dorfladen", version=1)])
+        backend.upsert([_doc("e1", "project", "Dorfladen mit Café", version=2)])   # a live event
+        rebuild.upsert([_doc("e2", "idea", "Mitfahrbank", version=1)])
+        rebuild.upsert([{**_doc("e2", "idea", "Mitfahrbank", version=2), "deleted": True}])
+        # nothing of the rebuild is committed yet: its generation has no searchable document
+        generation = rebuild._generation
+        generation.index.reload()
+        assert generation.index.searcher().num_docs == 0
+        rebuild.finish()
+        assert backend.count() == 1
+        assert backend.get("e1")["title"] == "Dorfladen mit Café"
+        assert ids(search(backend, q="Dorfladen")) == ["e1"]
+    finally:
+        backend.close()
+
+
+def test_a_failed_write_into_a_rebuild_breaks_it_instead_of_losing_pages_silently(tmp_path):
+    backend = TantivyBackend(str(tmp_path))
+    try:
+        backend.upsert([_doc("e0", "project", "Altes Projekt")])
+        rebuild = backend.start_rebuild()
+        rebuild.upsert([_doc("e1", "project", "Dorfladen")])
+        generation = rebuild._generation
+
+        class FailingWriter:          # a disk that fails on the next document
+            def __getattr__(self, name):
+                return getattr(writer, name)
+
+            def add_document(self, document):
+                raise OSError("No space left on device")
+
+        writer, generation.writer = generation.writer, FailingWriter()
+        with pytest.raises(OSError):
+            rebuild.upsert([_doc("e2", "idea", "Mitfahrbank")])
+        generation.writer = writer
+        with pytest.raises(RuntimeError, match="lost uncommitted documents"):
+            rebuild.finish()
+        backend.upsert([_doc("e3", "event", "Sommerfest")])   # live writes go on, into the old index
+        rebuild.abort()
+        assert sorted(n for n in os.listdir(tmp_path) if n.startswith("gen-")) == [(tmp_path / "current").read_text()]
+        assert backend.count() == 2 and backend.get("e0") and backend.get("e3")
+    finally:
+        backend.close()
