@@ -11,6 +11,9 @@ Four measurements, one run:
                      service's own ``SearchQuerySchema`` first (not timed).
 3. ``gateway``       ``GET /api/v1/search`` with the same mix, 16 closed-loop clients
                      (``bench.load``): gateway → RabbitMQ → search process → tantivy.
+   ``floor``         the gateway's answers to the same mix, served by nameko ``@http`` after
+                     one RPC hop with no search behind it (``bench/bare.py``): the part of 3
+                     that is not search.
 4. ``publication``   staff ``POST /api/v1/entries`` (the real catalog, outbox relay on) until
                      the entry is among the results of ``GET /api/v1/search`` for a word only
                      it contains, polled every few milliseconds; the index holds the 100,000.
@@ -297,6 +300,45 @@ def measure_gateway(gateway: str, mix, clients: int, seconds: float, warmup: flo
     return summary
 
 
+def measure_floor(gateway: str, mix, clients: int, seconds: float, warmup: float, work: Path,
+                  amqp_uri: str, bare_port: int, processes: Processes, say) -> dict:
+    """The same answers, byte for byte, through nameko ``@http`` and one RPC hop with no search
+    behind it (``bench/bare.py``): what measurement 3 cannot go below on this machine."""
+    import yaml
+
+    answers = []
+    for _, params in mix:
+        response = requests.get(search_url(gateway, params), timeout=10)
+        response.raise_for_status()
+        answers.append(response.json())
+    payloads = work / "payloads.json"
+    payloads.write_bytes(json.dumps(answers, ensure_ascii=False).encode())
+    bare = f"127.0.0.1:{bare_port}"
+    config = work / "bare.yaml"
+    config.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": bare,
+                                      "BENCH_PAYLOADS": str(payloads)}))
+    nameko = str(Path(sys.executable).parent / "nameko")
+    env = {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+    processes.start("bare-http", [nameko, "run", "--config", str(config), "bench.bare:BareHttp"], env)
+    processes.start("bare-rpc", [nameko, "run", "--config", str(config), "bench.bare:BareRpc"], env)
+    urls = [f"http://{bare}/bare-payload/{number}" for number in range(len(answers))]
+    wait_until_answers(urls[0], processes, START_TIMEOUT)
+    if warmup > 0:
+        run_load("floor-warmup", urls, clients, warmup)
+    before = cpu_snapshot(processes)
+    result = run_load("floor", urls, clients, seconds)
+    after = cpu_snapshot(processes)
+    summary = result.summary()
+    summary["mean_answer_bytes"] = round(sum(len(json.dumps(a, ensure_ascii=False).encode()) for a in answers)
+                                         / len(answers))
+    summary["cpu_ms_per_request"] = {
+        key: round((after[key] - before.get(key, 0.0)) * 1000 / result.ok, 2) if result.ok else math.nan
+        for key in ("bare-http", "bare-rpc", "rabbitmq*")}
+    summary["cpu_ms_per_request"]["driver"] = round(result.driver_cpu * 1000 / result.ok, 2) if result.ok else math.nan
+    say(f"floor (same answers, no search): {result.throughput:.0f}/s, p95 {result.percentile(95):.1f} ms")
+    return summary
+
+
 def new_entry(rng: random.Random, corpus: Corpus, marker: str) -> dict:
     record = rng.choice([r for r in corpus.entries if r.get("lat") is not None and r.get("region")])
     return {
@@ -432,6 +474,8 @@ def run(args) -> dict:
 
             report["gateway"] = measure_gateway(gateway, mix, args.clients, args.seconds, args.warmup,
                                                 processes, say)
+            report["floor"] = measure_floor(gateway, mix, args.clients, args.seconds, args.warmup, work,
+                                            amqp_uri, args.bare_port, processes, say)
             token = jwt.encode({"sub": "bench@kosi", "roles": ["editor"], "iss": "kosi", "aud": "kosi-api",
                                 "iat": int(time.time()), "exp": int(time.time()) + 3600}, secret, algorithm="HS256")
             report["publication"] = measure_publication(gateway, token, corpus, args.publications, args.seed,
@@ -515,6 +559,12 @@ def print_report(report: dict, args) -> None:
                       f"p95 {one['p95_ms']:.1f} ms, p99 {one['p99_ms']:.1f} ms (no queueing)")
         console.print("3 CPU ms per search request: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
                       + "  (* = every process of that server on this machine)")
+    if "floor" in report:
+        floor = report["floor"]
+        console.print(f"3 floor — the same answers (mean {floor['mean_answer_bytes']} bytes) through nameko @http + "
+                      f"one RPC hop, no search, {floor['clients']} clients: {floor['throughput_rps']:.0f} req/s, "
+                      f"p50 {floor['p50_ms']:.1f} ms, p95 {floor['p95_ms']:.1f} ms; CPU ms per request: "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in floor["cpu_ms_per_request"].items()))
     if "publication" in report:
         publication = report["publication"]
         console.print(f"4 measured from sending the POST; from its 201 answer: p50 "
@@ -537,6 +587,7 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds through the gateway")
     parser.add_argument("--publications", type=int, default=60, help="entries published and waited for")
     parser.add_argument("--gateway-port", type=int, default=8120)
+    parser.add_argument("--bare-port", type=int, default=8121, help="the bare baseline services (floor of 3)")
     parser.add_argument("--backend-only", action="store_true", help="only measurements 1 and 2")
     args = parser.parse_args(argv)
     if min(args.entries, args.rounds, args.clients, args.publications) < 1 or args.seconds <= 0:

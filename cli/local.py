@@ -35,16 +35,6 @@ def _wait_until_ready(processes, seconds=90) -> bool:
     return False
 
 
-def _rebuild_search_index_if_needed(amqp_uri: str) -> None:
-    """An index from an older release starts empty; refill it from the catalog."""
-    from nameko.standalone.rpc import ClusterRpcClient
-
-    with ClusterRpcClient(timeout=30, uri=amqp_uri) as rpc:
-        if rpc.search.health().get("needs_rebuild"):
-            print("the search index was built by an older version: rebuilding it from the catalog", flush=True)
-            rpc.search.reindex()
-
-
 def run_platform(load_demo: bool = True) -> int:
     amqp_uri = registry.config_of("catalog")["AMQP_URI"]
     if not is_reachable(amqp_uri):
@@ -67,7 +57,6 @@ def run_platform(load_demo: bool = True) -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         if _wait_until_ready(processes):
-            _rebuild_search_index_if_needed(amqp_uri)
             print(f"\nKoSI is up: {GATEWAY}/api/v1/entries  docs: {GATEWAY}/api/v1/docs  (Ctrl-C stops)\n",
                   flush=True)
         while not stopping:

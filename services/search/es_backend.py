@@ -199,7 +199,9 @@ class ElasticsearchRebuild:
         # one call: searches see either the old index or the new one, never neither
         actions = [{"remove": {"index": name, "alias": alias}} for name in old]
         actions.append({"add": {"index": self.index, "alias": alias}})
-        client.indices.update_aliases(actions=actions)
+        answer = client.indices.update_aliases(actions=actions)
+        if answer.get("errors"):        # since 8.14 a failed action is a 200 with errors: true
+            raise RuntimeError(f"the alias {alias} was not moved to {self.index}: {answer.body}")
         self._detach()                  # the alias now reaches the new index
         for name in old:
             client.indices.delete(index=name)
@@ -428,17 +430,47 @@ def hit_item(hit: dict, near: tuple[float, float] | None = None) -> dict:
     item = {name: source.get(name, [] if name in LIST_FIELDS else None) for name in ITEM_FIELDS}
     item["score"] = float(hit.get("_score") or 0.0)
     highlight = {}
+    found = hit.get("highlight", {})
     for field in es_mapping.TEXT_FIELDS:
-        fragments = (hit.get("highlight", {}).get(field)
-                     or hit.get("highlight", {}).get(f"{field}.compound"))
-        if fragments:
-            highlight[field] = " … ".join(fragments)
+        variants = [" … ".join(found[name]) for name in (field, f"{field}.compound") if found.get(name)]
+        if variants:
+            highlight[field] = merge_marks(*variants)
     item["highlight"] = highlight
     if near is not None:
         location = source.get("location")
         item["distance_km"] = (round(haversine_km(near, (location["lat"], location["lon"])), 3)
                                if location else None)
     return item
+
+
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def merge_marks(*variants: str) -> str:
+    """One highlight from the field's and its compound subfield's: the plain field marks
+    "Pflege", the compound one also "Pflegekräfte". The same text gets the marks of both;
+    different fragments (other passages) keep the one with the most marks."""
+    if len(variants) == 1:
+        return variants[0]
+    texts = [_MARK.sub(r"\1", variant) for variant in variants]
+    if any(text != texts[0] for text in texts):
+        return max(variants, key=lambda variant: len(_MARK.findall(variant)))
+    marked = set()
+    for variant in variants:
+        shift = 0
+        for found in _MARK.finditer(variant):
+            start = found.start() - shift
+            marked.update(range(start, start + len(found.group(1))))
+            shift += len("<mark></mark>")
+    text, out, inside = texts[0], [], False
+    for index, char in enumerate(text):
+        if (index in marked) != inside:
+            out.append("</mark>" if inside else "<mark>")
+            inside = not inside
+        out.append(char)
+    if inside:
+        out.append("</mark>")
+    return "".join(out)
 
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:

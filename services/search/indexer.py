@@ -137,7 +137,7 @@ class Indexer:
     # ------------------------------------------------------------------ reads
 
     def search(self, query):
-        return self._offload(self.backend.search, query)
+        return self.backend.search(query)
 
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         return self.backend.suggest(prefix, limit)

@@ -10,13 +10,16 @@ One writer per index: with the tantivy backend run exactly ONE search process pe
 directory (``SEARCH_INDEX_PATH``). Instances of a service share its queues and each event
 reaches only one of them, so several search instances need the Elasticsearch backend.
 """
+import logging
+
 import eventlet
 import eventlet.tpool
 import nameko
 from nameko.extensions import DependencyProvider
 from nameko.rpc import ServiceRpc
+from nameko.timer import timer
 
-from kernel.errors import ValidationFailed
+from kernel.errors import Conflict, ValidationFailed
 from kernel.events import parse_event
 from kernel.messaging import reliable_event_handler
 from kernel.rpc import rpc
@@ -26,9 +29,13 @@ from services.search.indexer import Indexer, make_backend, writes_block
 from services.search.related import merge_related
 from services.search.schemas import SearchQuerySchema, SuggestQuerySchema, load_query
 
+log = logging.getLogger(__name__)
+
 REBUILD_PAGE_SIZE = 500  # entries per catalog page (config REBUILD_PAGE_SIZE)
 CATALOG_PAGE_TIMEOUT = 60.0  # seconds the rebuild waits for one catalog page
 MAX_RELATED = 50
+REFILL_CHECK_SECONDS = 3.0  # an empty index asks the catalog this long after start, and again until it answers
+REFILL_ANSWER_SECONDS = 10.0  # how long one such question waits for the catalog
 
 
 class SearchIndex(DependencyProvider):
@@ -39,6 +46,9 @@ class SearchIndex(DependencyProvider):
         self.indexer = Indexer(make_backend(config),
                                page_size=int(config.get("REBUILD_PAGE_SIZE") or REBUILD_PAGE_SIZE),
                                offload=eventlet.tpool.execute if writes_block(config) else None)
+        # the embedded index has one writer, so this process alone decides to refill it
+        self.auto_refill = writes_block(config) and bool(config.get("SEARCH_AUTO_REFILL", True))
+        self.refill_checked = False
 
     def stop(self):
         close = getattr(self.indexer.backend, "close", None)
@@ -51,25 +61,34 @@ class SearchIndex(DependencyProvider):
                                             identifier="search-rebuild")
         return self.indexer.progress()
 
+    def refill_pending(self) -> bool:
+        """Whether the start-up check for an empty index against a full catalog is still due."""
+        return self.auto_refill and not self.refill_checked
+
     def get_dependency(self, worker_ctx):
         return self
 
 
-def _catalog_pages(catalog, page_size: int):
+def _catalog_pages(catalog, page_size: int, timeout: float = CATALOG_PAGE_TIMEOUT):
     """``fetch_page(doc_type, after)`` over the catalog's ``published_page`` RPC, with a deadline."""
 
     def fetch_page(doc_type, after):
-        deadline = eventlet.Timeout(CATALOG_PAGE_TIMEOUT)
+        deadline = eventlet.Timeout(timeout)
         try:
             return catalog.published_page({"type": doc_type, "after": after, "limit": page_size})
         except eventlet.Timeout as fired:
             if fired is not deadline:
                 raise
-            raise TimeoutError(f"the catalog sent no page within {CATALOG_PAGE_TIMEOUT:g}s") from None
+            raise TimeoutError(f"the catalog sent no page within {timeout:g}s") from None
         finally:
             deadline.cancel()
 
     return fetch_page
+
+
+def _catalog_has_published(catalog) -> bool:
+    fetch_page = _catalog_pages(catalog, 1, timeout=REFILL_ANSWER_SECONDS)
+    return any(fetch_page(doc_type, None)["items"] for doc_type in ("entry", "article"))
 
 
 class SearchService:
@@ -104,6 +123,37 @@ class SearchService:
         document = document_from_event(parse_event(body))  # a contract violation raises: dead letter
         if document is not None:
             self.index.indexer.apply(document)
+
+    # ------------------------------------------------------------------ an empty index
+
+    # Not eager: an RPC from a timer tick that fires while the container is still starting
+    # stalled the start of the next container in the same process (seen in the tests).
+    @timer(interval=REFILL_CHECK_SECONDS)
+    def refill_an_empty_index(self):
+        """An empty index beside a catalog with published records is refilled by itself: a
+        new deployment against an existing catalog, a lost index folder, or an index of an
+        older schema (which starts empty). Checked once the catalog answers; the events
+        that arrive meanwhile are applied as usual and the rebuild takes them in too."""
+        index = self.index
+        if not index.refill_pending():
+            return
+        indexer = index.indexer
+        if indexer.count() > 0 and not getattr(indexer.backend, "needs_rebuild", False):
+            index.refill_checked = True
+            return
+        try:
+            has_published = _catalog_has_published(self.catalog)
+        except Exception as error:        # the catalog is not up yet: the next tick asks again
+            log.info("search: the catalog did not answer the empty-index check (%s); asking again in %gs",
+                     type(error).__name__, REFILL_CHECK_SECONDS)
+            return
+        index.refill_checked = True
+        if has_published and indexer.progress()["state"] != "running":
+            log.warning("search: the index is empty but the catalog has published records: rebuilding it")
+            try:
+                index.start_rebuild(_catalog_pages(self.catalog, indexer.page_size))
+            except Conflict:              # an operator's `kosi search reindex` came first
+                pass
 
     # ------------------------------------------------------------------ queries
 
@@ -144,4 +194,6 @@ class SearchService:
         indexer = self.index.indexer
         return {"status": "ok", "backend": type(indexer.backend).__name__, "documents": indexer.count(),
                 "rebuild": indexer.progress()["state"],
-                "needs_rebuild": bool(getattr(indexer.backend, "needs_rebuild", False))}
+                "needs_rebuild": bool(getattr(indexer.backend, "needs_rebuild", False)),
+                "empty_index_check": ("off" if not self.index.auto_refill
+                                      else "pending" if self.index.refill_pending() else "done")}

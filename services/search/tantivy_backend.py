@@ -666,9 +666,12 @@ def _circle_filter(searcher, near, radius_km) -> Query:
     stay exact: the box around the circle minus the box's corners (ids of the documents
     there, found with exact distances; about a fifth of the box)."""
     lat, lon = float(near[0]), float(near[1])
-    dlat = math.degrees(radius_km / EARTH_RADIUS_KM)
+    theta = radius_km / EARTH_RADIUS_KM
+    dlat = math.degrees(theta)
     cos_lat = math.cos(math.radians(lat))
-    dlon = 180.0 if cos_lat < 1e-6 else min(180.0, dlat / cos_lat)
+    # the circle's widest point east and west: asin(sin θ / cos φ), a little more than θ / cos φ
+    ratio = math.sin(theta) / cos_lat if cos_lat > 1e-12 else math.inf
+    dlon = 180.0 if ratio >= 1 else min(180.0, math.degrees(math.asin(ratio)) * (1 + 1e-9))
     box = _box(max(-90.0, lat - dlat), min(90.0, lat + dlat), max(-180.0, lon - dlon), min(180.0, lon + dlon))
     candidates = _combine(None, {}, box)     # geography only: facets drop other filters
     hits = [address for _, address in _all_hits(searcher, candidates)]

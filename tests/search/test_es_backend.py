@@ -356,6 +356,30 @@ def test_rebuild_fills_the_next_index_and_swaps_the_alias_atomically(es, backend
     ]}
 
 
+def test_marks_of_a_field_and_its_compound_subfield_are_merged():
+    from services.search.es_backend import merge_marks
+
+    assert merge_marks("<mark>Pflege</mark> und Pflegeheim", "Pflege und <mark>Pflegeheim</mark>") == \
+        "<mark>Pflege</mark> und <mark>Pflegeheim</mark>"
+    assert merge_marks("<mark>a</mark>b", "a<mark>b</mark>") == "<mark>ab</mark>"      # adjacent marks join
+    assert merge_marks("&lt;<mark>x</mark>&gt;") == "&lt;<mark>x</mark>&gt;"
+    # different passages: the one with more marks
+    assert merge_marks("<mark>Pflege</mark> hier", "<mark>Pflege</mark>, dort <mark>Pflegekraft</mark>") == \
+        "<mark>Pflege</mark>, dort <mark>Pflegekraft</mark>"
+
+
+def test_a_failed_alias_action_keeps_the_old_index_and_fails_the_rebuild(es, backend):
+    es.reply("serving_v1", "index_created_v2")
+    rebuild = backend.start_rebuild()
+    es.reply("acknowledged", "refreshed", "serving_v1", "aliases_failed")
+    with pytest.raises(RuntimeError, match="was not moved"):
+        rebuild.finish()
+    assert ("DELETE", "/kosi-search-v1") not in [(r["method"], r["path"]) for r in es.requests]
+    es.reply("acknowledged")
+    rebuild.abort()                                  # the service's indexer aborts a failed rebuild
+    assert (es.requests[-1]["method"], es.requests[-1]["path"]) == ("DELETE", "/kosi-search-v2")
+
+
 def test_writes_during_a_rebuild_reach_both_indices(es, backend):
     es.reply("serving_v1", "index_created_v2")
     rebuild = backend.start_rebuild()
@@ -410,8 +434,9 @@ def test_search_response_becomes_a_search_result(es, backend):
     assert second["summary"] is None and second["location"] is None and second["starts_on"] is None
     assert first["highlight"] == {
         "title": "<mark>Pflegeheim</mark> im Quartier",      # only the compound subfield had it
-        # the plain field's fragment is preferred when both have one (HTML-escaped: "&amp;")
-        "summary": "Ärzte &amp; Co: <mark>Pflege</mark> und Pflegekräfte arbeiten mit der Genossenschaft zusammen.",
+        # the marks of the plain field and of its compound subfield together (HTML-escaped: "&amp;")
+        "summary": "Ärzte &amp; Co: <mark>Pflege</mark> und <mark>Pflegekräfte</mark> arbeiten mit der "
+                   "Genossenschaft zusammen.",
         # number_of_fragments 1: at most one fragment per field
         "body": "Eine Genossenschaft betreibt das <mark>Pflegeheim</mark> mitten im Dorf.",
     }

@@ -278,3 +278,40 @@ def test_rebuild_during_a_stream_of_catalog_writes_ends_equal_to_the_catalog(ser
     assert writes["withdrawn"] and not set(writes["withdrawn"]) & set(searchable_versions(rpc.search))
     assert broker.dead_letters(rabbit_uri) == []
     assert rpc.search.reindex_status()["state"] == "done"
+
+
+# ---------------------------------------------------------------------- an empty index refills itself
+
+def test_search_deployed_beside_a_full_catalog_refills_its_empty_index(rabbit_config, rabbit_uri, runner_factory,
+                                                                        catalog_database, index_path):
+    # the catalog runs alone first: its events reach no search queue (they are unroutable)
+    config = search_config(catalog_database, index_path, REBUILD_PAGE_SIZE=7)
+    runner_factory(config, CatalogService).start()
+    with ClusterRpcClient(timeout=30) as rpc:
+        imported = rpc.catalog.import_records([entry_data(title=f"Hofladen {n}") for n in range(30)], OPERATOR)
+        assert all("id" in result for result in imported), imported[:3]
+        rpc.catalog.withdraw_entry(imported[0]["id"], STAFF)
+        # then search is deployed, with an empty index and nobody running `kosi search reindex`
+        broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
+        runner_factory(config, SearchService).start()
+        assert wait_for(lambda: rpc.search.reindex_status()["state"] == "done", seconds=20)
+        assert searchable_versions(rpc.search) == published_versions(rpc.catalog)
+        assert len(searchable_versions(rpc.search)) == 29
+        # the check ran once: later changes arrive as events, no second rebuild starts
+        finished = rpc.search.reindex_status()["finished_at"]
+        rpc.catalog.withdraw_entry(imported[1]["id"], STAFF)
+        assert wait_for(lambda: len(searchable_versions(rpc.search)) == 28, seconds=10)
+        assert rpc.search.reindex_status()["finished_at"] == finished
+
+
+def test_an_empty_index_beside_an_empty_catalog_starts_no_rebuild(rabbit_config, rabbit_uri, runner_factory,
+                                                                  catalog_database, index_path):
+    broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
+    runner_factory(search_config(catalog_database, index_path), CatalogService, SearchService).start()
+    with ClusterRpcClient(timeout=30) as rpc:
+        assert rpc.search.health()["empty_index_check"] == "pending"
+        assert wait_for(lambda: rpc.search.health()["empty_index_check"] == "done", seconds=15)
+        assert rpc.search.reindex_status()["state"] == "idle"
+        rpc.catalog.import_records([entry_data(title="Dorfladen")], OPERATOR)
+        assert wait_for(lambda: rpc.search.health()["documents"] == 1, seconds=10)
+        assert rpc.search.reindex_status()["state"] == "idle"
