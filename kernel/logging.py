@@ -36,4 +36,6 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = Fals
     # py-amqp warns about every late publisher confirm on a channel kombu closes after a
     # returned (unroutable) message; that case is reported by the outbox relay itself
     logging.getLogger("amqp").setLevel(logging.ERROR)
+    # pika (broker checks: /ready, kosi broker/dlq) narrates every connection at INFO
+    logging.getLogger("pika").setLevel(logging.WARNING)
     structlog.contextvars.bind_contextvars(service=service)
