@@ -410,11 +410,14 @@ class TantivyBackend:
         generation, searcher = self._searcher()
         circle = None
         if near is not None and query.radius_km is not None:
-            circle = _circle_filter(searcher, near, query.radius_km)
+            # measured only among the documents the facets count (all but the facet filters)
+            within = _combine(text, {k: v for k, v in filters.items() if k not in FACETS}, None)
+            circle = _circle_filter(searcher, near, query.radius_km, within)
         main = _combine(text, filters, circle)
         offset = (query.page - 1) * query.per_page
         if near is not None and query.sort == "distance":
-            total, ranked = _rank_by_distance(searcher, main, near, offset, query.per_page)
+            total, ranked = _rank_by_distance(searcher, main, near, offset, query.per_page,
+                                              bounded=circle is not None)
         else:
             by_newest = query.sort == "newest" or (query.sort == "relevance" and text is None)
             result = searcher.search(main, query.per_page, count=True, offset=offset,
@@ -661,19 +664,33 @@ def _all_hits(searcher, query: Query):
     return searcher.search(query, max(1, searcher.num_docs), count=False).hits
 
 
-def _circle_filter(searcher, near, radius_km) -> Query:
-    """Documents within ``radius_km`` of ``near``, as a query, so totals, paging and facets
-    stay exact: the box around the circle minus the box's corners (ids of the documents
-    there, found with exact distances; about a fifth of the box)."""
-    lat, lon = float(near[0]), float(near[1])
+def _circle_box(lat: float, lon: float, radius_km: float) -> tuple[Query, bool]:
+    """The box around every point within ``radius_km`` of (lat, lon), and whether it holds
+    all of them (not where the circle reaches over the ±180° meridian: no wrapping here)."""
     theta = radius_km / EARTH_RADIUS_KM
     dlat = math.degrees(theta)
     cos_lat = math.cos(math.radians(lat))
     # the circle's widest point east and west: asin(sin θ / cos φ), a little more than θ / cos φ
-    ratio = math.sin(theta) / cos_lat if cos_lat > 1e-12 else math.inf
-    dlon = 180.0 if ratio >= 1 else min(180.0, math.degrees(math.asin(ratio)) * (1 + 1e-9))
-    box = _box(max(-90.0, lat - dlat), min(90.0, lat + dlat), max(-180.0, lon - dlon), min(180.0, lon + dlon))
-    candidates = _combine(None, {}, box)     # geography only: facets drop other filters
+    ratio = math.sin(min(theta, math.pi / 2)) / cos_lat if cos_lat > 1e-12 else math.inf
+    dlon = 180.0 if ratio >= 1 or lat + dlat >= 90 or lat - dlat <= -90 \
+        else min(180.0, math.degrees(math.asin(ratio)) * (1 + 1e-9))
+    whole = dlon >= 180.0 or -180.0 <= lon - dlon and lon + dlon <= 180.0
+    return (_box(max(-90.0, lat - dlat), min(90.0, lat + dlat), max(-180.0, lon - dlon), min(180.0, lon + dlon)),
+            whole)
+
+
+def _circle_filter(searcher, near, radius_km, within: Query) -> Query:
+    """Documents within ``radius_km`` of ``near``, as a query, so totals, paging and facets
+    stay exact: the box around the circle minus the box's corners (ids of the documents
+    there, found with exact distances; about a fifth of the box).
+
+    Only the corner documents that ``within`` matches are measured and listed: every search
+    the filter serves is ``within`` narrowed further, and a text query leaves far fewer ids
+    to exclude (the list is evaluated by each query, so its length is what costs)."""
+    lat, lon = float(near[0]), float(near[1])
+    cos_lat = math.cos(math.radians(lat))
+    box, _ = _circle_box(lat, lon, radius_km)
+    candidates = Query.boolean_query([(Occur.Must, Query.const_score_query(within, 0.0)), (Occur.Must, box)])
     hits = [address for _, address in _all_hits(searcher, candidates)]
     if not hits:
         return Query.empty_query()
@@ -703,13 +720,45 @@ def _circle_filter(searcher, near, radius_km) -> Query:
                                 (Occur.MustNot, Query.term_set_query(SCHEMA, "key", outside))])
 
 
-def _rank_by_distance(searcher, query: Query, near, offset: int, limit: int):
+FIRST_PROBE_KM = 5.0       # the first box tried around the point when ranking by distance
+MEASURE_ALL_UP_TO = 2000   # matches up to which every one is measured at once
+
+
+def _rank_by_distance(searcher, query: Query, near, offset: int, limit: int, bounded: bool = False):
+    """The total and the page of matches nearest to ``near``: ``sorted(all, key=distance)
+    [offset:offset + limit]``, documents without a location last.
+
+    Many matches (and no radius bounding them already): boxes around the point, growing,
+    until one holds enough matches whose farthest needed one is no farther than the box
+    reaches in every direction — nothing outside the box can be nearer.
+    """
+    lat, lon = float(near[0]), float(near[1])
+    need = offset + limit
+    if not bounded:
+        total = searcher.search(query, 1, count=True).count
+        radius = FIRST_PROBE_KM
+        while total > MEASURE_ALL_UP_TO and radius < EARTH_RADIUS_KM:   # beyond: the whole earth
+            box, whole = _circle_box(lat, lon, radius)
+            if not whole:
+                break
+            boxed = Query.boolean_query([(Occur.Must, query), (Occur.Must, box)])
+            hits = [address for _, address in _all_hits(searcher, boxed)]
+            if len(hits) >= need:
+                lats = searcher.fast_field_values("lat", hits)
+                lons = searcher.fast_field_values("lon", hits)
+                order = _nearest(lat, lon, lats, lons, need)
+                farthest = _distances_km(lat, lon, [lats[order[-1]]], [lons[order[-1]]])[0]
+                if farthest <= radius:
+                    return total, [(0.0, hits[i]) for i in order[offset:]]
+                radius = farthest * (1 + 1e-9)          # this box holds all that can be nearer
+            else:
+                radius *= 4
     hits = [address for _, address in _all_hits(searcher, query)]
     if not hits:
         return 0, []
     lats = searcher.fast_field_values("lat", hits)
     lons = searcher.fast_field_values("lon", hits)
-    order = _nearest(float(near[0]), float(near[1]), lats, lons, offset + limit)[offset:]
+    order = _nearest(lat, lon, lats, lons, need)[offset:]
     return len(hits), [(0.0, hits[i]) for i in order]
 
 

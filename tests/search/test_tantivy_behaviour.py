@@ -1,6 +1,7 @@
 """The shared behaviour suite on the embedded tantivy backend, plus what only it has:
 index generations on disk and reopening, and words found in the middle of compounds
 (Elasticsearch's compound subfield holds prefixes and suffixes only)."""
+import math
 import os
 
 import pytest
@@ -184,3 +185,49 @@ def test_a_failed_write_into_a_rebuild_breaks_it_instead_of_losing_pages_silentl
         assert backend.count() == 2 and backend.get("e0") and backend.get("e3")
     finally:
         backend.close()
+
+
+def test_ranking_by_distance_through_growing_boxes_equals_measuring_every_match(backend, monkeypatch):
+    import random
+
+    from services.search import tantivy_backend
+    from services.search.tantivy_backend import haversine_km
+
+    monkeypatch.setattr(tantivy_backend, "MEASURE_ALL_UP_TO", 20)   # the box path, on a small index
+    rng = random.Random(7)
+    docs = []
+    for number in range(300):
+        at = None if number % 10 == 0 else (rng.uniform(51.0, 53.0), rng.uniform(10.6, 13.2))
+        docs.append(_doc(f"e{number:03d}", "project", f"Garten {number}", at=at))
+    docs += [_doc("twin-a", "idea", "Garten doppelt", at=(52.0, 12.0)),
+             _doc("twin-b", "idea", "Garten doppelt", at=(52.0, 12.0))]          # the same distance
+    backend.upsert(docs)
+    backend.refresh()
+    located = [d for d in docs if d["location"]]
+    for point in ((52.12, 11.63), (51.0, 13.2), (52.0, 12.0), (60.0, 20.0)):
+        distances = sorted(round(haversine_km(*point, d["location"]["lat"], d["location"]["lon"]), 3)
+                           for d in located)
+        for page, per_page in ((1, 5), (3, 7), (20, 10), (28, 10)):
+            result = search(backend, q="Garten", near=point, sort="distance", page=page, per_page=per_page)
+            assert result.total == len(docs)
+            start = (page - 1) * per_page
+            expected = (distances + [None] * (len(docs) - len(located)))[start:start + per_page]
+            assert [item["distance_km"] for item in result.items] == expected
+
+
+def test_a_match_just_outside_the_first_box_beats_one_in_its_far_corner(backend, monkeypatch):
+    from services.search import tantivy_backend
+
+    monkeypatch.setattr(tantivy_backend, "MEASURE_ALL_UP_TO", 2)
+    point = (52.0, 12.0)
+    km_lat = 1 / 111.2                                   # degrees of latitude per km, about
+    km_lon = km_lat / math.cos(math.radians(52.0))
+    corners = [_doc(f"corner-{n}", "project", "Garten", at=(52.0 + sy * 4.8 * km_lat, 12.0 + sx * 4.8 * km_lon))
+               for n, (sy, sx) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1)))]   # ~6.8 km, in the 5 km box
+    north = [_doc(f"north-{n}", "project", "Garten", at=(52.0 + 5.5 * km_lat, 12.0 + n * 0.1 * km_lon))
+             for n in range(2)]                                                     # ~5.5 km, outside it
+    backend.upsert(corners + north)
+    backend.refresh()
+    result = search(backend, q="Garten", near=point, sort="distance", per_page=2)
+    assert sorted(ids(result)) == ["north-0", "north-1"]
+    assert [i["id"] for i in search(backend, q="Garten", near=point, sort="distance").items][:2] == ids(result)
