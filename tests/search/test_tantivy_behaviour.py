@@ -231,3 +231,21 @@ def test_a_match_just_outside_the_first_box_beats_one_in_its_far_corner(backend,
     result = search(backend, q="Garten", near=point, sort="distance", per_page=2)
     assert sorted(ids(result)) == ["north-0", "north-1"]
     assert [i["id"] for i in search(backend, q="Garten", near=point, sort="distance").items][:2] == ids(result)
+
+
+def test_a_radius_excludes_the_same_ids_by_term_set_or_by_single_terms(backend, monkeypatch):
+    import random
+
+    from services.search import tantivy_backend
+
+    rng = random.Random(11)
+    backend.upsert([_doc(f"e{n:03d}", "project", "Garten", themes=[rng.choice(["alter", "wohnen"])],
+                         at=(rng.uniform(51.9, 52.3), rng.uniform(11.4, 11.9))) for n in range(200)])
+    backend.refresh()
+    results = []
+    for threshold in (1, 10**9):              # every list as one term set / as single terms
+        monkeypatch.setattr(tantivy_backend, "TERM_SET_FROM", threshold)
+        result = search(backend, q="Garten", near=(52.12, 11.63), radius_km=8, per_page=100)
+        results.append((result.total, sorted(ids(result)), result.facets))
+    assert results[0] == results[1]
+    assert 0 < results[0][0] < 200
