@@ -210,8 +210,9 @@ def published_versions(catalog) -> dict[str, int]:
 @pytest.fixture
 def service(rabbit_config, rabbit_uri, runner_factory, catalog_database, index_path):
     broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
-    # small pages: the rebuild takes many round trips, so writes and searches interleave with it
-    runner = runner_factory(search_config(catalog_database, index_path, REBUILD_PAGE_SIZE=7),
+    # small pages: the rebuild takes many round trips (about 40), so writes and searches
+    # interleave with it; a rebuild commits only at its end, so little else slows it down
+    runner = runner_factory(search_config(catalog_database, index_path, REBUILD_PAGE_SIZE=3),
                             CatalogService, SearchService)
     runner.start()
     with ClusterRpcClient(timeout=30) as rpc:
