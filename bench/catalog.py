@@ -32,9 +32,9 @@ from pathlib import Path
 import requests
 import yaml
 
-from bench.infra import (REPO_ROOT, Processes, cpu_snapshot, create_vhost, delete_vhost,
-                         drop_database, json_list, wait_until_answers)
-from bench.load import DEFAULT_CLIENTS, DEFAULT_SECONDS, LoadResult, run_load
+from bench.infra import (REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, json_list,
+                         measured_load, wait_until_answers)
+from bench.load import DEFAULT_CLIENTS, DEFAULT_SECONDS, LoadResult
 
 DATABASE_NAME = "kosi_bench_catalog"
 VHOST = "kosi_bench"
@@ -149,15 +149,7 @@ def _synthetic_entry(number: int, theme_slugs: list[str]) -> dict:
 # ============================================================== the run
 
 def measure(name: str, urls, args, processes: Processes, say) -> tuple[LoadResult, dict]:
-    if args.warmup > 0:
-        run_load(name, urls, args.clients, args.warmup)
-    processes.check_alive()
-    before = cpu_snapshot(processes)
-    result = run_load(name, urls, args.clients, args.seconds)
-    after = cpu_snapshot(processes)
-    cpu_ms = {key: (after[key] - before.get(key, 0.0)) * 1000 / result.ok if result.ok else math.nan
-              for key in after}
-    cpu_ms["driver"] = result.driver_cpu * 1000 / result.ok if result.ok else math.nan
+    result, cpu_ms = measured_load(name, urls, args.clients, args.seconds, args.warmup, processes)
     say(f"{name}: {result.ok} requests, {result.throughput:.0f}/s, p50 {result.percentile(50):.2f} ms"
         + (f", {result.error_count} errors {dict(result.errors)}" if result.errors else ""))
     return result, cpu_ms

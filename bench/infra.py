@@ -1,6 +1,7 @@
 """What both benchmarks need: a vhost and a database of their own, the services as
 processes, CPU accounting. Talks only to 127.0.0.1."""
 import json
+import math
 import os
 import signal
 import subprocess
@@ -157,4 +158,21 @@ def cpu_snapshot(processes: Processes) -> dict[str, float]:
     snapshot["rabbitmq*"] = _cpu_of_command("beam.smp")
     return snapshot
 
+
+def measured_load(name: str, urls, clients: int, seconds: float, warmup: float,
+                  processes: Processes, keys=None):
+    """``run_load`` after a warm-up, with the CPU milliseconds per answered request of each
+    process (``keys`` of ``cpu_snapshot``, default all) and of the load driver itself."""
+    from bench.load import run_load
+
+    if warmup > 0:
+        run_load(f"{name}-warmup", urls, clients, warmup)
+    processes.check_alive()
+    before = cpu_snapshot(processes)
+    result = run_load(name, urls, clients, seconds)
+    after = cpu_snapshot(processes)
+    per_request = {key: (after[key] - before.get(key, 0.0)) * 1000 / result.ok if result.ok else math.nan
+                   for key in (keys or after)}
+    per_request["driver"] = result.driver_cpu * 1000 / result.ok if result.ok else math.nan
+    return result, per_request
 

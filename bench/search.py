@@ -53,8 +53,9 @@ from urllib.parse import urlencode
 import jwt
 import requests
 
-from bench.infra import Processes, cpu_snapshot, create_vhost, delete_vhost, drop_database, json_list, wait_until_answers
-from bench.load import LoadResult, run_load
+from bench.infra import (Processes, create_vhost, delete_vhost, drop_database, json_list, measured_load,
+                         wait_until_answers)
+from bench.load import run_load
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
@@ -279,17 +280,9 @@ def search_url(gateway: str, params: dict) -> str:
 def measure_gateway(gateway: str, mix, clients: int, seconds: float, warmup: float,
                     processes: Processes, say) -> dict:
     urls = [search_url(gateway, params) for _, params in mix]
-    if warmup > 0:
-        run_load("search-warmup", urls, clients, warmup)
-    processes.check_alive()
-    before = cpu_snapshot(processes)
-    result: LoadResult = run_load("search", urls, clients, seconds)
-    after = cpu_snapshot(processes)
+    result, cpu_ms = measured_load("search", urls, clients, seconds, warmup, processes)
     summary = result.summary()
-    summary["cpu_ms_per_request"] = {
-        key: round((after[key] - before.get(key, 0.0)) * 1000 / result.ok, 2) if result.ok else math.nan
-        for key in after}
-    summary["cpu_ms_per_request"]["driver"] = round(result.driver_cpu * 1000 / result.ok, 2) if result.ok else math.nan
+    summary["cpu_ms_per_request"] = {key: round(value, 2) for key, value in cpu_ms.items()}
     say(f"gateway: {result.ok} searches, {result.throughput:.0f}/s, p95 {result.percentile(95):.1f} ms"
         + (f", errors {dict(result.errors)}" if result.errors else ""))
     # the same mix one request at a time: the cost of the path without queueing
@@ -323,18 +316,12 @@ def measure_floor(gateway: str, mix, clients: int, seconds: float, warmup: float
     processes.start("bare-rpc", [nameko, "run", "--config", str(config), "bench.bare:BareRpc"], env)
     urls = [f"http://{bare}/bare-payload/{number}" for number in range(len(answers))]
     wait_until_answers(urls[0], processes, START_TIMEOUT)
-    if warmup > 0:
-        run_load("floor-warmup", urls, clients, warmup)
-    before = cpu_snapshot(processes)
-    result = run_load("floor", urls, clients, seconds)
-    after = cpu_snapshot(processes)
+    result, cpu_ms = measured_load("floor", urls, clients, seconds, warmup, processes,
+                                   keys=("bare-http", "bare-rpc", "rabbitmq*"))
     summary = result.summary()
     summary["mean_answer_bytes"] = round(sum(len(json.dumps(a, ensure_ascii=False).encode()) for a in answers)
                                          / len(answers))
-    summary["cpu_ms_per_request"] = {
-        key: round((after[key] - before.get(key, 0.0)) * 1000 / result.ok, 2) if result.ok else math.nan
-        for key in ("bare-http", "bare-rpc", "rabbitmq*")}
-    summary["cpu_ms_per_request"]["driver"] = round(result.driver_cpu * 1000 / result.ok, 2) if result.ok else math.nan
+    summary["cpu_ms_per_request"] = {key: round(value, 2) for key, value in cpu_ms.items()}
     say(f"floor (same answers, no search): {result.throughput:.0f}/s, p95 {result.percentile(95):.1f} ms")
     return summary
 
