@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 import requests
 
+from bench.load import run_load
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RABBIT = {"host": "127.0.0.1", "port": 5672, "management": "http://127.0.0.1:15672", "user": "guest",
           "password": "guest"}
@@ -163,8 +165,6 @@ def measured_load(name: str, urls, clients: int, seconds: float, warmup: float,
                   processes: Processes, keys=None):
     """``run_load`` after a warm-up, with the CPU milliseconds per answered request of each
     process (``keys`` of ``cpu_snapshot``, default all) and of the load driver itself."""
-    from bench.load import run_load
-
     if warmup > 0:
         run_load(f"{name}-warmup", urls, clients, warmup)
     processes.check_alive()
@@ -175,4 +175,3 @@ def measured_load(name: str, urls, clients: int, seconds: float, warmup: float,
                    for key in (keys or after)}
     per_request["driver"] = result.driver_cpu * 1000 / result.ok if result.ok else math.nan
     return result, per_request
-

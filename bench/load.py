@@ -68,9 +68,9 @@ class LoadResult:
 
 
 class _Connection:
-    """One keep-alive HTTP/1.1 connection (``http.client``: a fraction of the CPU that
-    ``requests`` spends per request, which matters when the driver shares 2 cores with the
-    servers it measures). Reconnects after an error."""
+    """A client's keep-alive HTTP/1.1 connection per host (``http.client``: a fraction of the
+    CPU that ``requests`` spends per request, which matters when the driver shares 2 cores
+    with the servers it measures). Reconnects after an error."""
 
     def __init__(self, timeout: float):
         self.timeout = timeout

@@ -23,6 +23,7 @@ import unicodedata
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from kernel.errors import ValidationFailed
+from services.catalog.geo import haversine_km
 from services.search import es_mapping
 from services.search.backend import (FACETS, SearchQuery, SearchResult, checked_bbox, checked_point,
                                      validate_query)
@@ -49,7 +50,6 @@ COMPOUND_BOOST = 0.6
 FUZZY_BOOST = 0.4
 
 NOT_DELETED = {"term": {"deleted": False}}
-EARTH_RADIUS_KM = 6371.0088
 _INDEX_NUMBER = re.compile(r"-v(\d+)$")
 
 
@@ -438,7 +438,7 @@ def hit_item(hit: dict, near: tuple[float, float] | None = None) -> dict:
     item["highlight"] = highlight
     if near is not None:
         location = source.get("location")
-        item["distance_km"] = (round(haversine_km(near, (location["lat"], location["lon"])), 3)
+        item["distance_km"] = (round(haversine_km(near[0], near[1], location["lat"], location["lon"]), 3)
                                if location else None)
     return item
 
@@ -471,12 +471,6 @@ def merge_marks(*variants: str) -> str:
     if inside:
         out.append("</mark>")
     return "".join(out)
-
-
-def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 # ---------------------------------------------------------------------- suggest, related

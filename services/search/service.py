@@ -65,6 +65,29 @@ class SearchIndex(DependencyProvider):
         """Whether the start-up check for an empty index against a full catalog is still due."""
         return self.auto_refill and not self.refill_checked
 
+    def refill_if_empty(self, catalog) -> None:
+        """Rebuild an empty index (or one of an older schema) when the catalog holds published
+        records; done once the catalog has answered, asked again on the next call until then."""
+        if not self.refill_pending():
+            return
+        indexer = self.indexer
+        if indexer.count() > 0 and not getattr(indexer.backend, "needs_rebuild", False):
+            self.refill_checked = True
+            return
+        try:
+            has_published = _catalog_has_published(catalog)
+        except Exception as error:        # the catalog is not up yet
+            log.info("search: the catalog did not answer the empty-index check (%s); asking again in %gs",
+                     type(error).__name__, REFILL_CHECK_SECONDS)
+            return
+        self.refill_checked = True
+        if has_published:
+            log.warning("search: the index is empty but the catalog has published records: rebuilding it")
+            try:
+                self.start_rebuild(_catalog_pages(catalog, indexer.page_size))
+            except Conflict:              # an operator's `kosi search reindex` came first
+                pass
+
     def get_dependency(self, worker_ctx):
         return self
 
@@ -134,26 +157,7 @@ class SearchService:
         new deployment against an existing catalog, a lost index folder, or an index of an
         older schema (which starts empty). Checked once the catalog answers; the events
         that arrive meanwhile are applied as usual and the rebuild takes them in too."""
-        index = self.index
-        if not index.refill_pending():
-            return
-        indexer = index.indexer
-        if indexer.count() > 0 and not getattr(indexer.backend, "needs_rebuild", False):
-            index.refill_checked = True
-            return
-        try:
-            has_published = _catalog_has_published(self.catalog)
-        except Exception as error:        # the catalog is not up yet: the next tick asks again
-            log.info("search: the catalog did not answer the empty-index check (%s); asking again in %gs",
-                     type(error).__name__, REFILL_CHECK_SECONDS)
-            return
-        index.refill_checked = True
-        if has_published and indexer.progress()["state"] != "running":
-            log.warning("search: the index is empty but the catalog has published records: rebuilding it")
-            try:
-                index.start_rebuild(_catalog_pages(self.catalog, indexer.page_size))
-            except Conflict:              # an operator's `kosi search reindex` came first
-                pass
+        self.index.refill_if_empty(self.catalog)
 
     # ------------------------------------------------------------------ queries
 

@@ -31,6 +31,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from kernel.errors import ValidationFailed
+from services.catalog.geo import EARTH_RADIUS_KM, haversine_km
 
 from . import analysis, querytext
 from .backend import FACETS, SearchQuery, SearchResult, validate_query
@@ -46,7 +47,6 @@ COMPOUND_BOOST = 0.4      # constant score of "word at the start/end of a longer
 INFIX_BOOST = 0.3         # … of "word in the middle of a longer word" (title, summary, tags)
 FUZZY_BOOST = 0.25        # constant score of a match with typos
 FACET_FIELDS = {"theme": "theme", "region": "region", "kind": "kind"}
-EARTH_RADIUS_KM = 6371.0088
 _EPOCH = date(1970, 1, 1)
 
 
@@ -101,13 +101,6 @@ def _timestamp(value) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp())
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def clean_document(raw: dict) -> dict:
@@ -831,8 +824,8 @@ def _facets(searcher, text, query: SearchQuery, circle) -> dict[str, list]:
         others = [_any_of(FACET_FIELDS[other], chosen[other]) for other in FACETS if other != facet and other in chosen]
         aggregations[facet] = {"filter": " AND ".join(others), "aggs": {"values": terms}} if others else terms
     result = searcher.aggregate(base, aggregations)
-    return {facet: _buckets(result[facet]["values"] if facet in result and "values" in result[facet]
-                            else result.get(facet)) for facet in FACETS}
+    # a facet inside a filter aggregation has its buckets one level down, under "values"
+    return {facet: _buckets((result.get(facet) or {}).get("values", result.get(facet))) for facet in FACETS}
 
 
 def _facet_values(query: SearchQuery) -> dict[str, list[str]]:
