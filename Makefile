@@ -24,6 +24,7 @@ run: $(STAMP)
 	$(BIN)/kosi run
 
 test: $(STAMP) services
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/nameko test tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP) services

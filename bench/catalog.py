@@ -71,9 +71,11 @@ def seed_entries(url: str, count: int) -> tuple[list[str], dict]:
 
     from kernel.db import create_db_engine, unit_of_work_factory
     from kernel.errors import KosiError
-    from services.catalog import entries, events, organisations  # noqa: F401  (events: registers contracts)
+    from contracts.catalog import events  # noqa: F401  (registers the contracts)
+    from services.catalog import entries, organisations
     from services.catalog.models import metadata, themes
-    from services.catalog.schemas import EntryCreateSchema, OrganisationCreateSchema, load_input
+    from contracts.catalog.api import EntryCreateSchema, OrganisationCreateSchema
+    from kernel.schemas import load_input
 
     started = time.perf_counter()
     engine = create_db_engine(url)
@@ -134,7 +136,8 @@ def seed_entries(url: str, count: int) -> tuple[list[str], dict]:
 
 
 def _synthetic_entry(number: int, theme_slugs: list[str]) -> dict:
-    from services.catalog.schemas import EntryCreateSchema, load_input
+    from contracts.catalog.api import EntryCreateSchema
+    from kernel.schemas import load_input
 
     return load_input(EntryCreateSchema, {
         "kind": ("project", "idea", "initiative", "event")[number % 4],

@@ -236,14 +236,16 @@ def index_documents(index_path: Path, documents: list[dict], say) -> dict:
 
 def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, say) -> dict:
     """``backend.search`` times over ``rounds`` passes of the mix (after one warm-up pass)."""
-    from services.search.schemas import SearchQuerySchema, load_query
+    from contracts.search.api import SearchQuerySchema
+    from kernel.schemas import load_input
+    from services.search.backend import SearchQuery
     from services.search.tantivy_backend import TantivyBackend
 
     opened = time.perf_counter()
     backend = TantivyBackend(str(index_path))       # as the search process opens it
     open_seconds = time.perf_counter() - opened
     try:
-        queries = [(category, load_query(SearchQuerySchema, dict(params))) for category, params in mix]
+        queries = [(category, SearchQuery.from_loaded(load_input(SearchQuerySchema, dict(params), what="query"))) for category, params in mix]
         totals = {}
         for _, query in queries:                        # warm-up (caches, first-use costs)
             backend.search(query)

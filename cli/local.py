@@ -8,8 +8,8 @@ import time
 import requests
 
 from cli import registry
-from cli.secrets import local_jwt_secret
-from kernel.broker import declare_topology, is_reachable
+from cli.secrets import local_environment
+from kernel.broker import ExchangeMismatch, declare_topology, is_reachable
 
 GATEWAY = "http://localhost:8000"
 
@@ -36,13 +36,17 @@ def _wait_until_ready(processes, seconds=90) -> bool:
 
 
 def run_platform(load_demo: bool = True) -> int:
-    amqp_uri = registry.config_of("catalog")["AMQP_URI"]
+    amqp_uri = registry.operator_config()["AMQP_URI"]
     if not is_reachable(amqp_uri):
         return _broker_missing(amqp_uri)
-    declare_topology(amqp_uri, registry.PRODUCERS, registry.all_subscriptions())
+    try:
+        declare_topology(amqp_uri, registry.PRODUCERS, registry.all_subscriptions(), registry.retry_delays())
+    except ExchangeMismatch as error:  # a broker set up by an older release
+        print(f"{error}", file=sys.stderr)
+        return 2
 
-    env = dict(os.environ, LOAD_DEMO_DATA="true" if load_demo else "false")
-    env.setdefault("KOSI_JWT_SECRET", local_jwt_secret())
+    # the local secrets (JWT secret, signing keys) for whatever the environment does not set
+    env = dict(os.environ, LOAD_DEMO_DATA="true" if load_demo else "false", **local_environment())
     processes = {
         name: subprocess.Popen([sys.executable, "-m", "cli.main", "serve", name], env=env)
         for name in registry.SERVICES

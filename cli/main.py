@@ -49,53 +49,152 @@ def db_upgrade(service):
     """Bring a service's database to the newest schema."""
     from kernel.migrations import upgrade
 
-    upgrade(service, registry.config_of(service)["DATABASE_URL"])
+    upgrade(service, registry.database_url(service))
     click.echo(f"{service}: database at head")
+
+
+def _operator_broker():
+    config = registry.operator_config()
+    return config["AMQP_URI"], config.get("BROKER_MANAGEMENT_URL")
 
 
 @main.group()
 def broker():
-    """RabbitMQ topology."""
+    """RabbitMQ: topology, service users, bindings nobody owns."""
 
 
 @broker.command("setup")
-def broker_setup():
-    """Declare exchanges, consumer queues and the dead-letter queue."""
-    from kernel.broker import declare_topology
+@click.option("--users", "with_users", is_flag=True,
+              help="Also create each service's broker user and its permissions (from the services' configs).")
+@click.option("--recreate-exchanges", is_flag=True,
+              help="Delete and declare again a producer exchange an older release declared without its "
+                   "alternate exchange (the registered consumers are bound again).")
+def broker_setup(with_users, recreate_exchanges):
+    """Declare exchanges, consumer queues, retry delays, parked and dead-letter queues.
 
-    amqp_uri = registry.config_of("catalog")["AMQP_URI"]
-    declared = declare_topology(amqp_uri, registry.PRODUCERS, registry.all_subscriptions())
-    click.echo(f"declared {declared['exchanges']} exchanges and {declared['queues']} queues")
+    Run it before any service starts (deploying in that order parks nothing). It also
+    reports queues bound to a producer's exchange that no registered consumer owns."""
+    from kernel import broker as tooling
+    from kernel.management import Management
+
+    amqp_uri, management_url = _operator_broker()
+    subscriptions = registry.all_subscriptions()
+    try:
+        report = tooling.declare_topology(amqp_uri, registry.PRODUCERS, subscriptions, registry.retry_delays(),
+                                          recreate=recreate_exchanges)
+    except tooling.ExchangeMismatch as error:
+        raise click.ClickException(str(error)) from None
+    declared = report.as_dict()
+    click.echo(f"declared {declared['exchanges']} exchanges and {declared['queues']} queues"
+               + (f"; recreated {', '.join(declared['recreated'])}" if declared["recreated"] else ""))
+    management = Management.from_amqp_uri(amqp_uri, management_url)
+    if with_users:
+        written = tooling.ensure_service_users(management, registry.broker_users())
+        click.echo(f"broker users: {', '.join(written) or 'none (every service uses guest)'}")
+    try:
+        unowned = tooling.unowned_bindings(management, registry.PRODUCERS, subscriptions)
+    except Exception as error:  # the report needs the management API; the topology is declared anyway
+        click.echo(f"could not check for bindings nobody owns: {error}", err=True)
+        return
+    for bound in unowned:
+        click.echo(f"unowned: queue {bound['queue']} ({bound['messages']} messages) is bound to "
+                   f"{bound['exchange']} for {bound['routing_key']}, but no registered consumer owns it; "
+                   f"stop it filling with `kosi broker unbind {bound['queue']} {bound['exchange']} "
+                   f"{bound['routing_key']}`", err=True)
+
+
+@broker.command("unbind")
+@click.argument("queue")
+@click.argument("exchange")
+@click.argument("routing_key")
+def broker_unbind(queue, exchange, routing_key):
+    """Unbind a queue nobody owns from an exchange (its messages stay in the queue)."""
+    from kernel.broker import unbind
+
+    unbind(_operator_broker()[0], queue, exchange, routing_key)
+    click.echo(f"{queue} no longer receives {routing_key} from {exchange}")
+
+
+def _echo_messages(messages: list[dict], what: str) -> None:
+    for message in messages:
+        click.echo(json.dumps(message, ensure_ascii=False, default=str))
+    click.echo(f"{len(messages)} {what}", err=True)
+
+
+def _echo_replay(report) -> None:
+    summary = report.as_dict()
+    click.echo(f"replayed {summary['replayed']} message(s)")
+    for refused in summary["refused"]:
+        click.echo(f"refused {refused['message_id']}: replayed {refused['replayed']} times already "
+                   f"(fix its cause, or take it off the queue by hand)", err=True)
+    if summary["refused"]:
+        sys.exit(1)
 
 
 @main.group()
 def dlq():
-    """Dead letters: events a consumer failed on."""
+    """Dead letters: events a consumer failed on, after all its retries."""
 
 
 @dlq.command("list")
 @click.option("--limit", default=50, show_default=True)
 def dlq_list(limit):
-    """Show dead letters (they stay in the queue)."""
+    """Show dead letters with queue, error and attempts (they stay in the queue)."""
     from kernel.broker import dead_letters
 
-    letters = dead_letters(registry.config_of("catalog")["AMQP_URI"], limit)
-    for letter in letters:
-        click.echo(json.dumps(letter, ensure_ascii=False, default=str))
-    click.echo(f"{len(letters)} dead letter(s)", err=True)
+    _echo_messages(dead_letters(_operator_broker()[0], limit), "dead letter(s)")
 
 
 @dlq.command("replay")
-@click.option("--id", "message_id", help="Replay only the message with this id (an event_id).")
+@click.option("--id", "message_id", help="Replay only the message with this id.")
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
-def dlq_replay(message_id, replay_all):
-    """Send dead letters back to the queue they failed in."""
+@click.option("--max-replays", default=3, show_default=True,
+              help="Refuse a message replayed this often already (it fails again and again).")
+def dlq_replay(message_id, replay_all, max_replays):
+    """Send dead letters back to the queue they failed in (a fresh round of retries)."""
     from kernel.broker import replay_dead_letters
 
     if not (message_id or replay_all):
-        raise click.UsageError("say --id EVENT_ID or --all")
-    count = replay_dead_letters(registry.config_of("catalog")["AMQP_URI"], message_id)
-    click.echo(f"replayed {count} message(s)")
+        raise click.UsageError("say --id MESSAGE_ID or --all")
+    _echo_replay(replay_dead_letters(_operator_broker()[0], message_id, max_replays=max_replays))
+
+
+@main.group()
+def parked():
+    """Parked events: published while no queue took them, or in a version a consumer cannot read."""
+
+
+def _parked_queues() -> list[str]:
+    from kernel.broker import parked_queues
+
+    return parked_queues(registry.PRODUCERS, registry.consumers())
+
+
+@parked.command("list")
+@click.option("--limit", default=50, show_default=True)
+def parked_list(limit):
+    """Show parked events per parked queue (they stay where they are)."""
+    from kernel.broker import parked as parked_messages
+
+    found = parked_messages(_operator_broker()[0], _parked_queues(), limit)
+    for queue, messages in found.items():
+        click.echo(f"{queue}: {len(messages)} parked", err=True)
+        for message in messages:
+            click.echo(json.dumps({"parked_in": queue, **message}, ensure_ascii=False, default=str))
+
+
+@parked.command("replay")
+@click.argument("queue")
+@click.option("--id", "message_id", help="Replay only the message with this id.")
+def parked_replay(queue, message_id):
+    """Replay a parked queue: to the producer's exchange (<producer>.events.unrouted), whoever
+    subscribes now gets them; or back to the consumer queue they came from (<service>.parked),
+    e.g. after that consumer was upgraded."""
+    from kernel.broker import replay_parked
+
+    if queue not in _parked_queues():
+        raise click.UsageError(f"unknown parked queue {queue!r}; one of: {', '.join(_parked_queues())}")
+    _echo_replay(replay_parked(_operator_broker()[0], queue, message_id))
 
 
 @main.group()
@@ -117,6 +216,16 @@ def search_status():
     from cli.search import print_status
 
     print_status()
+
+
+@main.command()
+def keys():
+    """Print a new Ed25519 key pair for signing actor assertions (gateway or CLI)."""
+    from kernel.identity import generate_keypair
+
+    private, public = generate_keypair()
+    click.echo(f"private (the signer's secret, e.g. KOSI_GATEWAY_SIGNING_KEY): {private}")
+    click.echo(f"public (for KOSI_TRUSTED_SIGNERS as issuer:{public}): {public}")
 
 
 @main.command()
@@ -165,20 +274,49 @@ def outbox():
     """The transactional outbox of a service."""
 
 
+def _outbox_engine(service):
+    from kernel.db import create_db_engine
+
+    return create_db_engine(registry.database_url(service))
+
+
 @outbox.command("status")
 @click.argument("service", type=click.Choice(registry.DATABASE_SERVICES))
 def outbox_status(service):
-    """How many committed events still wait to be published."""
-    import sqlalchemy as sa
+    """Events still waiting to be published, and events parked on the broker."""
+    import importlib
 
-    from kernel.db import create_db_engine
+    from kernel import topology
+    from kernel.broker import queue_length
+    from kernel.outbox import outbox_status as status_of
 
-    engine = create_db_engine(registry.config_of(service)["DATABASE_URL"])
-    with engine.connect() as conn:
-        pending, unroutable = conn.execute(sa.text(
-            "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FILTER (WHERE unroutable) "
-            "FROM outbox")).one()
-    click.echo(json.dumps({"service": service, "pending": pending, "unroutable": unroutable}))
+    metadata = importlib.import_module(f"services.{service}.models").metadata
+    engine = _outbox_engine(service)
+    status = {"service": service, **status_of(engine, metadata)}
+    engine.dispose()
+    if service in registry.PRODUCERS:
+        unrouted = topology.unrouted_name(service)
+        status["parked"] = {unrouted: queue_length(_operator_broker()[0], unrouted)}
+    click.echo(json.dumps(status, ensure_ascii=False))
+
+
+@outbox.command("prune")
+@click.argument("service", type=click.Choice(registry.DATABASE_SERVICES))
+@click.option("--older-than-days", type=float, help="Default: the service's OUTBOX_RETENTION_DAYS (7).")
+def outbox_prune(service, older_than_days):
+    """Delete published events older than the retention (unpublished ones are kept)."""
+    import importlib
+    from datetime import timedelta
+
+    from kernel.outbox import prune_outbox
+
+    days = older_than_days if older_than_days is not None else float(
+        registry.config_of(service).get("OUTBOX_RETENTION_DAYS") or 7)
+    metadata = importlib.import_module(f"services.{service}.models").metadata
+    engine = _outbox_engine(service)
+    removed = prune_outbox(engine, metadata, timedelta(days=days))
+    engine.dispose()
+    click.echo(f"{service}: {removed} published event(s) older than {days:g} days deleted")
 
 
 if __name__ == "__main__":

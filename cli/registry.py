@@ -1,16 +1,20 @@
-"""Which services exist, where their code and config live, and what they publish."""
+"""Which services exist, where their code and config live, what they publish and consume."""
 import importlib
 
 from kernel.config import load_config, service_config_path
+from kernel.dependencies import database_url_key
 
 SERVICES = {
     "catalog": "services.catalog.service",
     "search": "services.search.service",
     "gateway": "gateway.service",
 }
-PRODUCERS = ["catalog", "survey", "notify"]
+# services that publish events (each has the exchange <name>.events)
+PRODUCERS = ["catalog"]
 # services whose data lives in a database of their own, migrated by Alembic
 DATABASE_SERVICES = ["catalog"]
+# broker user tags: the gateway reads queue depths for /metrics from the management API
+BROKER_TAGS = {"gateway": "management"}
 
 
 def service_class(name: str):
@@ -22,10 +26,43 @@ def service_class(name: str):
 
 
 def config_of(name: str) -> dict:
+    """A service's config (``catalog``, ``search``, ``gateway``) or the CLI's own (``cli``)."""
     return load_config(service_config_path(name))
 
 
-def all_subscriptions() -> list[dict]:
+def operator_config() -> dict:
+    return config_of("cli")
+
+
+def database_url(name: str) -> str:
+    return config_of(name)[database_url_key(name)]
+
+
+def subscriptions_of_service(name: str) -> list[dict]:
     from kernel.messaging import subscriptions_of
 
-    return [sub for name in SERVICES for sub in subscriptions_of(service_class(name))]
+    return subscriptions_of(service_class(name))
+
+
+def all_subscriptions() -> list[dict]:
+    return [sub for name in SERVICES for sub in subscriptions_of_service(name)]
+
+
+def consumers() -> list[str]:
+    return sorted({sub["consumer_service"] for sub in all_subscriptions()})
+
+
+def retry_delays() -> list[float]:
+    """Every delay any consumer retries after (``kosi broker setup`` declares a queue for each)."""
+    from kernel.topology import retry_delays as delays_of
+
+    return sorted({delay for name in consumers() for delay in delays_of(config_of(name))})
+
+
+def broker_users() -> dict[str, dict]:
+    """What ``kosi broker setup --users`` needs of each service: its own broker credentials
+    (from its config), the producers it subscribes to, whether it publishes events."""
+    return {name: {"amqp_uri": config_of(name)["AMQP_URI"],
+                   "sources": sorted({sub["source_service"] for sub in subscriptions_of_service(name)}),
+                   "produces": name in PRODUCERS, "tags": BROKER_TAGS.get(name, "")}
+            for name in SERVICES}

@@ -2,22 +2,17 @@
 import json
 import time
 
-from nameko.standalone.rpc import ClusterRpcClient
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli import registry
+from cli.operator import operator_rpc
 from kernel.errors import Conflict
-
-
-def _rpc(timeout=30):
-    return ClusterRpcClient(timeout=timeout, uri=registry.config_of("search")["AMQP_URI"])
 
 
 def reindex(poll_seconds: float = 0.5) -> int:
     """Start a rebuild (or follow the one running) until it ends; 0 when it succeeded."""
     console = Console(stderr=True)
-    with _rpc() as rpc:
+    with operator_rpc() as rpc:
         try:
             status = rpc.search.reindex()
         except Conflict:
@@ -43,7 +38,7 @@ def reindex(poll_seconds: float = 0.5) -> int:
 
 def status() -> dict:
     """The search service's health and the state of the last rebuild."""
-    with _rpc(timeout=10) as rpc:
+    with operator_rpc(timeout=10) as rpc:
         return {"health": rpc.search.health(), "rebuild": rpc.search.reindex_status()}
 
 

@@ -1,12 +1,26 @@
-"""A per-machine development secret, so the repository never carries one.
+"""Per-machine development secrets, so the repository never carries one.
 
-``kosi run`` uses it when ``KOSI_JWT_SECRET`` is not set; ``kosi token`` signs with it
-then, so tokens minted on this machine work against the local platform.
+``kosi run`` uses them when the environment sets none: the gateway's JWT secret
+(``var/jwt-secret``) and the signing keys of the gateway and of the CLI
+(``var/signing-keys.json``), whose public halves the services trust. ``kosi token`` and
+the other commands use them then too, so they work against the local platform.
 """
+import json
+import os
 import secrets
 from pathlib import Path
 
+from kernel.identity import generate_keypair
+
 LOCAL_SECRET_FILE = Path("var/jwt-secret")
+LOCAL_KEYS_FILE = Path("var/signing-keys.json")
+SIGNERS = ("gateway", "kosi-cli")
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(text)
 
 
 def local_jwt_secret(create: bool = True) -> str | None:
@@ -14,8 +28,34 @@ def local_jwt_secret(create: bool = True) -> str | None:
         return LOCAL_SECRET_FILE.read_text().strip()
     if not create:
         return None
-    LOCAL_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
-    LOCAL_SECRET_FILE.touch(mode=0o600)
     value = secrets.token_urlsafe(48)
-    LOCAL_SECRET_FILE.write_text(value + "\n")
+    _write_private(LOCAL_SECRET_FILE, value + "\n")
     return value
+
+
+def local_signing_keys(create: bool = True) -> dict | None:
+    """``{"gateway": {"private", "public"}, "kosi-cli": {…}}`` of this machine."""
+    if LOCAL_KEYS_FILE.exists():
+        return json.loads(LOCAL_KEYS_FILE.read_text())
+    if not create:
+        return None
+    keys = {}
+    for signer in SIGNERS:
+        private, public = generate_keypair()
+        keys[signer] = {"private": private, "public": public}
+    _write_private(LOCAL_KEYS_FILE, json.dumps(keys, indent=2) + "\n")
+    return keys
+
+
+def local_environment(create: bool = True) -> dict:
+    """Environment variables for the local platform, for those the environment does not set."""
+    values = {}
+    secret = local_jwt_secret(create)
+    if secret:
+        values["KOSI_JWT_SECRET"] = secret
+    keys = local_signing_keys(create)
+    if keys:
+        values["KOSI_GATEWAY_SIGNING_KEY"] = keys["gateway"]["private"]
+        values["KOSI_OPERATOR_SIGNING_KEY"] = keys["kosi-cli"]["private"]
+        values["KOSI_TRUSTED_SIGNERS"] = ",".join(f"{signer}:{keys[signer]['public']}" for signer in SIGNERS)
+    return {name: value for name, value in values.items() if not os.environ.get(name)}

@@ -1,10 +1,13 @@
 """Run one nameko service in this process, configured from its YAML file."""
+import os
 from pathlib import Path
 
 import nameko
 from nameko.cli.run import run
 
 from cli import registry
+from cli.secrets import local_environment
+from kernel.dependencies import database_url_key
 from kernel.logging import configure_logging
 from kernel.migrations import upgrade
 
@@ -22,17 +25,21 @@ def _load_demo_data(name: str, config: dict) -> None:
 
     module = importlib.import_module(f"services.{name}.demo")
     models = importlib.import_module(f"services.{name}.models")
-    engine = create_db_engine(config["DATABASE_URL"])
+    engine = create_db_engine(config[database_url_key(name)])
     module.load_demo(unit_of_work_factory(engine, name, models.metadata))
     engine.dispose()
 
 
 def serve_service(name: str) -> None:
+    # on a developer's machine, the secrets `kosi run` made (var/) fill what the environment
+    # leaves unset; a production host has no var/ folder, and sets them all
+    os.environ.update(local_environment(create=False))
     config = registry.config_of(name)
     configure_logging(name, config.get("LOG_LEVEL", "INFO"), config.get("LOG_JSON", False))
-    if "DATABASE_URL" in config and config.get("MIGRATE_ON_START", True):
-        _prepare_sqlite_folder(config["DATABASE_URL"])
-        upgrade(name, config["DATABASE_URL"])
+    url_key = database_url_key(name)
+    if url_key in config and config.get(f"{name.upper()}_MIGRATE_ON_START", True):
+        _prepare_sqlite_folder(config[url_key])
+        upgrade(name, config[url_key])
     if config.get("LOAD_DEMO_DATA"):
         _load_demo_data(name, config)
     nameko.config.setup(config)

@@ -2,19 +2,11 @@
 import json
 import sys
 
-from nameko.standalone.rpc import ClusterRpcClient
 from rich.console import Console
 from rich.progress import Progress
 
-from cli import registry
+from cli.operator import anonymous_rpc, operator_rpc
 from services.catalog.transfer import ImportReport, read_records, to_geojson, write_csv
-
-# The CLI runs on the operator's side of the broker: broker access is the trust boundary.
-OPERATOR = {"sub": "kosi-cli", "roles": ["admin"]}
-
-
-def _rpc():
-    return ClusterRpcClient(timeout=120, uri=registry.config_of("catalog")["AMQP_URI"])
 
 
 def import_file(path, fmt: str, batch_size: int, report_path=None) -> dict:
@@ -28,12 +20,12 @@ def import_file(path, fmt: str, batch_size: int, report_path=None) -> dict:
             report.reject(row_number, record or {}, errors)
         else:
             good.append((row_number, record))
-    with _rpc() as rpc, Progress(console=console) as progress:
+    with operator_rpc(timeout=120) as rpc, Progress(console=console) as progress:
         task = progress.add_task(f"importing {path.name}", total=len(rows))
         progress.advance(task, len(rows) - len(good))
         for start in range(0, len(good), batch_size):
             chunk = good[start:start + batch_size]
-            results = rpc.catalog.import_records([record for _row, record in chunk], OPERATOR)
+            results = rpc.catalog.import_records([record for _row, record in chunk])
             for (row_number, record), result in zip(chunk, results, strict=True):
                 if result.get("errors"):
                     report.reject(row_number, record, result["errors"])
@@ -50,7 +42,7 @@ def import_file(path, fmt: str, batch_size: int, report_path=None) -> dict:
 
 
 def export_file(fmt: str, output=None) -> None:
-    with _rpc() as rpc:
+    with anonymous_rpc(timeout=120) as rpc:  # published entries only: no staff rights needed
         entries = rpc.catalog.export_entries({})
     if fmt == "geojson":
         text = json.dumps(to_geojson(entries), ensure_ascii=False)

@@ -5,7 +5,10 @@ platform mints itself (``kosi token``); or ``JWKS_URL`` to verify tokens of an e
 identity provider (RS256/ES256) by its published keys. ``ISSUER`` and ``AUDIENCE``
 are checked when set. Claims: ``sub``, ``roles`` (a list) and ``exp`` are required.
 
-An actor is ``{"sub": str, "roles": [str]}`` — what the services receive.
+An actor is ``{"sub": str, "roles": [str]}``. The services never take it from the gateway's
+word: for a staff actor the gateway signs an actor assertion (``kernel.identity``, key
+``ACTOR_SIGNING_KEY``) into the worker's context data, which nameko sends along with every
+RPC call the route makes. Anyone else calls the services anonymously.
 """
 import json
 import time
@@ -16,8 +19,8 @@ from nameko.extensions import DependencyProvider
 
 from gateway.errors import MissingToken, ServiceUnavailable, Unauthenticated
 from kernel.errors import Forbidden
-
-STAFF_ROLES = ("editor", "admin")
+from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner
+from kernel.roles import is_staff
 REQUIRED_CLAIMS = ["sub", "roles", "exp"]
 
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}  # one per URL: each caches its keys
@@ -102,38 +105,50 @@ def configured_verifier() -> TokenVerifier:
 
 
 class TokenAuth(DependencyProvider):
-    """Checks the ``AUTH`` config when the gateway starts: a gateway that could not verify
-    any token refuses to start instead of answering every staff request with an error."""
+    """Checks the ``AUTH`` config and the actor signing key when the gateway starts: a
+    gateway that could not verify any token, or not vouch for its users to the services,
+    refuses to start instead of answering every staff request with an error."""
 
     def setup(self):
         configured_verifier()
+        key = nameko_config.get("ACTOR_SIGNING_KEY")
+        if not key:
+            raise ValueError("the gateway needs ACTOR_SIGNING_KEY (KOSI_GATEWAY_SIGNING_KEY) to sign "
+                             "actor assertions for the services")
+        self.signer = ActorSigner(nameko_config.get("ACTOR_ISSUER") or "gateway", key)
 
     def get_dependency(self, worker_ctx):
-        return configured_verifier()
+        return RequestAuth(configured_verifier(), self.signer, worker_ctx.context_data)
 
 
-def optional_actor(request, verifier: TokenVerifier | None = None) -> dict | None:
-    """For public endpoints: None without a token; a bad token is still refused (401)."""
-    token = bearer_token(request)
-    if token is None:
-        return None
-    return (verifier or configured_verifier()).verify(token)
+class RequestAuth:
+    """The authentication of one request: ``optional`` for public routes, ``require`` for
+    staff routes. A verified staff actor is signed into the worker's context data, so the
+    RPC calls that follow act as that person."""
 
+    def __init__(self, verifier: TokenVerifier, signer: ActorSigner, context_data: dict):
+        self._verifier = verifier
+        self._signer = signer
+        self._context_data = context_data
 
-def require_role(request, *roles: str, verifier: TokenVerifier | None = None) -> dict:
-    """The actor of a valid token holding one of ``roles`` (any role when none given).
+    def _acting(self, actor: dict | None) -> dict | None:
+        if is_staff(actor):
+            self._context_data[ACTOR_CONTEXT_KEY] = self._signer.sign(actor)
+        return actor
 
-    No token or a bad one → ``Unauthenticated`` (401); a valid token without the
-    role → ``Forbidden`` (403).
-    """
-    token = bearer_token(request)
-    if token is None:
-        raise MissingToken("missing bearer token")
-    actor = (verifier or configured_verifier()).verify(token)
-    if roles and not set(roles) & set(actor["roles"]):
-        raise Forbidden(f"needs one of the roles: {', '.join(roles)}")
-    return actor
+    def optional(self, request) -> dict | None:
+        """None without a token; a bad token is still refused (401)."""
+        token = bearer_token(request)
+        return None if token is None else self._acting(self._verifier.verify(token))
 
-
-def is_staff(actor: dict | None) -> bool:
-    return bool(actor) and bool(set(STAFF_ROLES) & set(actor["roles"]))
+    def require(self, request, *roles: str) -> dict:
+        """The actor of a valid token holding one of ``roles`` (any role when none given).
+        No token or a bad one → ``Unauthenticated`` (401); a valid token without the role →
+        ``Forbidden`` (403)."""
+        token = bearer_token(request)
+        if token is None:
+            raise MissingToken("missing bearer token")
+        actor = self._verifier.verify(token)
+        if roles and not set(roles) & set(actor["roles"]):
+            raise Forbidden(f"needs one of the roles: {', '.join(roles)}")
+        return self._acting(actor)

@@ -1,10 +1,23 @@
-"""Prometheus metrics of the gateway: request counts and latency by route and status.
+"""Prometheus metrics of the gateway: requests and latency by route and status, and the
+broker's queues (backlogs, parked events, dead letters) read from RabbitMQ's management API.
 
 A registry of our own (not the process-global one) so that several gateway containers
 in one process — as in the tests — share the metrics without registering twice.
 """
+import logging
+import threading
+import time
+
+from nameko import config as nameko_config
+from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from kernel import topology
+from kernel.management import Management
+
+log = logging.getLogger(__name__)
 
 REGISTRY = CollectorRegistry()
 
@@ -14,6 +27,7 @@ LATENCY = Histogram("kosi_gateway_request_duration_seconds", "Time to answer an 
                     ["method", "route", "status"], registry=REGISTRY)
 
 UNMATCHED_ROUTE = "<unmatched>"  # paths of no route share one label (no label explosion)
+BROKER_CACHE_SECONDS = 5.0
 
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:
@@ -24,3 +38,69 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 
 def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def is_parked_queue(name: str) -> bool:
+    return name.endswith(".events.unrouted") or name.endswith(".parked")
+
+
+class BrokerQueues:
+    """Collector of queue depths; asks the management API at most every few seconds."""
+
+    def __init__(self):
+        self.source: Management | None = None
+        self._lock = threading.Lock()
+        self._cached_at = 0.0
+        self._queues: list[dict] | None = None
+
+    def _read(self) -> list[dict] | None:
+        with self._lock:
+            if self.source is None:
+                return None
+            if time.monotonic() - self._cached_at > BROKER_CACHE_SECONDS:
+                try:
+                    self._queues = self.source.queues()
+                except Exception as error:  # the broker's state is unknown, not zero
+                    log.warning("broker queue metrics unavailable: %s", error)
+                    self._queues = None
+                self._cached_at = time.monotonic()
+            return self._queues
+
+    def collect(self):
+        queues = self._read()
+        up = GaugeMetricFamily("kosi_broker_metrics_up", "1 when the broker's queue depths could be read")
+        up.add_metric([], 0 if queues is None else 1)
+        yield up
+        if queues is None:
+            return
+        depth = GaugeMetricFamily("kosi_broker_queue_messages", "Messages in a queue (ready or unacknowledged)",
+                                  labels=["queue", "state"])
+        parked = GaugeMetricFamily("kosi_broker_parked_messages",
+                                   "Events parked: no queue took them, or their consumer cannot read their version",
+                                   labels=["queue"])
+        dead = GaugeMetricFamily("kosi_broker_dead_letters", "Messages in the dead-letter queue")
+        for queue in sorted(queues, key=lambda q: q["name"]):
+            name = queue["name"]
+            if name.startswith("rpc.reply-"):
+                continue  # one per client process: a label per process would grow without bound
+            depth.add_metric([name, "ready"], queue.get("messages_ready", 0))
+            depth.add_metric([name, "unacked"], queue.get("messages_unacknowledged", 0))
+            if is_parked_queue(name):
+                parked.add_metric([name], queue.get("messages_ready", 0))
+            if name == topology.DEAD_LETTER_QUEUE:
+                dead.add_metric([], queue.get("messages_ready", 0))
+        yield depth
+        yield parked
+        yield dead
+
+
+BROKER_QUEUES = BrokerQueues()
+REGISTRY.register(BROKER_QUEUES)
+
+
+class BrokerMetrics(DependencyProvider):
+    """Points the broker collector at this gateway's broker (``BROKER_MANAGEMENT_URL``)."""
+
+    def setup(self):
+        BROKER_QUEUES.source = Management.from_amqp_uri(nameko_config["AMQP_URI"],
+                                                        nameko_config.get("BROKER_MANAGEMENT_URL"), timeout=2.0)

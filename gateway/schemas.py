@@ -1,8 +1,8 @@
-"""Schemas of the gateway's own answers (the catalog's data schemas live in
-``services/catalog/schemas.py``). Used for the OpenAPI document only."""
+"""Schemas of the gateway's own answers (the services' schemas live in ``contracts/``).
+Used for the OpenAPI document only."""
 from marshmallow import RAISE, Schema, fields, validate
 
-from services.catalog.schemas import ENTRY_KINDS
+from contracts.catalog.api import ENTRY_KINDS
 
 
 class ProblemSchema(Schema):
@@ -59,7 +59,7 @@ class NetworkSchema(Schema):
 
 
 class MapQuerySchema(Schema):
-    """Query of ``GET /map``; ``bbox`` is checked further by ``services.catalog.geo.parse_bbox``."""
+    """Query of ``GET /map``; ``bbox`` is checked further by ``kernel.geo.parse_bbox``."""
 
     class Meta:
         unknown = RAISE

@@ -1,6 +1,6 @@
 """The HTTP gateway: thin routes that check input, call a service by RPC, answer JSON.
 
-Each route: authenticate (``gateway.auth``), read and validate input with the catalog's
+Each route: authenticate (``gateway.auth``), read and validate input with the contracts'
 schemas (``gateway.inputs``), call the service, wrap the result. Errors become
 problem+json in ``gateway.web``/``gateway.problems``; the OpenAPI document is built
 from the ``@documented`` descriptions (``gateway.openapi``).
@@ -11,7 +11,7 @@ from nameko.exceptions import UnknownService
 from werkzeug.wrappers import Response
 
 from gateway import metrics
-from gateway.auth import STAFF_ROLES, TokenAuth, is_staff, optional_actor, require_role
+from gateway.auth import TokenAuth
 from gateway.docs_page import render_docs
 from gateway.errors import ServiceUnavailable
 from gateway.inputs import body_bytes, etag, expected_version, json_body, query_args, resource_id, validate
@@ -23,10 +23,11 @@ from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQu
                              ReadinessSchema, SubmissionReceiptSchema)
 from gateway.web import route as gateway_route
 from kernel import broker
-from services.catalog import schemas
-from services.catalog.geo import parse_bbox
-from services.search import schemas as search_schemas
-from services.search.related import merge_related
+from kernel.dependencies import Tracing
+from kernel.roles import STAFF_ROLES, is_staff
+from contracts.catalog import api as schemas
+from kernel.geo import parse_bbox
+from contracts.search import api as search_schemas
 
 API = "/api/v1"
 READY_RPC_TIMEOUT = 2.0
@@ -54,7 +55,9 @@ def route(method: str, path: str):
 class GatewayService:
     name = "gateway"
 
-    auth = TokenAuth()  # checks the AUTH config at start-up
+    auth = TokenAuth()  # checks the AUTH config at start-up; signs staff actors for the services
+    tracing = Tracing()
+    broker_metrics = metrics.BrokerMetrics()
     public_write_limit = PublicWriteLimit()
     catalog = TimedRpc("catalog")
     search = TimedRpc("search")
@@ -67,9 +70,9 @@ class GatewayService:
                 response=schemas.EntryPageSchema,
                 description="Published projects, ideas, initiatives and events; staff may filter by status.")
     def list_entries(self, request):
-        actor = optional_actor(request)
+        self.auth.optional(request)
         query = validate(schemas.EntryQuerySchema, query_args(request), "query")
-        return json_response(self.catalog.list_entries(query, actor))
+        return json_response(self.catalog.list_entries(query))
 
     @route("POST", "/entries")
     @documented(summary="Submit or create an entry", tag="entries", auth=AUTH_OPTIONAL,
@@ -82,11 +85,11 @@ class GatewayService:
                             "Anonymous submissions are limited per client address (429 with Retry-After).",
                 errors=(429,))
     def create_entry(self, request):
-        actor = optional_actor(request)
+        actor = self.auth.optional(request)
         if not is_staff(actor):
             self.public_write_limit(request)
         data = validate(schemas.EntryCreateSchema, json_body(request), "entry")
-        entry = self.catalog.create_entry(data, actor if is_staff(actor) else None)
+        entry = self.catalog.create_entry(data)
         if not is_staff(actor):
             return json_response({"id": entry["id"], "status": entry["status"],
                                   "message": "Thank you. Editors review submissions before they are published."},
@@ -99,8 +102,8 @@ class GatewayService:
                 headers={"ETag": "the entry's version, for If-Match"},
                 description="The public sees published entries without contact data.")
     def get_entry(self, request, entry_id):
-        actor = optional_actor(request)
-        entry = self.catalog.get_entry(resource_id(entry_id), actor)
+        self.auth.optional(request)
+        entry = self.catalog.get_entry(resource_id(entry_id))
         return json_response(entry, headers={"ETag": etag(entry["version"])})
 
     @route("PATCH", "/entries/<entry_id>")
@@ -110,12 +113,12 @@ class GatewayService:
                 description="Send the version you edited in the body (version) or as If-Match; "
                             "a stale version is answered 409.")
     def update_entry(self, request, entry_id):
-        actor = require_role(request, *STAFF_ROLES)
+        self.auth.require(request, *STAFF_ROLES)
         entry_id = resource_id(entry_id)
         changes = json_body(request)
         version = expected_version(request, changes)
         validate(schemas.EntryUpdateSchema, {**changes, "version": version}, "change")
-        entry = self.catalog.update_entry(entry_id, changes, version, actor)
+        entry = self.catalog.update_entry(entry_id, changes, version)
         return json_response(entry, headers={"ETag": etag(entry["version"])})
 
     @route("DELETE", "/entries/<entry_id>")
@@ -124,30 +127,30 @@ class GatewayService:
                 description="The entry is withdrawn (kept in the history), not erased. Optional JSON "
                             "body {reason}.")
     def withdraw_entry(self, request, entry_id):
-        actor = require_role(request, *STAFF_ROLES)
+        self.auth.require(request, *STAFF_ROLES)
         entry_id = resource_id(entry_id)
         reason = None
         if body_bytes(request).strip():
             reason = validate(schemas.WithdrawSchema, json_body(request), "body").get("reason")
-        return json_response(self.catalog.withdraw_entry(entry_id, actor, reason))
+        return json_response(self.catalog.withdraw_entry(entry_id, reason))
 
     @route("POST", "/entries/<entry_id>/review")
     @documented(summary="Review an entry", tag="entries", auth=AUTH_STAFF, body=schemas.ReviewSchema,
                 response=schemas.EntryStaffSchema, errors=(409,),
                 description="publish, reject (needs a reason), archive or withdraw.")
     def review_entry(self, request, entry_id):
-        actor = require_role(request, *STAFF_ROLES)
+        self.auth.require(request, *STAFF_ROLES)
         entry_id = resource_id(entry_id)
         decision = validate(schemas.ReviewSchema, json_body(request), "review")
-        entry = self.catalog.review_entry(entry_id, decision, actor)
+        entry = self.catalog.review_entry(entry_id, decision)
         return json_response(entry, headers={"ETag": etag(entry["version"])})
 
     @route("GET", "/entries/<entry_id>/history")
     @documented(summary="Version history of an entry", tag="entries", auth=AUTH_STAFF,
                 response=HistorySchema, description="Every version, oldest first.")
     def entry_history(self, request, entry_id):
-        actor = require_role(request, *STAFF_ROLES)
-        return json_response(_items(self.catalog.entry_history(resource_id(entry_id), actor)))
+        self.auth.require(request, *STAFF_ROLES)
+        return json_response(_items(self.catalog.entry_history(resource_id(entry_id))))
 
     @route("DELETE", "/entries/<entry_id>/contact")
     @documented(summary="Erase the personal data of an entry", tag="entries", auth=AUTH_ADMIN,
@@ -155,8 +158,8 @@ class GatewayService:
                 description="For an erasure request: the contact data is removed from the entry and "
                             "from every version in its history. Admins only.")
     def erase_personal_data(self, request, entry_id):
-        actor = require_role(request, "admin")
-        return json_response(self.catalog.erase_personal_data(resource_id(entry_id), actor))
+        self.auth.require(request, "admin")
+        return json_response(self.catalog.erase_personal_data(resource_id(entry_id)))
 
     @route("GET", "/entries/<entry_id>/related")
     @documented(summary="Related entries and organisations", tag="entries", auth=AUTH_OPTIONAL,
@@ -165,23 +168,23 @@ class GatewayService:
                             "first, then up to 6 similar entries found by the search index (relation "
                             "similar). While the search service is down only the linked ones are listed.")
     def related_entries(self, request, entry_id):
-        actor = optional_actor(request)
+        self.auth.optional(request)
         entry_id = resource_id(entry_id)
         try:
-            return json_response(self.search.related(entry_id, actor=actor))
+            return json_response(self.search.related(entry_id))
         except (ServiceUnavailable, UnknownService):  # similar entries are a bonus; links still answer
-            linked = self.catalog.related_entries(entry_id, actor)
-            return json_response(merge_related(linked, [], 0))
+            linked = self.catalog.related_entries(entry_id)
+            return json_response(search_schemas.related_from_links(linked))
 
     @route("POST", "/entries/<entry_id>/links")
     @documented(summary="Link an entry to an entry or organisation", tag="entries", auth=AUTH_STAFF,
                 body=schemas.LinkCreateSchema, response=schemas.LinkSchema, status=201, errors=(409,),
                 headers={"Location": "the related view of the entry"})
     def add_link(self, request, entry_id):
-        actor = require_role(request, *STAFF_ROLES)
+        self.auth.require(request, *STAFF_ROLES)
         entry_id = resource_id(entry_id)
         data = validate(schemas.LinkCreateSchema, json_body(request), "link")
-        link = self.catalog.add_link(entry_id, data, actor)
+        link = self.catalog.add_link(entry_id, data)
         return json_response(link, status=201, headers={"Location": f"{API}/entries/{entry_id}/related"})
 
     # ------------------------------------------------------------------ organisations
@@ -198,9 +201,9 @@ class GatewayService:
                 body=schemas.OrganisationCreateSchema, response=schemas.OrganisationSchema, status=201,
                 headers={"Location": "URL of the new organisation"}, errors=(409,))
     def create_organisation(self, request):
-        actor = require_role(request, *STAFF_ROLES)
+        self.auth.require(request, *STAFF_ROLES)
         data = validate(schemas.OrganisationCreateSchema, json_body(request), "organisation")
-        organisation = self.catalog.create_organisation(data, actor)
+        organisation = self.catalog.create_organisation(data)
         return json_response(organisation, status=201,
                              headers={"Location": f"{API}/organisations/{organisation['id']}"})
 
@@ -224,9 +227,9 @@ class GatewayService:
                 body=schemas.ArticleCreateSchema, response=schemas.ArticleSchema, status=201,
                 headers={"Location": "URL of the new article"})
     def create_article(self, request):
-        actor = require_role(request, *STAFF_ROLES)
+        self.auth.require(request, *STAFF_ROLES)
         data = validate(schemas.ArticleCreateSchema, json_body(request), "article")
-        article = self.catalog.create_article(data, actor)
+        article = self.catalog.create_article(data)
         return json_response(article, status=201, headers={"Location": f"{API}/articles/{article['id']}"})
 
     @route("GET", "/articles/<article_id>")

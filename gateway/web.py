@@ -3,13 +3,16 @@
 ``route`` is the decorator every gateway route uses. Errors a route raises, and the
 answers given before any route runs (unknown path → 404, wrong method → 405, body
 over ``MAX_BODY_BYTES`` → 413), all become problem responses via ``gateway.problems``.
-Each answer is counted in ``gateway.metrics`` under its route template.
+Each answer is counted in ``gateway.metrics`` under its route template, and carries the
+request's id (``X-Request-Id``: the client's if it is a safe token, else a new one), which
+travels in the worker's context data into every RPC call and log line.
 """
 import logging
 import socket
 import time
 from functools import partial
 
+import structlog
 from eventlet.event import Event
 from nameko import config as nameko_config
 from nameko.web.handlers import HttpRequestHandler
@@ -22,8 +25,10 @@ from gateway import metrics
 from gateway.errors import GatewayError, PayloadTooLarge
 from gateway.problems import problem_response
 from kernel.errors import KosiError
+from kernel.tracing import REQUEST_ID_KEY, accepted_request_id
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+REQUEST_ID_ENVIRON_KEY = "kosi.request_id"
 
 
 def max_body_bytes() -> int:
@@ -33,6 +38,14 @@ def max_body_bytes() -> int:
 class GatewayWsgiApp(WsgiApp):
     def __call__(self, environ, start_response):
         started = time.perf_counter()
+        request_id = environ[REQUEST_ID_ENVIRON_KEY] = accepted_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            return self._answer(environ, start_response, started, request_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def _answer(self, environ, start_response, started, request_id):
         if getattr(environ.get("wsgi.input"), "chunked_input", False):
             # eventlet decodes chunked bodies and ends the stream itself; saying so lets
             # werkzeug read them (and enforce the size limit) instead of seeing no body
@@ -50,6 +63,7 @@ class GatewayWsgiApp(WsgiApp):
             response = provider.handle_request(request)
         except (HTTPException, KosiError) as error:
             response = problem_response(error, request.path)
+        response.headers["X-Request-Id"] = request_id
         metrics.observe(request.method, route, response.status_code, time.perf_counter() - started)
         return response(environ, start_response)
 
@@ -71,6 +85,9 @@ class GatewayServer(WebServer):
 
     def get_wsgi_app(self):
         return GatewayWsgiApp(self)
+
+    def context_data_from_headers(self, request):
+        return {REQUEST_ID_KEY: request.environ[REQUEST_ID_ENVIRON_KEY]}
 
 
 class GatewayRoute(HttpRequestHandler):

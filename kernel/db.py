@@ -9,10 +9,10 @@ from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from kernel.events import make_event
+from kernel.events import DEFAULT_DEPRECATION_DAYS, make_events
 from kernel.outbox import inbox_table_of, outbox_table_of
 
 
@@ -48,16 +48,33 @@ def _make_psycopg_green():
         patch_psycopg()
 
 
+def insert_ignoring_duplicates(session: Session, table: sa.Table, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted.
+
+    A concurrent transaction inserting the same key makes this one wait until it ends
+    (PostgreSQL: on the unique index; SQLite: on the database lock), then insert or not.
+    """
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
+    if module is None:
+        raise NotImplementedError(f"insert_ignoring_duplicates: no ON CONFLICT for {dialect}")
+    statement = module.insert(table).values(**values).on_conflict_do_nothing()
+    return session.execute(statement).rowcount == 1
+
+
 class UnitOfWork:
     """``with uow: …; uow.emit(…); uow.commit()`` — changes and events in one transaction."""
 
     def __init__(self, session_factory: Callable[[], Session], producer: str, metadata: sa.MetaData,
-                 on_commit: Callable[[], None] | None = None):
+                 on_commit: Callable[[], None] | None = None, request_id: str | None = None,
+                 deprecation_days: int = DEFAULT_DEPRECATION_DAYS):
         self._session_factory = session_factory
         self.producer = producer
         self._outbox = outbox_table_of(metadata)
         self._inbox = inbox_table_of(metadata)
         self._on_commit = on_commit
+        self.request_id = request_id
+        self._deprecation_days = deprecation_days
         self.session: Session | None = None
         self._events: list[dict] = []
 
@@ -71,26 +88,23 @@ class UnitOfWork:
         self.session.close()
         self._events = []
 
-    def emit(self, event_type: str, data: dict, version: int = 1) -> dict:
-        """Record an event; it is stored with the transaction and published after commit."""
-        envelope = make_event(self.producer, event_type, data, version)
-        self._events.append(envelope)
-        return envelope
+    def emit(self, event_type: str, data: dict) -> dict:
+        """Record an event (in every version published today); it is stored with the
+        transaction and published after commit. Returns the newest version's envelope."""
+        envelopes = make_events(self.producer, event_type, data, self._deprecation_days)
+        self._events.extend(envelopes)
+        return envelopes[0]
 
-    def already_processed(self, consumer: str, event_id: str) -> bool:
-        """Inbox check: has ``consumer`` already applied the event ``event_id``?"""
-        query = sa.select(self._inbox.c.event_id).where(
-            self._inbox.c.consumer == consumer, self._inbox.c.event_id == event_id)
-        return self.session.execute(query).first() is not None
-
-    def mark_processed(self, consumer: str, event_id: str) -> None:
-        """Inbox write, in the same transaction as the effect of the event."""
-        self.session.execute(sa.insert(self._inbox).values(consumer=consumer, event_id=event_id))
+    def claim_event(self, consumer: str, event_id: str) -> bool:
+        """Inbox: record that ``consumer`` applies ``event_id`` in this transaction; False when
+        it was applied before (or is being applied by a concurrent, committing transaction)."""
+        return insert_ignoring_duplicates(self.session, self._inbox, {"consumer": consumer, "event_id": event_id})
 
     def commit(self) -> None:
         if self._events:
             self.session.execute(sa.insert(self._outbox), [
-                {"event_id": envelope["event_id"], "event_type": envelope["type"], "payload": envelope}
+                {"event_id": envelope["event_id"], "version": envelope["version"], "event_type": envelope["type"],
+                 "payload": envelope, "request_id": self.request_id}
                 for envelope in self._events
             ])
         had_events = bool(self._events)
@@ -101,11 +115,8 @@ class UnitOfWork:
 
 
 def unit_of_work_factory(engine: sa.Engine, producer: str, metadata: sa.MetaData,
-                         on_commit: Callable[[], None] | None = None) -> Callable[[], UnitOfWork]:
+                         on_commit: Callable[[], None] | None = None,
+                         deprecation_days: int = DEFAULT_DEPRECATION_DAYS) -> Callable[..., UnitOfWork]:
+    """``make_uow(request_id=None)`` → a new ``UnitOfWork``."""
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
-    return lambda: UnitOfWork(sessions, producer, metadata, on_commit)
-
-
-def is_duplicate_delivery(error: IntegrityError) -> bool:
-    """True when an IntegrityError came from the inbox's primary key (a concurrent redelivery)."""
-    return "inbox" in str(error.orig).lower()
+    return lambda request_id=None: UnitOfWork(sessions, producer, metadata, on_commit, request_id, deprecation_days)

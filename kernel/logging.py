@@ -13,11 +13,20 @@ def _no_traceback_for_expected_errors(_logger, _method, event_dict):
 
 
 def configure_logging(service: str, level: str = "INFO", json_lines: bool = False) -> None:
+    """Every line names the service; lines written by a worker also carry its request id and
+    entrypoint (``kernel.dependencies.Tracing`` binds them per green thread)."""
+
+    def add_service(_logger, _method, event_dict):
+        event_dict.setdefault("service", service)
+        return event_dict
+
     shared = [
         structlog.contextvars.merge_contextvars,
+        add_service,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),  # fields given as logging's extra={…}
         _no_traceback_for_expected_errors,
     ]
     renderer = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
@@ -38,4 +47,3 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = Fals
     logging.getLogger("amqp").setLevel(logging.ERROR)
     # pika (broker checks: /ready, kosi broker/dlq) narrates every connection at INFO
     logging.getLogger("pika").setLevel(logging.WARNING)
-    structlog.contextvars.bind_contextvars(service=service)

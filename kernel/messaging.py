@@ -1,44 +1,184 @@
-"""Event consumption that loses nothing.
+"""Event consumption that loses nothing and blocks nothing.
 
-``reliable_event_handler`` is nameko's ``event_handler`` with two changes: its queue
-dead-letters into ``kosi.dlx`` (so ``kosi broker setup`` can declare it ahead of the
-consumer with the same arguments), and a handler that raises *rejects* the message,
-which the broker moves to the dead-letter queue instead of nameko's ack-and-drop.
-Inspect and replay with ``kosi dlq list|replay``.
+``reliable_event_handler(source, event_type, subscription=…)`` is the only way services
+consume events. Unlike nameko's ``event_handler`` (which acks and drops an event whose
+handler fails):
+
+- its queue has an explicit, stable name, ``<service>.<subscription>``, that does not
+  depend on the Python method's name;
+- the envelope is read tolerantly before the handler runs (``kernel.events.read_event``);
+  the handler gets the parsed envelope. A copy in a version this consumer reads in another
+  copy is acknowledged and skipped; an event in a version it cannot read at all is parked
+  (``<service>.parked``, with the reason) for replay after an upgrade; an envelope or data
+  that breaks its contract goes straight to the dead-letter queue (retrying cannot help);
+- a handler that raises is retried after the configured delays (``EVENT_RETRY_DELAYS``,
+  through the delay queues of ``kernel.topology``) and only then dead-lettered, with the
+  exception type, message and attempt count in the message's headers.
+
+The original message is acknowledged only after its copy (retry, dead letter, parked) was
+confirmed by the broker: a crash in between can duplicate a message, never lose one.
+Inspect and replay with ``kosi dlq`` and ``kosi parked``.
 """
-from kombu import Queue
-from nameko.events import EventHandler
+import logging
+from datetime import datetime, timezone
 
-from kernel.outbox import event_exchange
+import nameko
+from kombu import Exchange, Queue, binding
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer, decode_from_headers
 
-DEAD_LETTER_EXCHANGE = "kosi.dlx"
-DEAD_LETTER_QUEUE = "kosi.dead-letters"
+from kernel import topology
+from kernel.errors import ValidationFailed
+from kernel.events import UnknownEventVersion, read_event
+
+log = logging.getLogger(__name__)
+
+MAX_HEADER_TEXT = 1000
 
 
-def consumer_queue_name(source_service: str, event_type: str, consumer_service: str, method: str) -> str:
-    """nameko's SERVICE_POOL queue name."""
-    return f"evt-{source_service}-{event_type}--{consumer_service}.{method}"
+class BrokerNotSetUp(RuntimeError):
+    """An exchange a consumer binds to is missing: ``kosi broker setup`` has not run."""
 
 
-def consumer_queue_arguments() -> dict:
-    return {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE}
+def describe_error(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_HEADER_TEXT]
 
 
-class ReliableEventHandler(EventHandler):
+class ReliableEventHandler(Consumer):
+    def __init__(self, source_service: str, event_type: str, subscription: str, **kwargs):
+        if not subscription or not all(part.isalnum() for part in subscription.split("-")):
+            raise ValueError(f"subscription {subscription!r}: letters, digits and dashes only")
+        self.source_service = source_service
+        self.event_type = event_type
+        self.subscription = subscription
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    # ------------------------------------------------------------------ setup
+
     def setup(self):
-        name = consumer_queue_name(self.source_service, self.event_type,
-                                   self.container.service_name, self.method_name)
-        self.queue = Queue(name, exchange=event_exchange(self.source_service),
-                           routing_key=self.event_type, durable=True, auto_delete=False,
-                           queue_arguments=consumer_queue_arguments())
-        # skip EventHandler.setup (it would build its own queue without the arguments)
-        super(EventHandler, self).setup()
+        service = self.container.service_name
+        self.queue_name = topology.consumer_queue_name(service, self.subscription)
+        self.delays = topology.retry_delays(nameko.config)
+        self.parked_exchange = topology.parked_name(service)
+        source = Exchange(topology.event_exchange_name(self.source_service), type="topic", no_declare=True)
+        retry_return = Exchange(topology.RETRY_RETURN_EXCHANGE, type="headers", no_declare=True)
+        self.queue = Queue(
+            self.queue_name, durable=True, auto_delete=False,
+            queue_arguments=topology.consumer_queue_arguments(),
+            bindings=[binding(source, routing_key=self.event_type),
+                      binding(retry_return, arguments={"x-match": "all", topology.RETRY_TO_HEADER: self.queue_name})])
+        super().setup()
+        self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True, retry=True,
+                                   retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
 
-    def handle_message_processed(self, message, result=None, exc_info=None):
+    def start(self):
+        self._require_topology()
+        super().start()
+
+    def _require_topology(self):
+        """Fail with a clear reason instead of retrying a binding to a missing exchange forever."""
+        from kernel import broker
+
+        missing = broker.missing_exchanges(self.amqp_uri, [
+            topology.event_exchange_name(self.source_service), topology.RETRY_RETURN_EXCHANGE,
+            topology.RETRY_EXCHANGE, topology.DEAD_LETTER_EXCHANGE, self.parked_exchange])
+        if missing:
+            raise BrokerNotSetUp(f"{self.queue_name}: exchange(s) {', '.join(missing)} missing on the broker; "
+                                 "run `kosi broker setup` before starting the service")
+
+    # ------------------------------------------------------------------ receiving
+
+    def handle_message(self, body, message):
+        # settled in a thread of its own: publishing a copy waits for the broker's confirm,
+        # and waiting for a free worker must not block the connection's heartbeats
+        self.container.spawn_managed_thread(lambda: self._receive(body, message),
+                                            identifier=f"receive[{self.queue_name}]")
+
+    def _receive(self, body, message):
+        try:
+            envelope = read_event(body)
+        except UnknownEventVersion as error:
+            self._settle(message, self._park, error)
+            return
+        except ValidationFailed as error:
+            log.warning("%s: event %s breaks its contract: %s %s", self.queue_name, message.properties.get(
+                "message_id"), error.detail, error.fields)
+            self._settle(message, self._dead_letter, error, attempts=1)
+            return
+        if envelope is None:  # a copy in another version, read by this consumer in the version it prefers
+            self.consumer.ack_message(message)
+            return
+        try:
+            self.container.spawn_worker(
+                self, (envelope,), {}, context_data=decode_from_headers(message.headers),
+                handle_result=lambda worker_ctx, result=None, exc_info=None: self._after_worker(
+                    message, result, exc_info))
+        except ContainerBeingKilled:
+            self.consumer.requeue_message(message)
+
+    def _after_worker(self, message, result, exc_info):
         if exc_info is None:
             self.consumer.ack_message(message)
-        elif message.channel.connection:
-            message.reject(requeue=False)
+        else:
+            attempt = int((message.headers or {}).get(topology.ATTEMPT_HEADER, 0)) + 1
+            if attempt <= len(self.delays):
+                self._settle(message, self._retry, exc_info[1], attempt=attempt)
+            else:
+                self._settle(message, self._dead_letter, exc_info[1], attempts=attempt)
+        return result, exc_info
+
+    # ------------------------------------------------------------------ settling
+
+    def _settle(self, message, copy_to, error, **details):
+        """Publish the message's copy (retry, dead letter, parked), then acknowledge it."""
+        try:
+            copy_to(message, error, **details)
+        except Exception as publish_error:
+            log.error("%s: cannot hand message %s on (%s); rejecting it into the dead-letter queue",
+                      self.queue_name, message.properties.get("message_id"), describe_error(publish_error))
+            if message.channel.connection:
+                message.reject(requeue=False)
+            return
+        self.consumer.ack_message(message)
+
+    def _copy(self, message, exchange: str, routing_key: str, headers: dict):
+        carried = {key: value for key, value in (message.headers or {}).items() if key != "x-death"}
+        carried.update(headers)
+        properties = message.properties
+        self.publisher.publish(
+            message.body, exchange=Exchange(exchange, no_declare=True), routing_key=routing_key,
+            headers=carried, message_id=properties.get("message_id"), delivery_mode=2,
+            content_type=message.content_type or "application/json",
+            content_encoding=message.content_encoding or "utf-8")
+
+    def _failure_headers(self, error) -> dict:
+        return {topology.ERROR_TYPE_HEADER: type(error).__name__, topology.ERROR_HEADER: describe_error(error),
+                topology.ORIGIN_QUEUE_HEADER: self.queue_name,
+                topology.FAILED_AT_HEADER: datetime.now(timezone.utc).isoformat()}
+
+    def _retry(self, message, error, attempt: int):
+        delay = self.delays[attempt - 1]
+        log.warning("%s: attempt %d of %d failed (%s); next attempt in %gs", self.queue_name, attempt,
+                    len(self.delays) + 1, describe_error(error), delay)
+        headers = {**self._failure_headers(error), topology.ATTEMPT_HEADER: attempt,
+                   topology.RETRY_TO_HEADER: self.queue_name}
+        try:
+            self._copy(message, topology.RETRY_EXCHANGE, topology.delay_queue_name(delay), headers)
+        except UndeliverableMessage:
+            raise BrokerNotSetUp(f"no delay queue for {delay:g}s: run `kosi broker setup`") from None
+
+    def _dead_letter(self, message, error, attempts: int):
+        log.error("%s: message %s dead-lettered after %d attempt(s): %s", self.queue_name,
+                  message.properties.get("message_id"), attempts, describe_error(error))
+        self._copy(message, topology.DEAD_LETTER_EXCHANGE, self.queue_name,
+                   {**self._failure_headers(error), topology.ATTEMPT_HEADER: attempts})
+
+    def _park(self, message, error):
+        log.warning("%s: message %s parked: %s", self.queue_name, message.properties.get("message_id"), error)
+        self._copy(message, self.parked_exchange, self.queue_name,
+                   {topology.PARKED_REASON_HEADER: str(error)[:MAX_HEADER_TEXT],
+                    topology.ORIGIN_QUEUE_HEADER: self.queue_name})
 
 
 reliable_event_handler = ReliableEventHandler.decorator
@@ -51,9 +191,9 @@ def subscriptions_of(service_cls) -> list[dict]:
         for entrypoint in getattr(getattr(service_cls, name), "nameko_entrypoints", ()):
             if isinstance(entrypoint, ReliableEventHandler):
                 found.append({
+                    "consumer_service": service_cls.name,
                     "source_service": entrypoint.source_service,
                     "event_type": entrypoint.event_type,
-                    "queue": consumer_queue_name(entrypoint.source_service, entrypoint.event_type,
-                                                 service_cls.name, name),
+                    "queue": topology.consumer_queue_name(service_cls.name, entrypoint.subscription),
                 })
     return found

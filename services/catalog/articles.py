@@ -1,12 +1,12 @@
 """Knowledge articles and news on the centre's work (staff-written, published at once)."""
 import sqlalchemy as sa
 
+from kernel.roles import require_staff
 from kernel.errors import NotFound
 from services.catalog import taxonomy
-from services.catalog.common import (aware, by_id_or_slug, json_list_contains, new_id, paginate,
-                                     require_staff, unique_slug, utcnow)
+from services.catalog.common import (aware, by_id_or_slug, json_list_contains, new_id, paginate, unique_slug, utcnow)
 from services.catalog.models import articles
-from services.catalog.schemas import ArticleSchema
+from contracts.catalog.api import ArticleSchema
 
 SCHEMA = ArticleSchema()
 

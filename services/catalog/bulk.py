@@ -6,7 +6,8 @@ from services.catalog import articles as article_domain
 from services.catalog import entries as entry_domain
 from services.catalog import organisations as organisation_domain
 from services.catalog.models import articles, entries
-from services.catalog.schemas import EntryCreateSchema, load_input
+from contracts.catalog.api import EntryCreateSchema
+from kernel.schemas import load_input
 
 
 def export_entries(uow) -> list[dict]:

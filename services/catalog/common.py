@@ -1,4 +1,4 @@
-"""Small helpers the catalog's domain modules share: actors, ids, time, slugs, pages."""
+"""Small helpers the catalog's domain modules share: ids, time, slugs, pages."""
 import re
 import unicodedata
 import uuid
@@ -6,41 +6,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from kernel.errors import Forbidden
-from services.catalog import events  # noqa: F401 (registers the event contracts the domain emits)
-
-STAFF_ROLES = {"editor", "admin"}
-
-
-# ------------------------------------------------------------------ actors
-# ``actor`` is None (anonymous) or ``{"sub": str, "roles": [str]}`` from a verified token.
-
-def roles_of(actor) -> set:
-    if not isinstance(actor, dict):
-        return set()
-    roles = actor.get("roles") or []
-    return {role for role in roles if isinstance(role, str)} if isinstance(roles, (list, tuple)) else set()
-
-
-def is_staff(actor) -> bool:
-    return bool(roles_of(actor) & STAFF_ROLES)
-
-
-def require_staff(actor) -> None:
-    if not is_staff(actor):
-        raise Forbidden("this needs an editor or admin")
-
-
-def require_admin(actor) -> None:
-    if "admin" not in roles_of(actor):
-        raise Forbidden("this needs an admin")
-
-
-def actor_name(actor) -> str | None:
-    if isinstance(actor, dict) and actor.get("sub"):
-        return str(actor["sub"])[:200]
-    return None
-
+from contracts.catalog import events  # noqa: F401 (registers the event contracts the domain emits)
 
 # ------------------------------------------------------------------ ids, time
 def new_id() -> str:

@@ -17,13 +17,13 @@ already-validated input (see ``schemas.py``); writes commit the unit of work.
 """
 import sqlalchemy as sa
 
+from kernel.roles import actor_name, is_staff, require_admin, require_staff
 from kernel.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from services.catalog import taxonomy
-from services.catalog.common import (actor_name, aware, by_id_or_slug, is_staff, json_list_contains,
-                                     new_id, paginate, require_admin, require_staff, unique_slug, utcnow)
+from services.catalog.common import (aware, by_id_or_slug, json_list_contains, new_id, paginate, unique_slug, utcnow)
 from services.catalog.models import (entries, entry_organisations, entry_themes, entry_versions,
                                      organisations)
-from services.catalog.schemas import EntrySchema, EntryStaffSchema, EntryVersionSchema
+from contracts.catalog.api import EntrySchema, EntryStaffSchema, EntryVersionSchema
 
 PUBLIC = EntrySchema()
 STAFF = EntryStaffSchema()

@@ -1,4 +1,5 @@
-"""Geography of the catalog: the state outline, regions, bounding boxes, map clustering.
+"""Geography of the catalog: the state outline, regions, map clustering (distances and
+bounding boxes are in ``kernel/geo.py``).
 
 The outline of Saxony-Anhalt (``STATE_OUTLINE``) is an **approximation** drawn by hand
 from well-known places on both sides of the border (~95 vertices). Checked against a
@@ -20,6 +21,7 @@ import math
 from collections import Counter
 
 from kernel.errors import ValidationFailed
+from kernel.geo import finite, haversine_km, in_bbox, parse_bbox
 
 # (minLon, minLat, maxLon, maxLat) of Saxony-Anhalt
 STATE_BBOX = (10.56, 50.93, 13.19, 53.05)
@@ -136,7 +138,6 @@ CELLS_PER_TILE = 4
 CELL_LAT_FACTOR = math.cos(math.radians(52.0))
 MAX_ZOOM = 20
 
-EARTH_RADIUS_KM = 6371.0088
 
 
 # --------------------------------------------------------------------------- points
@@ -155,25 +156,13 @@ def point_in_polygon(lon: float, lat: float, ring) -> bool:
     return inside
 
 
-def in_bbox(lat: float, lon: float, bbox) -> bool:
-    min_lon, min_lat, max_lon, max_lat = bbox
-    return min_lon <= lon <= max_lon and min_lat <= lat <= max_lat
-
 
 def in_state(lat: float, lon: float) -> bool:
     """Whether the point lies in Saxony-Anhalt (approximate outline, see module doc)."""
-    if not (_finite(lat) and _finite(lon)) or not in_bbox(lat, lon, STATE_BBOX):
+    if not (finite(lat) and finite(lon)) or not in_bbox(lat, lon, STATE_BBOX):
         return False
     return point_in_polygon(lon, lat, STATE_OUTLINE)
 
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi = phi2 - phi1
-    d_lambda = math.radians(lon2 - lon1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def region_for_point(lat: float, lon: float, regions) -> str | None:
@@ -194,47 +183,6 @@ def region_for_point(lat: float, lon: float, regions) -> str | None:
         if best is None or key < best[0]:
             best = (key, str(region["ags"]))
     return best[1] if best else None
-
-
-# --------------------------------------------------------------------------- bbox
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _bbox_error(message: str):
-    return ValidationFailed(f"invalid bbox: {message}", {"bbox": [message]})
-
-
-def parse_bbox(text_or_list) -> tuple[float, float, float, float]:
-    """``"minLon,minLat,maxLon,maxLat"`` (or a list of four numbers) as a tuple of floats."""
-    if isinstance(text_or_list, str):
-        parts = [part.strip() for part in text_or_list.split(",")]
-    elif isinstance(text_or_list, (list, tuple)):
-        parts = list(text_or_list)
-    else:
-        raise _bbox_error("must be minLon,minLat,maxLon,maxLat")
-    if len(parts) != 4:
-        raise _bbox_error(f"must have 4 numbers (minLon,minLat,maxLon,maxLat), got {len(parts)}")
-    numbers = []
-    for part in parts:
-        if isinstance(part, bool):
-            raise _bbox_error(f"not a number: {part!r}")
-        try:
-            number = float(part)
-        except (TypeError, ValueError):
-            raise _bbox_error(f"not a number: {str(part)[:40]!r}") from None
-        if not math.isfinite(number):
-            raise _bbox_error("numbers must be finite")
-        numbers.append(number)
-    min_lon, min_lat, max_lon, max_lat = numbers
-    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise _bbox_error("longitudes must lie between -180 and 180")
-    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-        raise _bbox_error("latitudes must lie between -90 and 90")
-    if min_lon > max_lon or min_lat > max_lat:
-        raise _bbox_error("minimum must not be greater than maximum")
-    return min_lon, min_lat, max_lon, max_lat
 
 
 # --------------------------------------------------------------------------- clustering
@@ -309,7 +257,7 @@ def cluster(points, bbox, zoom: int) -> list[dict]:
     bbox = parse_bbox(bbox)
     zoom = _check_zoom(zoom)
     visible = [p for p in points
-               if _finite(p.get("lat")) and _finite(p.get("lon")) and in_bbox(p["lat"], p["lon"], bbox)]
+               if finite(p.get("lat")) and finite(p.get("lon")) and in_bbox(p["lat"], p["lon"], bbox)]
     if zoom >= CLUSTER_MAX_ZOOM:
         return [point_feature(p) for p in sorted(visible, key=_point_order)]
     cells: dict[tuple[int, int], list] = {}

@@ -2,12 +2,13 @@
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from kernel.roles import is_staff, require_staff
 from kernel.errors import Conflict, NotFound, ValidationFailed
 from services.catalog import entries as entry_domain
 from services.catalog import organisations as organisation_domain
-from services.catalog.common import aware, is_staff, new_id, require_staff, utcnow
+from services.catalog.common import aware, new_id, utcnow
 from services.catalog.models import entries, links, organisations
-from services.catalog.schemas import LinkSchema
+from contracts.catalog.api import LinkSchema
 
 SCHEMA = LinkSchema()
 

@@ -1,11 +1,12 @@
 """Organisations: associations, municipalities, companies … that entries involve or link to."""
 import sqlalchemy as sa
 
+from kernel.roles import require_staff
 from kernel.errors import NotFound
 from services.catalog import taxonomy
-from services.catalog.common import aware, by_id_or_slug, new_id, paginate, require_staff, unique_slug, utcnow
+from services.catalog.common import aware, by_id_or_slug, new_id, paginate, unique_slug, utcnow
 from services.catalog.models import organisations
-from services.catalog.schemas import OrganisationSchema
+from contracts.catalog.api import OrganisationSchema
 
 SCHEMA = OrganisationSchema()
 

@@ -1,89 +1,92 @@
 """nameko entrypoints of the catalog: validate with a schema, call the domain, return dicts.
 
-The RPC contract is docs/catalog-rpc.md. ``map_features``, ``network``,
-``export_entries`` and ``import_records`` are wired separately (geo, network, transfer).
+The RPC contract is docs/catalog-rpc.md (schemas in ``contracts/catalog/api.py``). Who is
+calling comes from the call's signed actor assertion (``self.caller.actor``: None when
+anonymous), never from an argument.
 """
 import sqlalchemy as sa
-from kernel.rpc import rpc
 
-from kernel.dependencies import Database
+from contracts.catalog import events  # noqa: F401 (registers the event contracts the domain emits)
+from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema, EntryQuerySchema,
+                                   EntryUpdateSchema, LinkCreateSchema, MapQuerySchema, NetworkQuerySchema,
+                                   OrganisationCreateSchema, OrganisationQuerySchema, PublishedPageQuerySchema,
+                                   ReviewSchema, WithdrawSchema)
+from kernel.dependencies import CallerIdentity, Database, Tracing
+from kernel.roles import require_staff
 from kernel.errors import ValidationFailed
-from services.catalog import (articles, atlas, bulk, entries, events, links,  # noqa: F401 (events: contracts)
-                              organisations, taxonomy)
-from services.catalog.common import require_staff
+from kernel.rpc import rpc
+from kernel.schemas import load_input
+from services.catalog import articles, atlas, bulk, entries, links, organisations, taxonomy
 from services.catalog.models import metadata
-from services.catalog.schemas import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema,
-                                      EntryQuerySchema, EntryUpdateSchema, LinkCreateSchema, MapQuerySchema,
-                                      NetworkQuerySchema, PublishedPageQuerySchema,
-                                      OrganisationCreateSchema, OrganisationQuerySchema,
-                                      ReviewSchema, WithdrawSchema, load_input)
 
 
 class CatalogService:
     name = "catalog"
 
-    db = Database(metadata, producer="catalog")
+    db = Database(metadata, service="catalog")
+    caller = CallerIdentity()
+    tracing = Tracing()
 
     # ------------------------------------------------------------------ entries
     @rpc
-    def list_entries(self, query=None, actor=None):
+    def list_entries(self, query=None):
         query = load_input(EntryQuerySchema, query or {})
         with self.db() as uow:
-            return entries.list_entries(uow, query, actor)
+            return entries.list_entries(uow, query, self.caller.actor)
 
     @rpc
-    def get_entry(self, entry_id, actor=None):
+    def get_entry(self, entry_id):
         with self.db() as uow:
-            return entries.get_entry(uow, entry_id, actor)
+            return entries.get_entry(uow, entry_id, self.caller.actor)
 
     @rpc
-    def create_entry(self, data, actor=None):
+    def create_entry(self, data):
         data = load_input(EntryCreateSchema, data)
         with self.db() as uow:
-            return entries.create_entry(uow, data, actor)
+            return entries.create_entry(uow, data, self.caller.actor)
 
     @rpc
-    def update_entry(self, entry_id, changes, expected_version=None, actor=None):
+    def update_entry(self, entry_id, changes, expected_version=None):
         payload = dict(changes) if isinstance(changes, dict) else changes
         if isinstance(payload, dict) and expected_version is not None:
             payload["version"] = expected_version
         changes = load_input(EntryUpdateSchema, payload)
         with self.db() as uow:
-            return entries.update_entry(uow, entry_id, changes, changes["version"], actor)
+            return entries.update_entry(uow, entry_id, changes, changes["version"], self.caller.actor)
 
     @rpc
-    def withdraw_entry(self, entry_id, actor=None, reason=None):
+    def withdraw_entry(self, entry_id, reason=None):
         reason = load_input(WithdrawSchema, {"reason": reason})["reason"]
         with self.db() as uow:
-            return entries.withdraw_entry(uow, entry_id, actor, reason)
+            return entries.withdraw_entry(uow, entry_id, self.caller.actor, reason)
 
     @rpc
-    def review_entry(self, entry_id, decision, actor=None):
+    def review_entry(self, entry_id, decision):
         decision = load_input(ReviewSchema, decision)
         with self.db() as uow:
-            return entries.review_entry(uow, entry_id, decision, actor)
+            return entries.review_entry(uow, entry_id, decision, self.caller.actor)
 
     @rpc
-    def entry_history(self, entry_id, actor=None):
+    def entry_history(self, entry_id):
         with self.db() as uow:
-            return entries.entry_history(uow, entry_id, actor)
+            return entries.entry_history(uow, entry_id, self.caller.actor)
 
     @rpc
-    def erase_personal_data(self, entry_id, actor=None):
+    def erase_personal_data(self, entry_id):
         with self.db() as uow:
-            return entries.erase_personal_data(uow, entry_id, actor)
+            return entries.erase_personal_data(uow, entry_id, self.caller.actor)
 
     # ------------------------------------------------------------------ links
     @rpc
-    def related_entries(self, entry_id, actor=None):
+    def related_entries(self, entry_id):
         with self.db() as uow:
-            return links.related_entries(uow, entry_id, actor)
+            return links.related_entries(uow, entry_id, self.caller.actor)
 
     @rpc
-    def add_link(self, entry_id, data, actor=None):
+    def add_link(self, entry_id, data):
         data = load_input(LinkCreateSchema, data)
         with self.db() as uow:
-            return links.add_link(uow, entry_id, data, actor)
+            return links.add_link(uow, entry_id, data, self.caller.actor)
 
     # ------------------------------------------------------------------ organisations
     @rpc
@@ -98,10 +101,10 @@ class CatalogService:
             return organisations.get_organisation(uow, organisation_id)
 
     @rpc
-    def create_organisation(self, data, actor=None):
+    def create_organisation(self, data):
         data = load_input(OrganisationCreateSchema, data)
         with self.db() as uow:
-            return organisations.create_organisation(uow, data, actor)
+            return organisations.create_organisation(uow, data, self.caller.actor)
 
     # ------------------------------------------------------------------ articles
     @rpc
@@ -116,10 +119,10 @@ class CatalogService:
             return articles.get_article(uow, article_id)
 
     @rpc
-    def create_article(self, data, actor=None):
+    def create_article(self, data):
         data = load_input(ArticleCreateSchema, data)
         with self.db() as uow:
-            return articles.create_article(uow, data, actor)
+            return articles.create_article(uow, data, self.caller.actor)
 
     # ------------------------------------------------------------------ map, network, bulk
     @rpc
@@ -146,7 +149,8 @@ class CatalogService:
             return bulk.published_page(uow, query)
 
     @rpc
-    def import_records(self, records, actor=None):
+    def import_records(self, records):
+        actor = self.caller.actor
         require_staff(actor)
         if not isinstance(records, list):
             raise ValidationFailed("records must be a list", {"records": ["must be a list"]})

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from kernel.errors import ValidationFailed
 from services.catalog import geo
 from services.catalog.models import entries, entry_themes, regions, themes
-from services.catalog.schemas import RegionSchema, ThemeSchema
+from contracts.catalog.api import RegionSchema, ThemeSchema
 
 _PUBLISHED = entries.c.status == "published"
 

@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from contracts.search.api import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
 from kernel.errors import ValidationFailed
+from kernel.geo import parse_bbox
 
-SORTS = ("relevance", "newest", "distance")
 FACETS = ("theme", "region", "kind")
-MAX_PER_PAGE = 100
-MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper pages are not served (narrow the search)
 
 
 @dataclass
 class SearchQuery:
-    """A validated search request (``schemas.SearchQuerySchema`` builds it)."""
+    """A validated search request (``from_loaded`` takes what ``SearchQuerySchema`` loaded)."""
     q: str = ""                                          # user text; may be empty when filters are given
     kind: list[str] = field(default_factory=list)       # entry kinds and "article"/"news"
     theme: list[str] = field(default_factory=list)
@@ -37,6 +36,16 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+
+    @classmethod
+    def from_loaded(cls, data: dict) -> "SearchQuery":
+        return cls(
+            q=data.get("q") or "", kind=data.get("kind", []), theme=data.get("theme", []),
+            region=data.get("region", []), doc_type=data.get("type"),
+            date_from=data["date_from"].isoformat() if data.get("date_from") else None,
+            date_to=data["date_to"].isoformat() if data.get("date_to") else None,
+            bbox=data.get("bbox"), near=data.get("near"), radius_km=data.get("radius_km"),
+            sort=data["sort"], page=data["page"], per_page=data["per_page"])
 
 
 @dataclass
@@ -140,8 +149,7 @@ def _is_iso_date(value) -> bool:
 
 
 def checked_bbox(bbox) -> tuple[float, float, float, float]:
-    from services.catalog.geo import parse_bbox  # the same rule the HTTP schema applies
-    return parse_bbox(list(bbox))
+    return parse_bbox(list(bbox))  # the same rule the HTTP schema applies
 
 
 def checked_point(point) -> tuple[float, float]:

@@ -23,7 +23,7 @@ import unicodedata
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from kernel.errors import ValidationFailed
-from services.catalog.geo import haversine_km
+from kernel.geo import haversine_km
 from services.search import es_mapping
 from services.search.backend import (FACETS, SearchQuery, SearchResult, checked_bbox, checked_point,
                                      validate_query)

@@ -1,4 +1,5 @@
 """Related entries: those editors linked (from the catalog) first, then similar ones (from the index)."""
+from contracts.search.api import related_from_links
 
 # search-hit fields that describe the match, not the entry
 _HIT_ONLY = ("score", "highlight", "distance_km", "body", "deleted")
@@ -8,9 +9,8 @@ def merge_related(linked: dict, similar: list[dict], limit: int) -> dict:
     """``linked`` is the catalog's ``related_entries`` answer ``{entries, organisations}``;
     ``similar`` the index's documents. Linked entries keep their order and come first;
     up to ``limit`` similar entries follow, none that is already linked, none twice."""
-    items = [{"relation": "linked", "link_type": item.get("link_type"), "direction": item.get("direction"),
-              "note": item.get("note"), "score": None, "entry": item["entry"]}
-             for item in linked.get("entries", [])]
+    result = related_from_links(linked)
+    items = result["entries"]
     seen = {item["entry"]["id"] for item in items}
     added = 0
     for document in similar:
@@ -23,4 +23,4 @@ def merge_related(linked: dict, similar: list[dict], limit: int) -> dict:
         items.append({"relation": "similar", "link_type": None, "direction": None, "note": None,
                       "score": document.get("score"),
                       "entry": {key: value for key, value in document.items() if key not in _HIT_ONLY}})
-    return {"entries": items, "organisations": list(linked.get("organisations", []))}
+    return result

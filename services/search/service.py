@@ -19,15 +19,18 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import ServiceRpc
 from nameko.timer import timer
 
+from kernel.dependencies import CallerIdentity, Tracing
 from kernel.errors import Conflict, ValidationFailed
-from kernel.events import parse_event
 from kernel.messaging import reliable_event_handler
 from kernel.rpc import rpc
-from services.catalog import events as catalog_events  # noqa: F401  (registers the event contracts)
+from contracts.catalog import events as catalog_events  # noqa: F401  (registers the event contracts)
+from contracts.search.api import SearchQuerySchema, SuggestQuerySchema
+from kernel.roles import require_admin, require_staff
+from kernel.schemas import load_input
+from services.search.backend import SearchQuery
 from services.search.documents import document_from_event
 from services.search.indexer import Indexer, make_backend, writes_block
 from services.search.related import merge_related
-from services.search.schemas import SearchQuerySchema, SuggestQuerySchema, load_query
 
 log = logging.getLogger(__name__)
 
@@ -119,31 +122,34 @@ class SearchService:
 
     index = SearchIndex()
     catalog = ServiceRpc("catalog")
+    caller = CallerIdentity()
+    tracing = Tracing()
 
     # ------------------------------------------------------------------ catalog events
+    # queue names are search.<subscription>: stable, whatever the methods are called
 
-    @reliable_event_handler("catalog", "entry.published")
-    def on_entry_published(self, body):
-        self._apply(body)
+    @reliable_event_handler("catalog", "entry.published", subscription="entry-published")
+    def on_entry_published(self, envelope):
+        self._apply(envelope)
 
-    @reliable_event_handler("catalog", "entry.updated")
-    def on_entry_updated(self, body):
-        self._apply(body)
+    @reliable_event_handler("catalog", "entry.updated", subscription="entry-updated")
+    def on_entry_updated(self, envelope):
+        self._apply(envelope)
 
-    @reliable_event_handler("catalog", "entry.withdrawn")
-    def on_entry_withdrawn(self, body):
-        self._apply(body)
+    @reliable_event_handler("catalog", "entry.withdrawn", subscription="entry-withdrawn")
+    def on_entry_withdrawn(self, envelope):
+        self._apply(envelope)
 
-    @reliable_event_handler("catalog", "entry.rejected")
-    def on_entry_rejected(self, body):
-        self._apply(body)
+    @reliable_event_handler("catalog", "entry.rejected", subscription="entry-rejected")
+    def on_entry_rejected(self, envelope):
+        self._apply(envelope)
 
-    @reliable_event_handler("catalog", "article.published")
-    def on_article_published(self, body):
-        self._apply(body)
+    @reliable_event_handler("catalog", "article.published", subscription="article-published")
+    def on_article_published(self, envelope):
+        self._apply(envelope)
 
-    def _apply(self, body):
-        document = document_from_event(parse_event(body))  # a contract violation raises: dead letter
+    def _apply(self, envelope):
+        document = document_from_event(envelope)
         if document is not None:
             self.index.indexer.apply(document)
 
@@ -163,22 +169,23 @@ class SearchService:
 
     @rpc
     def search(self, query=None):
-        query = load_query(SearchQuerySchema, query or {})
+        query = SearchQuery.from_loaded(load_input(SearchQuerySchema, query or {}, what="query"))
         result = self.index.indexer.search(query).as_dict()
         return {"total": result["total"], "page": query.page, "per_page": query.per_page,
                 "items": result["items"], "facets": result["facets"]}
 
     @rpc
     def suggest(self, query=None):
-        query = load_query(SuggestQuerySchema, query or {})
+        query = load_input(SuggestQuerySchema, query or {}, what="query")
         return {"items": self.index.indexer.suggest(query["q"], query["limit"])}
 
     @rpc
-    def related(self, entry_id, limit=6, actor=None):
+    def related(self, entry_id, limit=6):
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RELATED:
             raise ValidationFailed("invalid limit", {"limit": [f"must be a whole number from 1 to {MAX_RELATED}"]})
-        # NotFound for an entry the actor cannot see; staff see the links of unpublished ones
-        linked = self.catalog.related_entries(entry_id, actor)
+        # the caller's actor assertion travels on to the catalog: NotFound for an entry the
+        # caller cannot see; staff see the links of unpublished ones
+        linked = self.catalog.related_entries(entry_id)
         similar = self.index.indexer.related(entry_id, limit + len(linked.get("entries", [])))
         return merge_related(linked, similar, limit)
 
@@ -186,11 +193,13 @@ class SearchService:
 
     @rpc
     def reindex(self):
-        """Start a rebuild from the catalog in the background; ``reindex_status`` follows it."""
+        """Admin: start a rebuild from the catalog in the background; ``reindex_status`` follows it."""
+        require_admin(self.caller.actor)
         return self.index.start_rebuild(_catalog_pages(self.catalog, self.index.indexer.page_size))
 
     @rpc
     def reindex_status(self):
+        require_staff(self.caller.actor)
         return self.index.indexer.progress()
 
     @rpc

@@ -31,7 +31,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from kernel.errors import ValidationFailed
-from services.catalog.geo import EARTH_RADIUS_KM, haversine_km
+from kernel.geo import EARTH_RADIUS_KM, haversine_km
 
 from . import analysis, querytext
 from .backend import FACETS, SearchQuery, SearchResult, validate_query

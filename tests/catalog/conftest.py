@@ -2,7 +2,7 @@
 import pytest
 import sqlalchemy as sa
 
-import services.catalog.events  # noqa: F401  (registers the event contracts)
+import contracts.catalog.events  # noqa: F401  (registers the event contracts)
 from kernel.db import create_db_engine, unit_of_work_factory
 from services.catalog import models
 from tests.databases import fresh_catalog_database

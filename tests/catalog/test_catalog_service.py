@@ -11,6 +11,7 @@ from kernel.errors import Forbidden, NotFound, ValidationFailed
 from services.catalog.service import CatalogService
 from tests.catalog.conftest import STAFF, entry_data
 from tests.databases import fresh_catalog_database
+from tests.identity import SERVICE_TRUST, staff_rpc
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +22,17 @@ def service_database_url():
 
 @pytest.fixture
 def catalog(container_factory, rabbit_config, rabbit_uri, service_database_url):
-    with nameko.config.patch({"DATABASE_URL": service_database_url}):  # AMQP_URI: rabbit_config
+    with nameko.config.patch({"CATALOG_DATABASE_URL": service_database_url, **SERVICE_TRUST}):  # AMQP_URI: rabbit_config
         container = container_factory(CatalogService)
         container.start()
         with ClusterRpcClient(timeout=20) as client:
             yield client.catalog
+
+
+@pytest.fixture
+def staff_catalog(catalog, rabbit_uri):
+    with staff_rpc(rabbit_uri, STAFF) as rpc:
+        yield rpc.catalog
 
 
 def test_rpc_errors_arrive_as_kernel_errors(catalog):
@@ -39,20 +46,20 @@ def test_rpc_errors_arrive_as_kernel_errors(catalog):
     assert "per_page" in failure.value.fields
     themes = [theme["slug"] for theme in catalog.list_themes()]
     entry = catalog.create_entry(entry_data(themes))
-    with pytest.raises(Forbidden):
-        catalog.update_entry(entry["id"], {"title": "Gekapert"}, 1, None)
+    with pytest.raises(Forbidden):  # anonymous: no actor assertion
+        catalog.update_entry(entry["id"], {"title": "Gekapert"}, 1)
     assert catalog.health() == {"status": "ok"}
 
 
-def test_published_entry_reaches_the_catalog_exchange(catalog, rabbit_uri):
+def test_published_entry_reaches_the_catalog_exchange(catalog, staff_catalog, rabbit_uri):
+    broker.declare_topology(rabbit_uri, ["catalog"], [])
     connection = broker.connect(rabbit_uri)
     channel = connection.channel()
-    channel.exchange_declare("catalog.events", exchange_type="topic", durable=True)
     queue = channel.queue_declare("", exclusive=True).method.queue
     channel.queue_bind(queue, "catalog.events", routing_key="entry.published")
     try:
         themes = [theme["slug"] for theme in catalog.list_themes()]
-        entry = catalog.create_entry(entry_data(themes), STAFF)
+        entry = staff_catalog.create_entry(entry_data(themes))
         assert entry["status"] == "published"
         body = None
         deadline = time.monotonic() + 15

@@ -3,9 +3,9 @@ import pytest
 
 from kernel.errors import Forbidden, NotFound, ValidationFailed
 from services.catalog import articles, entries, organisations, taxonomy
-from services.catalog.schemas import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema,
-                                      EntryQuerySchema, OrganisationCreateSchema, OrganisationQuerySchema,
-                                      load_input)
+from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema,
+                                      EntryQuerySchema, OrganisationCreateSchema, OrganisationQuerySchema)
+from kernel.schemas import load_input
 from tests.catalog.conftest import BERLIN, CITIZEN, HALLE, STAFF, entry_data, outbox_events
 
 

@@ -3,8 +3,8 @@ import pytest
 
 from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.catalog import entries, links, organisations
-from services.catalog.schemas import (EntryCreateSchema, LinkCreateSchema, OrganisationCreateSchema,
-                                      load_input)
+from contracts.catalog.api import (EntryCreateSchema, LinkCreateSchema, OrganisationCreateSchema)
+from kernel.schemas import load_input
 from tests.catalog.conftest import STAFF, entry_data, outbox_events
 
 

@@ -3,8 +3,9 @@ import pytest
 
 from kernel.errors import ValidationFailed
 from services.catalog import entries
-from services.catalog.schemas import (EntryCreateSchema, EntryQuerySchema, EntryUpdateSchema,
-                                      LinkCreateSchema, load_input)
+from contracts.catalog.api import (EntryCreateSchema, EntryQuerySchema, EntryUpdateSchema,
+                                      LinkCreateSchema)
+from kernel.schemas import load_input
 from tests.catalog.conftest import BERLIN, STAFF, entry_data, outbox_events
 
 

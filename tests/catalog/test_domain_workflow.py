@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from kernel.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.catalog import entries
 from services.catalog.models import entries as entries_table
-from services.catalog.schemas import EntryCreateSchema, EntryUpdateSchema, ReviewSchema, load_input
+from contracts.catalog.api import EntryCreateSchema, EntryUpdateSchema, ReviewSchema
+from kernel.schemas import load_input
 from tests.catalog.conftest import ADMIN, CITIZEN, STAFF, entry_data, outbox_events
 
 

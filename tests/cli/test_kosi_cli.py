@@ -11,6 +11,7 @@ from nameko.standalone.rpc import ClusterRpcClient
 from cli.main import main as kosi
 from services.catalog.service import CatalogService
 from tests.databases import fresh_catalog_database
+from tests.identity import SERVICE_TRUST, operator_environment
 
 HEADER = "slug;kind;title;summary;themes;lat;lon;contact_email\n"
 GOOD = [
@@ -28,8 +29,10 @@ BAD = [
 @pytest.fixture
 def catalog(container_factory, rabbit_config, rabbit_uri, monkeypatch):
     url = fresh_catalog_database("kosi_test_cli")
-    monkeypatch.setenv("AMQP_URI", rabbit_uri)
-    with nameko.config.patch({"DATABASE_URL": url}):
+    monkeypatch.setenv("KOSI_OPERATOR_AMQP_URI", rabbit_uri)
+    for name, value in operator_environment().items():
+        monkeypatch.setenv(name, value)
+    with nameko.config.patch({"CATALOG_DATABASE_URL": url, **SERVICE_TRUST}):
         container = container_factory(CatalogService)
         container.start()
         with ClusterRpcClient(timeout=20) as client:
@@ -78,7 +81,7 @@ def test_export_has_published_entries_without_personal_data(catalog, tmp_path):
 
 
 def test_broker_setup_and_dead_letter_listing(rabbit_config, rabbit_uri, monkeypatch):
-    monkeypatch.setenv("AMQP_URI", rabbit_uri)
+    monkeypatch.setenv("KOSI_OPERATOR_AMQP_URI", rabbit_uri)
     setup = CliRunner().invoke(kosi, ["broker", "setup"])
     assert setup.exit_code == 0, setup.output
     listed = CliRunner().invoke(kosi, ["dlq", "list"])

@@ -10,9 +10,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from gateway.auth import TokenVerifier, mint_token, optional_actor, require_role
+from gateway.auth import RequestAuth, TokenVerifier, mint_token
 from gateway.errors import MissingToken, Unauthenticated
 from kernel.errors import Forbidden
+from kernel.identity import ACTOR_CONTEXT_KEY, ActorVerifier, parse_trusted_signers
+from tests.identity import TRUSTED_SIGNERS, gateway_signer
 
 SECRET = "unit-test-secret-0123456789abcdef0123"  # 37 bytes: fine for HS256
 AUTH = {"JWT_SECRET": SECRET, "JWT_ALGORITHMS": ["HS256"], "ISSUER": "kosi-test", "AUDIENCE": "kosi-api-test"}
@@ -21,6 +23,19 @@ AUTH = {"JWT_SECRET": SECRET, "JWT_ALGORITHMS": ["HS256"], "ISSUER": "kosi-test"
 @pytest.fixture
 def verifier():
     return TokenVerifier(AUTH)
+
+
+def auth_for(verifier, context=None):
+    """The authentication of one request, as a route gets it (its worker's context data)."""
+    return RequestAuth(verifier, gateway_signer(), {} if context is None else context)
+
+
+def require_role(request, *roles, verifier):
+    return auth_for(verifier).require(request, *roles)
+
+
+def optional_actor(request, verifier):
+    return auth_for(verifier).optional(request)
 
 
 def token(roles=("editor",), ttl=60, secret=SECRET, issuer="kosi-test", audience="kosi-api-test", subject="ada"):
@@ -89,6 +104,18 @@ def test_optional_actor_is_none_without_token_but_refuses_a_bad_one(verifier):
     assert optional_actor(request_with(f"Bearer {token()}"), verifier)["sub"] == "ada"
     with pytest.raises(Unauthenticated):
         optional_actor(request_with(f"Bearer {token(ttl=-5)}"), verifier)
+
+
+def test_a_staff_actor_is_signed_for_the_services_anyone_else_calls_anonymously(verifier):
+    services = ActorVerifier(parse_trusted_signers(TRUSTED_SIGNERS))
+    context = {}
+    actor = auth_for(verifier, context).require(request_with(f"Bearer {token(roles=['editor'])}"), "editor")
+    assert services.verify(context[ACTOR_CONTEXT_KEY]) == actor == {"sub": "ada", "roles": ["editor"]}
+    citizen = {}
+    assert auth_for(verifier, citizen).optional(request_with(f"Bearer {token(roles=[])}"))["roles"] == []
+    assert citizen == {}  # no staff role: nothing to vouch for
+    anonymous = {}
+    assert auth_for(verifier, anonymous).optional(request_with()) is None and anonymous == {}
 
 
 def test_verifier_needs_a_secret_or_jwks_url():

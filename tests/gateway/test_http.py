@@ -13,6 +13,7 @@ from nameko.rpc import rpc
 from gateway.auth import mint_token
 from gateway.service import GatewayService
 from tests.databases import fresh_catalog_database
+from tests.identity import GATEWAY_SIGNING, SERVICE_TRUST
 
 API = "/api/v1"
 TEST_AUTH = {"JWT_SECRET": "e2e-test-secret-only-for-tests-5f0c9a1e7b", "JWT_ALGORITHMS": ["HS256"],
@@ -43,7 +44,7 @@ def entry_data(**overrides):
 
 
 def gateway_config(database_url):
-    return {"DATABASE_URL": database_url, "AUTH": TEST_AUTH, "RPC_TIMEOUT": 10,
+    return {"CATALOG_DATABASE_URL": database_url, "AUTH": TEST_AUTH, "RPC_TIMEOUT": 10, **SERVICE_TRUST, **GATEWAY_SIGNING,
             "MAX_BODY_BYTES": MAX_BODY_BYTES, "READY_SERVICES": ["catalog"], "serializer": "json"}
 
 
@@ -398,7 +399,7 @@ class HungCatalog:
     name = "catalog"
 
     @rpc
-    def list_entries(self, query=None, actor=None):
+    def list_entries(self, query=None):
         eventlet.sleep(3)
         return {"total": 0, "page": 1, "per_page": 20, "items": []}
 

@@ -11,6 +11,7 @@ from services.catalog.service import CatalogService
 from services.search.service import SearchService
 from tests.databases import fresh_catalog_database
 from tests.gateway.test_http import API, TEST_AUTH, assert_problem, bearer
+from tests.identity import GATEWAY_SIGNING, SERVICE_TRUST
 from tests.search.test_search_service import HALLE, MAGDEBURG, entry_data, wait_for
 
 
@@ -19,7 +20,8 @@ EVENTLET_MAX_REQUEST_LINE = 8192  # eventlet.wsgi refuses longer request lines w
 
 
 def config(database_url, index_path, ready=("catalog", "search")):
-    return {"DATABASE_URL": database_url, "AUTH": TEST_AUTH, "RPC_TIMEOUT": 10, "READY_SERVICES": list(ready),
+    return {"CATALOG_DATABASE_URL": database_url, "AUTH": TEST_AUTH, "RPC_TIMEOUT": 10, "READY_SERVICES": list(ready),
+            **SERVICE_TRUST, **GATEWAY_SIGNING,
             "SEARCH_BACKEND": "tantivy", "SEARCH_INDEX_PATH": index_path, "serializer": "json"}
 
 

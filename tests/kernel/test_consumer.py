@@ -1,48 +1,65 @@
-"""Reliable consumption: idempotent under redelivery, failures dead-lettered and replayable."""
+"""Reliable consumption against real RabbitMQ and PostgreSQL: idempotent under redelivery,
+failures retried with backoff and only then dead-lettered with their reason, poison messages
+out of the way of the others, unknown versions parked, replays counted."""
 import json
-import time
 
 import nameko
 import pika
 import pytest
 import sqlalchemy as sa
-from marshmallow import Schema, fields
+from marshmallow import fields
 from nameko.rpc import rpc
 
-from kernel import broker
+from kernel import broker, topology
 from kernel.db import create_db_engine, unit_of_work_factory
-from kernel.dependencies import Database
-from kernel.events import make_event, register
+from kernel.dependencies import Database, Tracing
+from kernel.events import EventContract, make_event, register
 from kernel.inbox import apply_once
 from kernel.messaging import reliable_event_handler, subscriptions_of
 from kernel.outbox import inbox_table, outbox_table
 from tests.databases import fresh_database
+from tests.wait import settled, wait_for
+
+RETRY_DELAYS = (0.1, 0.2, 0.4)
+QUEUE = "bellcounter.bell-rung"
 
 
-@register("bell.rung")
-class BellRungSchema(Schema):
+@register("belltower", "bell.rung")
+class BellRung(EventContract):
     times = fields.Integer(required=True)
 
 
 metadata = sa.MetaData()
 counters = sa.Table("counters", metadata, sa.Column("name", sa.String(20), primary_key=True),
                     sa.Column("value", sa.Integer, nullable=False))
+# how many more times a handler of a "times" value fails before it works (a flaky store)
+flaky = sa.Table("flaky", metadata, sa.Column("times", sa.Integer, primary_key=True),
+                 sa.Column("failures_left", sa.Integer, nullable=False))
 outbox_table(metadata)
 inbox_table(metadata)
 
 
+def count_bells(uow, envelope):
+    times = envelope["data"]["times"]
+    if times < 0:
+        raise ValueError("a bell cannot ring a negative number of times")
+    with uow.session.get_bind().begin() as conn:  # a transaction of its own: the countdown survives
+        left = conn.execute(sa.select(flaky.c.failures_left).where(flaky.c.times == times)).scalar()
+        if left:
+            conn.execute(sa.update(flaky).where(flaky.c.times == times).values(failures_left=left - 1))
+    if left:
+        raise ConnectionError(f"store unavailable ({left} more)")
+    uow.session.execute(sa.update(counters).values(value=counters.c.value + times))
+
+
 class BellCounter:
     name = "bellcounter"
-    db = Database(metadata, producer="bellcounter")
+    db = Database(metadata, service="bellcounter")
+    tracing = Tracing()
 
-    @reliable_event_handler("belltower", "bell.rung")
-    def count(self, body):
-        def effect(uow, envelope):
-            if envelope["data"]["times"] < 0:
-                raise ValueError("a bell cannot ring a negative number of times")
-            uow.session.execute(sa.update(counters).values(value=counters.c.value + envelope["data"]["times"]))
-
-        apply_once(self.db, "bellcounter.count", body, effect)
+    @reliable_event_handler("belltower", "bell.rung", subscription="bell-rung")
+    def count(self, envelope):
+        apply_once(self.db, "bellcounter.count", envelope, count_bells)
 
     @rpc
     def total(self):
@@ -63,17 +80,26 @@ def database_url():
 def counter_db(database_url):
     engine = create_db_engine(database_url)
     with engine.begin() as conn:
-        conn.execute(sa.delete(counters))
-        conn.execute(sa.delete(metadata.tables["inbox"]))
+        for table in (counters, flaky, metadata.tables["inbox"]):
+            conn.execute(sa.delete(table))
         conn.execute(sa.insert(counters).values(name="bells", value=0))
     yield engine
     engine.dispose()
 
 
+def counter_config(database_url) -> dict:
+    return {"BELLCOUNTER_DATABASE_URL": database_url, "BELLCOUNTER_OUTBOX_RELAY": False,
+            "EVENT_RETRY_DELAYS": list(RETRY_DELAYS)}
+
+
 @pytest.fixture
-def running_counter(container_factory, rabbit_config, rabbit_uri, database_url, counter_db):
-    broker.declare_topology(rabbit_uri, ["belltower"], subscriptions_of(BellCounter))
-    with nameko.config.patch({"DATABASE_URL": database_url}):
+def topology_ready(rabbit_config, rabbit_uri):
+    broker.declare_topology(rabbit_uri, ["belltower"], subscriptions_of(BellCounter), RETRY_DELAYS)
+
+
+@pytest.fixture
+def running_counter(container_factory, topology_ready, database_url, counter_db):
+    with nameko.config.patch(counter_config(database_url)):
         container = container_factory(BellCounter)
         container.start()
         yield container
@@ -91,79 +117,145 @@ def publish_raw(amqp_uri, body: dict, message_id=None):
     connection.close()
 
 
-def wait_for(predicate, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def total(engine):
     with engine.connect() as conn:
         return conn.execute(sa.select(counters.c.value)).scalar_one()
 
 
+def bell(times: int) -> dict:
+    return make_event("belltower", "bell.rung", {"times": times})
+
+
+def make_flaky(engine, times: int, failures: int):
+    with engine.begin() as conn:
+        conn.execute(sa.insert(flaky).values(times=times, failures_left=failures))
+
+
+def all_queues():
+    return [QUEUE, *(topology.delay_queue_name(delay) for delay in RETRY_DELAYS)]
+
+
+# ---------------------------------------------------------------------- idempotence
+
 def test_redelivered_event_changes_nothing_twice(running_counter, rabbit_uri, counter_db):
-    event = make_event("belltower", "bell.rung", {"times": 3})
+    event = bell(3)
     for _ in range(3):
         publish_raw(rabbit_uri, event)
-    publish_raw(rabbit_uri, make_event("belltower", "bell.rung", {"times": 1}))
+    publish_raw(rabbit_uri, bell(1))
     assert wait_for(lambda: total(counter_db) == 4)
-    time.sleep(0.5)  # give any wrong double-apply time to show
+    assert settled(rabbit_uri, *all_queues())  # every delivery handled: no late double-apply to come
     assert total(counter_db) == 4
+    assert broker.dead_letters(rabbit_uri) == []
 
 
 def test_apply_once_is_idempotent_without_a_broker(counter_db):
     make_uow = unit_of_work_factory(counter_db, "bellcounter", metadata)
-    event = make_event("belltower", "bell.rung", {"times": 2})
-    effect = lambda uow, envelope: uow.session.execute(  # noqa: E731
-        sa.update(counters).values(value=counters.c.value + envelope["data"]["times"]))
-    assert apply_once(make_uow, "test", event, effect) is True
-    assert apply_once(make_uow, "test", event, effect) is False
-    assert total(counter_db) == 2
+    event = bell(2)
+    assert apply_once(make_uow, "test", event, count_bells) is True
+    assert apply_once(make_uow, "test", event, count_bells) is False
+    assert apply_once(make_uow, "another consumer", event, count_bells) is True  # per consumer
+    assert total(counter_db) == 4
 
 
-def test_failing_event_goes_to_dead_letters_and_replays(running_counter, rabbit_uri, counter_db):
-    bad = make_event("belltower", "bell.rung", {"times": -1})
-    publish_raw(rabbit_uri, bad)
-    assert wait_for(lambda: len(broker.dead_letters(rabbit_uri)) == 1)
-    letter = broker.dead_letters(rabbit_uri)[0]
-    assert letter["message_id"] == bad["event_id"]
-    assert letter["origin"]["queue"] == "evt-belltower-bell.rung--bellcounter.count"
-    assert letter["body"]["data"] == {"times": -1}
-    assert total(counter_db) == 0
+# ---------------------------------------------------------------------- retries, dead letters
 
-    # an operator fixes the cause (here: the data) and replays; the handler now succeeds
-    with counter_db.begin() as conn:
-        conn.execute(sa.update(counters).values(value=5))
-    connection = broker.connect(rabbit_uri)
-    channel = connection.channel()
-    method, props, body = channel.basic_get("kosi.dead-letters")
-    fixed = json.loads(body)
-    fixed["data"]["times"] = 1
-    channel.basic_nack(method.delivery_tag, requeue=False)
-    channel.basic_publish("", "kosi.dead-letters", json.dumps(fixed).encode(), props)
-    connection.close()
-    assert broker.replay_dead_letters(rabbit_uri) == 1
-    assert wait_for(lambda: total(counter_db) == 6)
+def test_a_failing_store_is_retried_with_backoff_and_nothing_is_dead_lettered(running_counter, rabbit_uri,
+                                                                              counter_db):
+    make_flaky(counter_db, 5, failures=len(RETRY_DELAYS))  # fails on every retry but the last
+    publish_raw(rabbit_uri, bell(5))
+    assert wait_for(lambda: total(counter_db) == 5)
+    assert settled(rabbit_uri, *all_queues())
+    assert total(counter_db) == 5
     assert broker.dead_letters(rabbit_uri) == []
 
 
-def test_event_breaking_its_contract_is_dead_lettered(running_counter, rabbit_uri, counter_db):
-    event = make_event("belltower", "bell.rung", {"times": 1})
+def test_a_poison_message_is_dead_lettered_with_its_reason_while_others_flow(running_counter, rabbit_uri,
+                                                                             counter_db):
+    poison = bell(-1)
+    publish_raw(rabbit_uri, poison)
+    for times in (1, 2, 3):
+        publish_raw(rabbit_uri, bell(times))
+    assert wait_for(lambda: total(counter_db) == 6)  # the others did not wait for the poison's retries
+    assert wait_for(lambda: len(broker.dead_letters(rabbit_uri)) == 1)
+    [letter] = broker.dead_letters(rabbit_uri)
+    assert letter["message_id"] == poison["event_id"]
+    assert letter["queue"] == QUEUE
+    assert letter["error_type"] == "ValueError"
+    assert letter["error"] == "ValueError: a bell cannot ring a negative number of times"
+    assert letter["attempts"] == len(RETRY_DELAYS) + 1
+    assert letter["body"]["data"] == {"times": -1}
+    assert total(counter_db) == 6
+
+
+def test_a_replayed_dead_letter_is_applied_once_after_the_fix_and_a_loop_is_refused(
+        running_counter, rabbit_uri, counter_db):
+    make_flaky(counter_db, 4, failures=100)  # broken until an operator fixes the store
+    publish_raw(rabbit_uri, bell(4))
+    assert wait_for(lambda: len(broker.dead_letters(rabbit_uri)) == 1)
+
+    # replayed while still broken: a fresh round of retries, then dead again, counted
+    report = broker.replay_dead_letters(rabbit_uri, max_replays=1)
+    assert (report.replayed, report.refused) == (1, [])
+    assert wait_for(lambda: [letter["replayed"] for letter in broker.dead_letters(rabbit_uri)] == [1])
+    refused = broker.replay_dead_letters(rabbit_uri, max_replays=1)
+    assert refused.replayed == 0 and [r["replayed"] for r in refused.refused] == [1]
+    assert len(broker.dead_letters(rabbit_uri)) == 1  # refused, not lost
+
+    with counter_db.begin() as conn:  # the operator fixes the cause, then replays
+        conn.execute(sa.update(flaky).values(failures_left=0))
+    assert broker.replay_dead_letters(rabbit_uri).replayed == 1
+    assert wait_for(lambda: total(counter_db) == 4)
+    assert broker.replay_dead_letters(rabbit_uri).replayed == 0
+    assert settled(rabbit_uri, *all_queues())
+    assert total(counter_db) == 4 and broker.dead_letters(rabbit_uri) == []
+
+
+def test_an_event_breaking_its_contract_is_dead_lettered_at_once(running_counter, rabbit_uri, counter_db):
+    event = bell(1)
     event["data"] = {"times": "many"}
     publish_raw(rabbit_uri, event)
     assert wait_for(lambda: len(broker.dead_letters(rabbit_uri)) == 1)
+    [letter] = broker.dead_letters(rabbit_uri)
+    assert (letter["error_type"], letter["attempts"]) == ("ValidationFailed", 1)
     assert total(counter_db) == 0
 
 
+# ---------------------------------------------------------------------- reading tolerantly
+
+def test_unknown_fields_are_ignored_and_an_unknown_version_is_parked(running_counter, rabbit_uri, counter_db):
+    newer = bell(2)
+    newer["data"]["loudness"] = "fortissimo"   # a field a newer producer added
+    newer["trace"] = {"hops": 1}               # and one in the envelope
+    publish_raw(rabbit_uri, newer)
+    # the same event in two versions side by side: this consumer reads v1, skips v2
+    both = bell(7)
+    both["versions"] = [2, 1]
+    publish_raw(rabbit_uri, {**both, "version": 2, "data": {"strokes": 7}}, message_id=both["event_id"] + ".v2")
+    publish_raw(rabbit_uri, both, message_id=both["event_id"] + ".v1")
+    # a version it cannot read at all
+    future = {**bell(9), "version": 3, "versions": [3], "data": {"strokes": 9}}
+    publish_raw(rabbit_uri, future)
+    assert wait_for(lambda: total(counter_db) == 9)
+    assert wait_for(lambda: len(broker.parked(rabbit_uri, ["bellcounter.parked"])["bellcounter.parked"]) == 1)
+    [message] = broker.parked(rabbit_uri, ["bellcounter.parked"])["bellcounter.parked"]
+    assert message["message_id"] == future["event_id"] and message["queue"] == QUEUE
+    assert message["parked_reason"] == "bell.rung v3 cannot be read here (this consumer reads versions: 1)"
+    assert settled(rabbit_uri, *all_queues())
+    assert total(counter_db) == 9 and broker.dead_letters(rabbit_uri) == []
+
+
 def test_events_published_before_the_consumer_starts_wait_in_its_queue(
-        container_factory, rabbit_config, rabbit_uri, database_url, counter_db):
-    broker.declare_topology(rabbit_uri, ["belltower"], subscriptions_of(BellCounter))
-    publish_raw(rabbit_uri, make_event("belltower", "bell.rung", {"times": 7}))
-    with nameko.config.patch({"DATABASE_URL": database_url}):
+        container_factory, topology_ready, rabbit_uri, database_url, counter_db):
+    publish_raw(rabbit_uri, bell(7))
+    with nameko.config.patch(counter_config(database_url)):
         container = container_factory(BellCounter)
         container.start()
         assert wait_for(lambda: total(counter_db) == 7)
+
+
+def test_a_consumer_refuses_to_start_before_broker_setup(container_factory, rabbit_config, database_url):
+    with nameko.config.patch(counter_config(database_url)):
+        container = container_factory(BellCounter)
+        with pytest.raises(Exception) as refused:
+            container.start()
+    assert "kosi broker setup" in str(refused.value) and "belltower.events" in str(refused.value)

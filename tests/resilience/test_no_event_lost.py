@@ -19,9 +19,11 @@ from kernel import broker
 from kernel.db import create_db_engine, unit_of_work_factory
 from services.catalog import entries as catalog_entries
 from services.catalog.models import metadata
-from services.catalog.schemas import EntryCreateSchema, load_input
+from contracts.catalog.api import EntryCreateSchema
+from kernel.schemas import load_input
 from tests import wire
 from tests.databases import fresh_catalog_database
+from tests.identity import TRUSTED_SIGNERS, staff_rpc
 
 EDITOR = {"sub": "resilience-test", "roles": ["editor"]}
 
@@ -53,9 +55,9 @@ def amqp_uri(rabbit_uri):
 def spy_queue(amqp_uri):
     """A durable queue that receives every catalog event, surviving a broker restart."""
     name = f"resilience-spy-{uuid.uuid4().hex[:8]}"
+    broker.declare_topology(amqp_uri, ["catalog"], [])
     connection = broker.connect(amqp_uri)
     channel = connection.channel()
-    channel.exchange_declare("catalog.events", exchange_type="topic", durable=True)
     channel.queue_declare(name, durable=True)
     channel.queue_bind(name, "catalog.events", routing_key="#")
     connection.close()
@@ -70,7 +72,8 @@ class CatalogProcess:
 
     def __init__(self, database_url, amqp_uri, relay=True):
         env = dict(os.environ, CATALOG_DATABASE_URL=database_url, LOAD_DEMO_DATA="false",
-                   CATALOG_OUTBOX_RELAY="true" if relay else "false", AMQP_URI=amqp_uri)
+                   CATALOG_OUTBOX_RELAY="true" if relay else "false", CATALOG_AMQP_URI=amqp_uri,
+                   KOSI_TRUSTED_SIGNERS=TRUSTED_SIGNERS)
         self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "catalog"], env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         CatalogProcess.started.append(self)
@@ -122,8 +125,8 @@ def test_killed_between_commit_and_publish_loses_nothing(database_url, amqp_uri,
     # relay off: every change is committed and its event stored, but nothing is published yet
     catalog = CatalogProcess(database_url, amqp_uri, relay=False)
     try:
-        with ClusterRpcClient(timeout=10, uri=amqp_uri) as rpc:
-            created = [rpc.catalog.create_entry(entry_payload(n), EDITOR)["id"] for n in range(20)]
+        with staff_rpc(amqp_uri, EDITOR, timeout=10) as rpc:
+            created = [rpc.catalog.create_entry(entry_payload(n))["id"] for n in range(20)]
     finally:
         catalog.kill()  # SIGKILL: no clean shutdown, no last flush
     assert len(outbox(database_url)) == 20
@@ -143,13 +146,13 @@ def test_killed_between_commit_and_publish_loses_nothing(database_url, amqp_uri,
 
 def test_killed_during_a_stream_of_writes_loses_nothing(database_url, amqp_uri, spy_queue):
     catalog = CatalogProcess(database_url, amqp_uri, relay=True)
-    with ClusterRpcClient(timeout=3, uri=amqp_uri) as rpc:
+    with staff_rpc(amqp_uri, EDITOR, timeout=3) as rpc:
         for number in range(30):
             if number == 15:
                 catalog.kill()
                 catalog = CatalogProcess(database_url, amqp_uri, relay=True)
             try:
-                rpc.catalog.create_entry(entry_payload(number), EDITOR)
+                rpc.catalog.create_entry(entry_payload(number))
             except Exception:
                 pass  # a write in flight when the process died may or may not have committed
     try:

@@ -3,9 +3,8 @@ import json
 
 import pytest
 
-import services.catalog.events  # noqa: F401  (registers the event contracts)
-from kernel.errors import ValidationFailed
-from kernel.events import make_event, parse_event
+import contracts.catalog.events  # noqa: F401  (registers the event contracts)
+from kernel.events import make_event, read_event
 from services.search.documents import document_from_article, document_from_entry, document_from_event
 from services.search.related import merge_related
 
@@ -44,7 +43,7 @@ def article(**overrides) -> dict:
 
 
 def test_published_event_becomes_a_document_of_the_public_entry():
-    document = document_from_event(parse_event(make_event("catalog", "entry.published", public_entry())))
+    document = document_from_event(read_event(make_event("catalog", "entry.published", public_entry())))
     assert set(document) == DOCUMENT_FIELDS
     assert document == {
         "id": ENTRY_ID, "doc_type": "entry", "kind": "project", "slug": "dorfladen-wippra",
@@ -61,7 +60,7 @@ def test_published_event_becomes_a_document_of_the_public_entry():
 def test_updated_event_gives_the_new_version():
     event = make_event("catalog", "entry.updated", public_entry(title="Dorfladen Wippra eG", version=4,
                                                                 region=None, location=None))
-    document = document_from_event(parse_event(event))
+    document = document_from_event(read_event(event))
     assert (document["title"], document["version"], document["regions"], document["location"]) == \
         ("Dorfladen Wippra eG", 4, [], None)
 
@@ -70,7 +69,7 @@ def test_updated_event_gives_the_new_version():
                                                 ("entry.rejected", {"rejection_reason": "kein Bezug"})])
 def test_withdrawn_and_rejected_entries_become_tombstones_at_the_event_version(event_type, extra):
     event = make_event("catalog", event_type, {**public_entry(status="withdrawn", version=7), **extra})
-    assert document_from_event(parse_event(event)) == {"id": ENTRY_ID, "version": 7, "deleted": True}
+    assert document_from_event(read_event(event)) == {"id": ENTRY_ID, "version": 7, "deleted": True}
 
 
 def test_an_entry_that_is_not_published_never_becomes_searchable():
@@ -79,7 +78,7 @@ def test_an_entry_that_is_not_published_never_becomes_searchable():
 
 
 def test_article_event_becomes_an_article_document_of_its_type():
-    document = document_from_event(parse_event(make_event("catalog", "article.published", article())))
+    document = document_from_event(read_event(make_event("catalog", "article.published", article())))
     assert set(document) == DOCUMENT_FIELDS
     assert (document["doc_type"], document["kind"], document["version"], document["regions"],
             document["body"], document["organisations"], document["location"]) == \
@@ -97,7 +96,7 @@ def test_article_event_becomes_an_article_document_of_its_type():
                               "updated_at": "2024-01-01T00:00:00+00:00"}),
 ])
 def test_events_that_change_nothing_searchable_are_ignored(event_type, data):
-    assert document_from_event(parse_event(make_event("catalog", event_type, data))) is None
+    assert document_from_event(read_event(make_event("catalog", event_type, data))) is None
 
 
 CONTACT = {"name": "Erika Mustermann", "email": "erika.mustermann@example.org", "phone": "0391 555 123"}
@@ -105,12 +104,13 @@ CONTACT = {"name": "Erika Mustermann", "email": "erika.mustermann@example.org", 
 
 @pytest.mark.parametrize("event_type", ["entry.published", "entry.updated"])
 def test_contact_carried_by_mistake_reaches_no_document(event_type):
-    # the contract refuses such an event (EntrySchema has no contact) ...
+    # the producer's contract has no contact: it never makes it into an event ...
+    assert "contact" not in make_event("catalog", event_type, {**public_entry(), "contact": CONTACT})["data"]
+    # ... a consumer reading tolerantly drops a field its contract does not know ...
     leaky = make_event("catalog", event_type, public_entry())
     leaky["data"]["contact"] = CONTACT
-    with pytest.raises(ValidationFailed):
-        parse_event(leaky)
-    # ... and were one to get past it, the document copies fields by name only
+    assert "contact" not in read_event(leaky)["data"]
+    # ... and the document copies fields by name only
     for document in (document_from_event(leaky), document_from_entry({**public_entry(), "contact": CONTACT})):
         text = json.dumps(document, ensure_ascii=False)
         assert "contact" not in document
@@ -119,7 +119,7 @@ def test_contact_carried_by_mistake_reaches_no_document(event_type):
 
 
 def test_rebuild_pages_give_the_same_documents_as_events():
-    from_event = document_from_event(parse_event(make_event("catalog", "entry.published", public_entry())))
+    from_event = document_from_event(read_event(make_event("catalog", "entry.published", public_entry())))
     assert document_from_entry(public_entry()) == from_event
 
 

@@ -9,7 +9,6 @@ import time
 
 import eventlet
 import pytest
-from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel import broker
 from kernel.errors import Conflict
@@ -22,9 +21,8 @@ from services.search.service import SearchService
 from services.search.tantivy_backend import TantivyBackend
 from tests.search.test_search_service import (catalog_database, entry_data, index_path,  # noqa: F401 (fixtures)
                                               search_config, wait_for)
+from tests.identity import ADMIN, staff_rpc
 
-OPERATOR = {"sub": "kosi-test", "roles": ["admin"]}
-STAFF = {"sub": "editor-1", "roles": ["editor"]}
 
 
 def entry(number: int, version: int = 1, title: str | None = None) -> dict:
@@ -215,17 +213,17 @@ def service(rabbit_config, rabbit_uri, runner_factory, catalog_database, index_p
     runner = runner_factory(search_config(catalog_database, index_path, REBUILD_PAGE_SIZE=3),
                             CatalogService, SearchService)
     runner.start()
-    with ClusterRpcClient(timeout=30) as rpc:
+    with staff_rpc(rabbit_uri, ADMIN) as rpc:
         yield rpc
 
 
 def test_rebuild_during_a_stream_of_catalog_writes_ends_equal_to_the_catalog(service, rabbit_uri):
     rpc = service
     records = [entry_data(title=f"Dorfladen {number}", summary=f"Laden Nummer {number}") for number in range(120)]
-    imported = rpc.catalog.import_records(records, OPERATOR)
+    imported = rpc.catalog.import_records(records)
     assert all("id" in result for result in imported), imported[:3]
     rpc.catalog.create_article({"type": "article", "title": "Was ist soziale Innovation?",
-                                "body": "Neue Praktiken.", "themes": []}, STAFF)
+                                "body": "Neue Praktiken.", "themes": []})
     assert wait_for(lambda: rpc.search.health()["documents"] == 121, seconds=20)
     initial = [result["id"] for result in imported]
     withdrawn_initial = set(initial[:10])
@@ -235,22 +233,22 @@ def test_rebuild_during_a_stream_of_catalog_writes_ends_equal_to_the_catalog(ser
 
     def write_stream():
         """Creates, updates and withdrawals, one after another, until the rebuild is over."""
-        with ClusterRpcClient(timeout=30) as writer:
+        with staff_rpc(rabbit_uri, ADMIN) as writer:
             number = 0
             while not stop.ready() or number < 30:
                 target = initial[number % len(initial)]
                 step = number % 3
                 if step == 0:
-                    writer.catalog.create_entry(entry_data(title=f"Neu {number}"), STAFF)
+                    writer.catalog.create_entry(entry_data(title=f"Neu {number}"))
                 elif step == 1:
-                    current = writer.catalog.get_entry(target, STAFF)
+                    current = writer.catalog.get_entry(target)
                     if current["status"] == "published":
                         writer.catalog.update_entry(target, {"summary": f"Geändert {number}"},
-                                                    current["version"], STAFF)
+                                                    current["version"])
                 elif target in withdrawn_initial:
-                    current = writer.catalog.get_entry(target, STAFF)
+                    current = writer.catalog.get_entry(target)
                     if current["status"] == "published":
-                        writer.catalog.withdraw_entry(target, STAFF)
+                        writer.catalog.withdraw_entry(target)
                         writes["withdrawn"].append(target)
                 number += 1
                 writes["count"] = number
@@ -288,10 +286,10 @@ def test_search_deployed_beside_a_full_catalog_refills_its_empty_index(rabbit_co
     # the catalog runs alone first: its events reach no search queue (they are unroutable)
     config = search_config(catalog_database, index_path, REBUILD_PAGE_SIZE=7)
     runner_factory(config, CatalogService).start()
-    with ClusterRpcClient(timeout=30) as rpc:
-        imported = rpc.catalog.import_records([entry_data(title=f"Hofladen {n}") for n in range(30)], OPERATOR)
+    with staff_rpc(rabbit_uri, ADMIN) as rpc:
+        imported = rpc.catalog.import_records([entry_data(title=f"Hofladen {n}") for n in range(30)])
         assert all("id" in result for result in imported), imported[:3]
-        rpc.catalog.withdraw_entry(imported[0]["id"], STAFF)
+        rpc.catalog.withdraw_entry(imported[0]["id"])
         # then search is deployed, with an empty index and nobody running `kosi search reindex`
         broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
         runner_factory(config, SearchService).start()
@@ -300,7 +298,7 @@ def test_search_deployed_beside_a_full_catalog_refills_its_empty_index(rabbit_co
         assert len(searchable_versions(rpc.search)) == 29
         # the check ran once: later changes arrive as events, no second rebuild starts
         finished = rpc.search.reindex_status()["finished_at"]
-        rpc.catalog.withdraw_entry(imported[1]["id"], STAFF)
+        rpc.catalog.withdraw_entry(imported[1]["id"])
         assert wait_for(lambda: len(searchable_versions(rpc.search)) == 28, seconds=10)
         assert rpc.search.reindex_status()["finished_at"] == finished
 
@@ -309,10 +307,10 @@ def test_an_empty_index_beside_an_empty_catalog_starts_no_rebuild(rabbit_config,
                                                                   catalog_database, index_path):
     broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
     runner_factory(search_config(catalog_database, index_path), CatalogService, SearchService).start()
-    with ClusterRpcClient(timeout=30) as rpc:
+    with staff_rpc(rabbit_uri, ADMIN) as rpc:
         assert rpc.search.health()["empty_index_check"] == "pending"
         assert wait_for(lambda: rpc.search.health()["empty_index_check"] == "done", seconds=15)
         assert rpc.search.reindex_status()["state"] == "idle"
-        rpc.catalog.import_records([entry_data(title="Dorfladen")], OPERATOR)
+        rpc.catalog.import_records([entry_data(title="Dorfladen")])
         assert wait_for(lambda: rpc.search.health()["documents"] == 1, seconds=10)
         assert rpc.search.reindex_status()["state"] == "idle"

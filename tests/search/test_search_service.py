@@ -12,7 +12,6 @@ import pika
 import pytest
 import sqlalchemy as sa
 import tantivy
-from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel import broker
 from kernel.errors import NotFound, ValidationFailed
@@ -21,6 +20,7 @@ from services.catalog.models import metadata as catalog_metadata
 from services.catalog.service import CatalogService
 from services.search.service import SearchService
 from tests.databases import fresh_catalog_database
+from tests.identity import SERVICE_TRUST, staff_rpc
 
 STAFF = {"sub": "editor-1", "roles": ["editor"]}
 MAGDEBURG = {"lat": 52.1205, "lon": 11.6276}
@@ -107,8 +107,8 @@ def index_path(tmp_path):
 
 
 def search_config(database_url, index_path, **extra) -> dict:
-    return {"DATABASE_URL": database_url, "SEARCH_BACKEND": "tantivy", "SEARCH_INDEX_PATH": index_path,
-            "serializer": "json", **extra}
+    return {"CATALOG_DATABASE_URL": database_url, "SEARCH_BACKEND": "tantivy", "SEARCH_INDEX_PATH": index_path,
+            "serializer": "json", **SERVICE_TRUST, **extra}
 
 
 @pytest.fixture
@@ -121,8 +121,9 @@ def platform(rabbit_config, rabbit_uri, runner_factory, catalog_database, index_
 
 
 @pytest.fixture
-def rpc(platform):
-    with ClusterRpcClient(timeout=30) as client:
+def rpc(platform, rabbit_uri):
+    """Calls acting as an editor (signed like the gateway signs them)."""
+    with staff_rpc(rabbit_uri, STAFF) as client:
         yield client
 
 
@@ -135,22 +136,22 @@ def themes(rpc):
 
 def test_published_entry_becomes_searchable_and_a_withdrawn_one_vanishes(rpc):
     started = time.monotonic()
-    entry = rpc.catalog.create_entry(entry_data(), STAFF)
+    entry = rpc.catalog.create_entry(entry_data())
     assert wait_for(lambda: found_ids(rpc.search, q="Dorfladen") == [entry["id"]])
     assert time.monotonic() - started < SEARCHABLE_WITHIN
     hit = rpc.search.search({"q": "Genossenschaften"})["items"][0]  # German stemming
     assert hit["id"] == entry["id"] and hit["version"] == 1 and hit["regions"] == [entry["region"]]
     assert "<mark>" in json.dumps(hit["highlight"])
 
-    rpc.catalog.withdraw_entry(entry["id"], STAFF, "veraltet")
+    rpc.catalog.withdraw_entry(entry["id"], "veraltet")
     assert wait_for(lambda: found_ids(rpc.search, q="Dorfladen") == [])
     assert rpc.search.health()["documents"] == 0
 
 
 def test_an_update_replaces_the_document(rpc):
-    entry = rpc.catalog.create_entry(entry_data(), STAFF)
+    entry = rpc.catalog.create_entry(entry_data())
     assert wait_for(lambda: found_ids(rpc.search, q="Dorfladen"))
-    rpc.catalog.update_entry(entry["id"], {"title": "Bürgerladen Wippra", "summary": "Neu eröffnet."}, 1, STAFF)
+    rpc.catalog.update_entry(entry["id"], {"title": "Bürgerladen Wippra", "summary": "Neu eröffnet."}, 1)
     # "Bürgerladen" is two typos from the old "Bürgerhand": wait for version 2 itself
     assert wait_for(lambda: [hit["version"] for hit in rpc.search.search({"q": "Bürgerladen"})["items"]] == [2])
     assert found_ids(rpc.search, q="Dorfladen") == []
@@ -159,17 +160,17 @@ def test_an_update_replaces_the_document(rpc):
 
 
 def test_a_redelivered_old_event_changes_nothing(rpc, rabbit_uri, catalog_database):
-    kept = rpc.catalog.create_entry(entry_data(title="Dorfladen Wippra"), STAFF)
-    gone = rpc.catalog.create_entry(entry_data(title="Kulturscheune Harzgerode"), STAFF)
-    rpc.catalog.update_entry(kept["id"], {"title": "Bürgerladen Wippra"}, 1, STAFF)
-    rpc.catalog.withdraw_entry(gone["id"], STAFF)
+    kept = rpc.catalog.create_entry(entry_data(title="Dorfladen Wippra"))
+    gone = rpc.catalog.create_entry(entry_data(title="Kulturscheune Harzgerode"))
+    rpc.catalog.update_entry(kept["id"], {"title": "Bürgerladen Wippra"}, 1)
+    rpc.catalog.withdraw_entry(gone["id"])
     assert wait_for(lambda: found_ids(rpc.search, q="Bürgerladen") == [kept["id"]])
     assert wait_for(lambda: found_ids(rpc.search, q="Kulturscheune") == [])
 
     for old in outbox_payloads(catalog_database, "entry.published"):  # both at version 1
         publish_raw(rabbit_uri, old)
     # a later event on the same queue, to know the old ones have been handled
-    marker = rpc.catalog.create_entry(entry_data(title="Mitfahrbank Quedlinburg"), STAFF)
+    marker = rpc.catalog.create_entry(entry_data(title="Mitfahrbank Quedlinburg"))
     assert wait_for(lambda: found_ids(rpc.search, q="Mitfahrbank") == [marker["id"]])
     time.sleep(0.3)
 
@@ -180,8 +181,8 @@ def test_a_redelivered_old_event_changes_nothing(rpc, rabbit_uri, catalog_databa
 
 
 def test_contact_data_never_reaches_the_index(rpc, index_path):
-    entry = rpc.catalog.create_entry(entry_data(), STAFF)
-    assert rpc.catalog.get_entry(entry["id"], STAFF)["contact"]["email"] == CONTACT["email"]
+    entry = rpc.catalog.create_entry(entry_data())
+    assert rpc.catalog.get_entry(entry["id"])["contact"]["email"] == CONTACT["email"]
     assert wait_for(lambda: found_ids(rpc.search, q="Dorfladen"))
     for value in CONTACT.values():
         assert rpc.search.search({"q": value})["total"] == 0
@@ -199,7 +200,7 @@ def test_contact_data_never_reaches_the_index(rpc, index_path):
 def test_articles_and_news_are_searchable(rpc):
     article = rpc.catalog.create_article({"type": "news", "title": "Förderprogramm für Pflegeheime",
                                           "summary": "Neue Mittel", "body": "Das Land fördert Pflegekräfte.",
-                                          "themes": []}, STAFF)
+                                          "themes": []})
     assert wait_for(lambda: found_ids(rpc.search, q="Pflege") == [article["id"]])
     hit = rpc.search.search({"q": "Pflege", "type": "article"})["items"][0]
     assert (hit["doc_type"], hit["kind"]) == ("article", "news")
@@ -207,17 +208,28 @@ def test_articles_and_news_are_searchable(rpc):
     assert found_ids(rpc.search, q="Pflege", kind="news") == [article["id"]]
 
 
-def test_an_event_breaking_its_contract_is_dead_lettered(rpc, rabbit_uri, catalog_database):
-    rpc.catalog.create_entry(entry_data(), STAFF)
+def test_an_event_breaking_its_contract_is_dead_lettered_an_extra_field_is_ignored(rpc, rabbit_uri,
+                                                                                    catalog_database):
+    entry = rpc.catalog.create_entry(entry_data())
     assert wait_for(lambda: found_ids(rpc.search, q="Dorfladen"))
-    broken = outbox_payloads(catalog_database, "entry.published")[0]
-    broken["data"]["contact"] = dict(CONTACT)  # not in the contract: refused, not indexed
+    stored = outbox_payloads(catalog_database, "entry.published")[0]
+    broken = json.loads(json.dumps(stored))
+    broken["event_id"] = "6f1f8a52-58f6-4d6a-9a59-0d1f8f3f1a01"
+    broken["data"]["version"] = "zwei"          # a type the contract does not allow
     broken["data"]["title"] = "Schmuggelware"
     publish_raw(rabbit_uri, broken)
     letters = wait_for(lambda: broker.dead_letters(rabbit_uri))
-    assert [letter["origin"]["queue"] for letter in letters] == [
-        "evt-catalog-entry.published--search.on_entry_published"]
+    assert [(letter["queue"], letter["error_type"], letter["attempts"]) for letter in letters] == [
+        ("search.entry-published", "ValidationFailed", 1)]
     assert found_ids(rpc.search, q="Schmuggelware") == []
+
+    newer = json.loads(json.dumps(stored))
+    newer["event_id"] = "6f1f8a52-58f6-4d6a-9a59-0d1f8f3f1a02"
+    newer["data"].update(version=5, title="Dorfladen Wippra eG", contact=dict(CONTACT), mood="heiter")
+    publish_raw(rabbit_uri, newer)  # fields the contract does not know are ignored, not fatal
+    assert wait_for(lambda: [hit["version"] for hit in rpc.search.search({"q": "Wippra"})["items"]] == [5])
+    assert rpc.search.search({"q": CONTACT["email"]})["total"] == 0
+    assert len(broker.dead_letters(rabbit_uri)) == 1 and entry["id"] == newer["data"]["id"]
 
 
 def test_queries_are_validated_by_the_service(rpc):
@@ -234,13 +246,13 @@ def test_queries_are_validated_by_the_service(rpc):
 
 
 def test_related_lists_linked_entries_first_then_similar_ones(rpc, themes):
-    shop = rpc.catalog.create_entry(entry_data(title="Dorfladen Wippra"), STAFF)
+    shop = rpc.catalog.create_entry(entry_data(title="Dorfladen Wippra"))
     twin = rpc.catalog.create_entry(entry_data(title="Dorfladen Friedrichsbrunn",
-                                               summary="Noch ein Dorfladen in Bürgerhand."), STAFF)
+                                               summary="Noch ein Dorfladen in Bürgerhand."))
     other = rpc.catalog.create_entry(entry_data(title="Kletterwald Thale", summary="Sport im Harz",
                                                 description="Klettern.", themes=[themes[-1]],
-                                                location=dict(HALLE), tags=[]), STAFF)
-    rpc.catalog.add_link(shop["id"], {"target_type": "entry", "target_id": other["id"], "type": "partner"}, STAFF)
+                                                location=dict(HALLE), tags=[]))
+    rpc.catalog.add_link(shop["id"], {"target_type": "entry", "target_id": other["id"], "type": "partner"})
     assert wait_for(lambda: rpc.search.health()["documents"] == 3)
 
     related = rpc.search.related(shop["id"])

@@ -1,64 +1,19 @@
-"""marshmallow schemas of the catalog: inputs (strict, ``unknown = RAISE``), queries, outputs.
+"""The catalog's RPC and HTTP contract: inputs (strict, ``unknown = RAISE``), queries, outputs.
 
 The catalog validates every RPC input with these; the gateway uses the same classes for
 HTTP validation and builds the OpenAPI document from them. Rules that need the database
 (known theme slugs, existing regions and organisations, point inside the state) are
-checked in the domain modules.
+checked in the catalog's domain modules. Event contracts are separate (``events.py``):
+changing an answer here never changes an event.
 """
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from kernel.errors import ValidationFailed
-
-ENTRY_KINDS = ("project", "idea", "initiative", "event")
-ENTRY_STATUSES = ("submitted", "published", "rejected", "archived", "withdrawn")
-REVIEW_ACTIONS = ("publish", "reject", "archive", "withdraw")
-LINK_TYPES = ("related", "part_of", "follows_up", "inspired_by", "partner", "funded_by", "run_by", "member_of")
-LINK_TARGET_TYPES = ("entry", "organisation")
-ORGANISATION_KINDS = ("association", "initiative", "municipality", "public_body", "company",
-                      "social_enterprise", "cooperative", "foundation", "research", "other")
-ARTICLE_TYPES = ("article", "news")
-ENTRY_SORTS = ("newest", "updated", "title")
+from contracts.catalog.values import (ARTICLE_TYPES, ENTRY_KINDS, ENTRY_SORTS, ENTRY_STATUSES, LINK_TARGET_TYPES,
+                                      LINK_TYPES, ORGANISATION_KINDS, REVIEW_ACTIONS)
+from kernel.schemas import InputSchema, OutputSchema, Text, described, page_schema
 
 AGS = validate.Regexp(r"^\d{5}$", error="must be a 5-digit official regional key (AGS)")
 ID_LENGTH = validate.Length(min=1, max=64)
-
-
-def described(text: str, **extra) -> dict:
-    return {"metadata": {"description": text}, **extra}
-
-
-class Text(fields.String):
-    """A string with surrounding whitespace removed before the length rules run."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-class InputSchema(Schema):
-    """Base of every input schema: unknown fields are an error, not silently dropped."""
-
-    class Meta:
-        unknown = RAISE
-
-
-def load_input(schema: Schema | type, data, partial=False) -> dict:
-    """Load ``data`` with ``schema``; a ``ValidationError`` becomes ``ValidationFailed``."""
-    schema = schema() if isinstance(schema, type) else schema
-    if not isinstance(data, dict):
-        raise ValidationFailed("input must be an object", {"_schema": ["Invalid input type."]})
-    try:
-        return schema.load(data, partial=partial)
-    except ValidationError as err:
-        raise ValidationFailed("invalid input", _jsonable_messages(err.messages)) from None
-
-
-def _jsonable_messages(messages):
-    """Error messages with string keys (list indexes become "0", "1", …) for the wire."""
-    if isinstance(messages, dict):
-        return {str(key): _jsonable_messages(value) for key, value in messages.items()}
-    if isinstance(messages, list):
-        return [_jsonable_messages(value) for value in messages]
-    return messages
 
 
 # --------------------------------------------------------------------------- input parts
@@ -245,11 +200,6 @@ class NetworkQuerySchema(InputSchema):
 
 # --------------------------------------------------------------------------- outputs
 
-class OutputSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 class AddressOutSchema(OutputSchema):
     street = fields.String(allow_none=True)
     postal_code = fields.String(allow_none=True)
@@ -403,16 +353,6 @@ class RegionSchema(OutputSchema):
     population = fields.Integer(allow_none=True)
     area_km2 = fields.Float(allow_none=True)
     entry_count = fields.Integer(required=True, **described("published entries in this region"))
-
-
-def page_schema(item_schema: type, name: str) -> type:
-    """``{total, page, per_page, items}`` around ``item_schema`` (for OpenAPI)."""
-    return type(name, (OutputSchema,), {
-        "total": fields.Integer(required=True),
-        "page": fields.Integer(required=True),
-        "per_page": fields.Integer(required=True),
-        "items": fields.List(fields.Nested(item_schema), required=True),
-    })
 
 
 # staff see the staff view in lists too; the public gets the subset EntrySchema describes

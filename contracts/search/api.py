@@ -1,30 +1,28 @@
-"""marshmallow schemas of the search service: queries (strict) and answers (for OpenAPI).
+"""The search service's RPC and HTTP contract: queries (strict) and answers (for OpenAPI).
 
 The gateway checks HTTP query strings with ``SearchQuerySchema``/``SuggestQuerySchema``
-and passes the raw values on; the service loads them with the same schemas, so a query
-is validated identically over HTTP and RPC. Query-string values are strings; a list
+and passes the raw values on; the search service loads them with the same schemas, so a
+query is validated identically over HTTP and RPC. Query-string values are strings; a list
 filter may be given comma-separated (``kind=project,idea``) or repeated
 (``kind=project&kind=idea``).
 """
 import math
 
-from marshmallow import (RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema)
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from contracts.catalog.values import ARTICLE_TYPES, ENTRY_KINDS
 from kernel.errors import ValidationFailed
-from kernel.schemas import schema_instance
-from services.catalog.geo import parse_bbox
-from services.catalog.schemas import ARTICLE_TYPES, ENTRY_KINDS
-from services.search.backend import MAX_RESULT_WINDOW, SORTS, SearchQuery
+from kernel.geo import parse_bbox
+from kernel.schemas import InputSchema, described
 
 KINDS = ENTRY_KINDS + ARTICLE_TYPES
 DOC_TYPES = ("entry", "article")
+SORTS = ("relevance", "newest", "distance")
 MAX_QUERY_CHARS = 10_000
 MAX_LIST_VALUES = 50
 MAX_RADIUS_KM = 500
-
-
-def described(text: str, **extra) -> dict:
-    return {"metadata": {"description": text, **extra.pop("metadata", {})}, **extra}
+MAX_PER_PAGE = 100
+MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper pages are not served (narrow the search)
 
 
 class CommaList(fields.String):  # a String for the OpenAPI document
@@ -53,7 +51,7 @@ class CommaList(fields.String):  # a String for the OpenAPI document
 
 
 class BBox(fields.String):
-    """``minLon,minLat,maxLon,maxLat`` checked by the catalog's ``parse_bbox``."""
+    """``minLon,minLat,maxLon,maxLat`` checked by ``kernel.geo.parse_bbox``."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
@@ -99,11 +97,8 @@ def _theme_slug(value):
         raise ValidationError("theme slugs have at most 60 characters")
 
 
-class SearchQuerySchema(Schema):
+class SearchQuerySchema(InputSchema):
     """Query of ``GET /search`` and the ``search`` RPC."""
-
-    class Meta:
-        unknown = RAISE
 
     q = fields.String(load_default="", validate=validate.Length(max=MAX_QUERY_CHARS),
                       **described("words to find (German); \"quoted phrases\"; may be empty when "
@@ -125,7 +120,7 @@ class SearchQuerySchema(Schema):
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS),
                          **described("relevance, newest or distance (needs near)"))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_RESULT_WINDOW))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
     @validates_schema
     def check_combinations(self, data, **kwargs):
@@ -141,45 +136,13 @@ class SearchQuerySchema(Schema):
         if errors:
             raise ValidationError(errors)
 
-    @post_load
-    def to_query(self, data, **kwargs) -> SearchQuery:
-        return SearchQuery(
-            q=data.get("q") or "", kind=data.get("kind", []), theme=data.get("theme", []),
-            region=data.get("region", []), doc_type=data.get("type"),
-            date_from=data["date_from"].isoformat() if data.get("date_from") else None,
-            date_to=data["date_to"].isoformat() if data.get("date_to") else None,
-            bbox=data.get("bbox"), near=data.get("near"), radius_km=data.get("radius_km"),
-            sort=data["sort"], page=data["page"], per_page=data["per_page"])
 
-
-class SuggestQuerySchema(Schema):
+class SuggestQuerySchema(InputSchema):
     """Query of ``GET /search/suggest`` and the ``suggest`` RPC."""
-
-    class Meta:
-        unknown = RAISE
 
     q = fields.String(required=True, validate=validate.Length(min=1, max=100),
                       **described("what has been typed so far"))
     limit = fields.Integer(load_default=8, validate=validate.Range(min=1, max=20))
-
-
-def load_query(schema: Schema | type, data):
-    """Load ``data`` with ``schema``; bad input becomes ``ValidationFailed`` (a 4xx)."""
-    schema = schema_instance(schema) if isinstance(schema, type) else schema
-    if not isinstance(data, dict):
-        raise ValidationFailed("the query must be an object", {"_schema": ["Invalid input type."]})
-    try:
-        return schema.load(data)
-    except ValidationError as error:
-        raise ValidationFailed("the query is not valid", _string_keys(error.messages)) from None
-
-
-def _string_keys(messages):
-    if isinstance(messages, dict):
-        return {str(key): _string_keys(value) for key, value in messages.items()}
-    if isinstance(messages, list):
-        return [_string_keys(value) for value in messages]
-    return messages
 
 
 # --------------------------------------------------------------------------- answers (OpenAPI)
@@ -277,3 +240,15 @@ class ReindexStatusSchema(Schema):
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True)
+
+
+def related_from_links(linked: dict) -> dict:
+    """The ``RelatedResultSchema`` answer made of the catalog's ``related_entries`` alone
+    (``{entries, organisations}``): what ``/entries/{id}/related`` shows without similar
+    entries, e.g. while the search service is down."""
+    return {
+        "entries": [{"relation": "linked", "link_type": item.get("link_type"), "direction": item.get("direction"),
+                     "note": item.get("note"), "score": None, "entry": item["entry"]}
+                    for item in linked.get("entries", [])],
+        "organisations": list(linked.get("organisations", [])),
+    }

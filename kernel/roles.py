@@ -1,0 +1,31 @@
+"""Roles of a verified actor (``{"sub": str, "roles": [str]}``, or None when anonymous)."""
+from kernel.errors import Forbidden
+
+STAFF_ROLES = ("editor", "admin")
+
+
+def roles_of(actor) -> set:
+    if not isinstance(actor, dict):
+        return set()
+    roles = actor.get("roles") or []
+    return {role for role in roles if isinstance(role, str)} if isinstance(roles, (list, tuple)) else set()
+
+
+def is_staff(actor) -> bool:
+    return bool(roles_of(actor) & set(STAFF_ROLES))
+
+
+def require_staff(actor) -> None:
+    if not is_staff(actor):
+        raise Forbidden("this needs an editor or admin")
+
+
+def require_admin(actor) -> None:
+    if "admin" not in roles_of(actor):
+        raise Forbidden("this needs an admin")
+
+
+def actor_name(actor) -> str | None:
+    if isinstance(actor, dict) and actor.get("sub"):
+        return str(actor["sub"])[:200]
+    return None
