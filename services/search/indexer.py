@@ -42,12 +42,12 @@ class IndexWriteFailed(KosiError):
 
 
 class _Batch:
-    __slots__ = ("documents", "done", "error")
+    __slots__ = ("documents", "done", "errors")
 
     def __init__(self):
         self.documents: list[dict] = []
         self.done = False
-        self.error: BaseException | None = None
+        self.errors: dict[int, BaseException] = {}  # position in ``documents`` → why it failed
 
 
 def _now() -> str:
@@ -85,6 +85,7 @@ class Indexer:
                 self._collecting = _Batch()
                 self._first_at = time.monotonic()
             batch = self._collecting
+            position = len(batch.documents)
             batch.documents.append(document)
             if len(batch.documents) >= self.batch_size:
                 self._cond.notify_all()  # the leader need not wait for the deadline
@@ -93,9 +94,9 @@ class Indexer:
                     self._cond.wait()
                 else:
                     self._lead()
-        if batch.error is not None:
-            raise IndexWriteFailed(f"the search index could not store the document: {batch.error}") \
-                from batch.error
+        error = batch.errors.get(position)
+        if error is not None:
+            raise IndexWriteFailed(f"the search index could not store the document: {error}") from error
 
     def _lead(self) -> None:
         """Collect the current batch until full or due, then commit it (lock held on entry/exit)."""
@@ -109,16 +110,32 @@ class Indexer:
             batch, self._collecting = self._collecting, None
             self._cond.release()
             try:
-                self._write(batch.documents)
-            except Exception as error:  # reported to every caller of the batch
-                log.exception("search index write failed (%d documents)", len(batch.documents))
-                batch.error = error
+                self._write_each_if_needed(batch)
             finally:
                 self._cond.acquire()
             batch.done = True
         finally:
             self._leading = False
             self._cond.notify_all()
+
+    def _write_each_if_needed(self, batch: _Batch) -> None:
+        """Write the batch in one commit; if that fails, each document on its own, so one
+        document the index refuses fails only its own event (which is retried), not all."""
+        try:
+            self._write(batch.documents)
+            return
+        except Exception as error:
+            if len(batch.documents) == 1:
+                log.warning("search index write failed: %s", error)
+                batch.errors[0] = error
+                return
+            log.warning("search index write of %d documents failed (%s); writing them one by one",
+                        len(batch.documents), error)
+        for position, document in enumerate(batch.documents):
+            try:
+                self._write([document])
+            except Exception as error:
+                batch.errors[position] = error
 
     def _write(self, documents: list[dict]) -> None:
         with self._write_lock:

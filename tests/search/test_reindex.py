@@ -50,6 +50,15 @@ class BrokenBackend(TantivyBackend):
         raise OSError("disk full")
 
 
+class PickyBackend(TantivyBackend):
+    """The real in-memory index refusing one document (as if it broke a limit of the index)."""
+
+    def upsert(self, documents):
+        if any(document["id"] == "e-00003" for document in documents):
+            raise ValueError("document e-00003 is too large")
+        return super().upsert(documents)
+
+
 def all_ids(indexer) -> set[str]:
     return {item["id"] for item in indexer.search(SearchQuery(per_page=100)).items}
 
@@ -99,6 +108,26 @@ def test_a_failed_commit_fails_every_document_of_the_batch_and_the_next_batch_ru
     assert len(failures) == 5 and "disk full" in failures[0]
     with pytest.raises(IndexWriteFailed):  # nothing stays stuck behind the failure
         indexer.apply(document_from_entry(entry(9)))
+
+
+def test_a_document_the_index_refuses_fails_alone_the_rest_of_its_batch_is_stored():
+    indexer = Indexer(PickyBackend(None), max_delay=0.05)
+    outcomes = {}
+
+    def apply(number):
+        try:
+            indexer.apply(document_from_entry(entry(number)))
+            outcomes[number] = "stored"
+        except IndexWriteFailed as error:
+            outcomes[number] = str(error)
+
+    pool = eventlet.GreenPool()
+    for number in range(6):
+        pool.spawn(apply, number)
+    pool.waitall()
+    assert outcomes == {0: "stored", 1: "stored", 2: "stored", 4: "stored", 5: "stored",
+                        3: "the search index could not store the document: document e-00003 is too large"}
+    assert all_ids(indexer) == {f"e-{number:05d}" for number in (0, 1, 2, 4, 5)}
 
 
 def test_group_commit_works_from_real_threads_too():

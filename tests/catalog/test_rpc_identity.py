@@ -1,0 +1,170 @@
+"""Broker access alone grants nothing: every staff RPC, called over RabbitMQ without a valid
+actor assertion (none, forged, expired, by an untrusted signer, or the old ``actor``
+argument), neither changes nor reveals staff data. The same calls with a valid assertion work."""
+import time
+
+import jwt
+import pytest
+import sqlalchemy as sa
+from nameko.exceptions import IncorrectSignature, RemoteError
+from nameko.standalone.rpc import ClusterRpcClient
+
+from kernel import broker
+from kernel.errors import Forbidden, NotFound
+from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner, generate_keypair
+from kernel.messaging import subscriptions_of
+from services.catalog.models import entries as entries_table
+from services.catalog.service import CatalogService
+from services.search.service import SearchService
+from tests.databases import fresh_catalog_database
+from tests.identity import ADMIN, EDITOR, GATEWAY_KEY, SERVICE_TRUST, staff_rpc
+from tests.search.test_search_service import entry_data
+
+INTRUDER_KEY, _ = generate_keypair()
+
+
+def forged() -> str:        # signed as "gateway", but with a key nobody trusts
+    return ActorSigner("gateway", INTRUDER_KEY).sign(ADMIN)
+
+
+def untrusted_signer() -> str:
+    return ActorSigner("someone-else", GATEWAY_KEY).sign(ADMIN)
+
+
+def expired() -> str:
+    signer = ActorSigner("gateway", GATEWAY_KEY, ttl_seconds=-120)
+    return signer.sign(ADMIN)
+
+
+def tampered() -> str:      # a valid editor assertion whose payload was edited to say admin
+    header, _payload, signature = ActorSigner("gateway", GATEWAY_KEY).sign(EDITOR).split(".")
+    payload = jwt.utils.base64url_encode(jwt.utils.force_bytes(
+        '{"iss":"gateway","aud":"kosi-services","sub":"x","roles":["admin"],"iat":%d,"exp":%d}'
+        % (time.time(), time.time() + 60))).decode()
+    return ".".join([header, payload, signature])
+
+
+BAD_ASSERTIONS = {"none": None, "forged": forged, "untrusted signer": untrusted_signer, "expired": expired,
+                  "tampered": tampered}
+
+
+@pytest.fixture(scope="module")
+def database_url():
+    return fresh_catalog_database("kosi_test_rpc_identity")
+
+
+@pytest.fixture
+def platform(rabbit_config, rabbit_uri, runner_factory, database_url, tmp_path):
+    broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
+    runner_factory({"CATALOG_DATABASE_URL": database_url, "SEARCH_BACKEND": "tantivy",
+                    "SEARCH_INDEX_PATH": str(tmp_path / "index"), "SEARCH_AUTO_REFILL": False, **SERVICE_TRUST},
+                   CatalogService, SearchService).start()
+    with staff_rpc(rabbit_uri, ADMIN) as admin:
+        submitted = admin.catalog.create_entry({**entry_data(), "publish": False})
+        published = admin.catalog.create_entry(entry_data(title="Kulturscheune Harzgerode"))
+        organisation = admin.catalog.create_organisation({"name": "Landfrauen e.V.", "kind": "association"})
+    return {"submitted": submitted, "published": published, "organisation": organisation}
+
+
+def staff_calls(data):
+    """Every staff RPC: (service, method, args)."""
+    submitted, published = data["submitted"]["id"], data["published"]["id"]
+    return [
+        ("catalog", "create_entry", (entry_data(title="Eingeschleust"),)),  # staff: published at once
+        ("catalog", "update_entry", (published, {"title": "Gekapert"}, 1)),
+        ("catalog", "withdraw_entry", (published, "weg")),
+        ("catalog", "review_entry", (submitted, {"action": "publish"})),
+        ("catalog", "entry_history", (submitted,)),
+        ("catalog", "erase_personal_data", (submitted,)),
+        ("catalog", "add_link", (published, {"target_type": "organisation", "target_id": data["organisation"]["id"]})),
+        ("catalog", "create_organisation", ({"name": "Briefkastenfirma", "kind": "company"},)),
+        ("catalog", "create_article", ({"type": "news", "title": "Falschmeldung", "body": "…"},)),
+        ("catalog", "import_records", ([entry_data(title="Massenimport")],)),
+        ("catalog", "get_entry", (submitted,)),                          # an unpublished entry
+        ("catalog", "related_entries", (submitted,)),
+        ("catalog", "list_entries", ({"status": "submitted"},)),
+        ("search", "reindex", ()),
+        ("search", "reindex_status", ()),
+        ("search", "related", (submitted,)),
+    ]
+
+
+# the RPCs that serve the public (no staff data, or only what anyone may do)
+PUBLIC_CALLS = {("catalog", name) for name in (
+    "list_organisations", "get_organisation", "list_articles", "get_article", "map_features", "network",
+    "export_entries", "published_page", "list_themes", "list_regions", "health")} | \
+    {("search", name) for name in ("search", "suggest", "health")}
+
+
+def rpc_names(service_cls) -> set[str]:
+    from nameko.rpc import Rpc
+
+    return {name for name in dir(service_cls) for entrypoint in getattr(getattr(service_cls, name),
+                                                                         "nameko_entrypoints", ())
+            if isinstance(entrypoint, Rpc)}
+
+
+def test_every_rpc_is_either_a_tested_staff_call_or_public():
+    staff = {(service, method) for service, method, _ in staff_calls(
+        {"submitted": {"id": "x"}, "published": {"id": "x"}, "organisation": {"id": "x"}})}
+    declared = {("catalog", name) for name in rpc_names(CatalogService)} | \
+        {("search", name) for name in rpc_names(SearchService)}
+    assert declared == staff | PUBLIC_CALLS
+
+
+def snapshot(database_url) -> list:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.select(
+                entries_table.c.id, entries_table.c.status, entries_table.c.title, entries_table.c.version,
+                entries_table.c.contact).order_by(entries_table.c.id))]
+    finally:
+        engine.dispose()
+
+
+def call_as(amqp_uri, assertion, service, method, args):
+    with ClusterRpcClient(timeout=20, uri=amqp_uri,
+                          context_data={ACTOR_CONTEXT_KEY: assertion} if assertion else None) as client:
+        return getattr(getattr(client, service), method)(*args)
+
+
+@pytest.mark.parametrize("kind", BAD_ASSERTIONS)
+def test_no_staff_rpc_works_without_a_valid_actor_assertion(platform, rabbit_uri, database_url, kind):
+    before = snapshot(database_url)
+    make = BAD_ASSERTIONS[kind]
+    for service, method, args in staff_calls(platform):
+        assertion = make() if make else None
+        try:
+            answer = call_as(rabbit_uri, assertion, service, method, args)
+        except (Forbidden, NotFound):
+            continue
+        # what an anonymous caller may get: a submission, or public data only
+        assert assertion is None, f"{service}.{method} answered a {kind} assertion: {answer}"
+        if method == "create_entry":
+            assert answer["status"] == "submitted" and "contact" not in answer
+        elif method == "list_entries":
+            assert {item["status"] for item in answer["items"]} == {"published"}
+            assert all("contact" not in item for item in answer["items"])
+        else:
+            pytest.fail(f"{service}.{method} answered an anonymous call: {answer}")
+    after = snapshot(database_url)
+    assert [row for row in after if row in before] == before  # nothing changed ...
+    assert {row[1] for row in after if row not in before} <= {"submitted"}  # ... at most submissions added
+
+
+def test_the_old_actor_argument_is_refused(platform, rabbit_uri, database_url):
+    before = snapshot(database_url)
+    with ClusterRpcClient(timeout=20, uri=rabbit_uri) as client:
+        with pytest.raises((IncorrectSignature, RemoteError)):
+            client.catalog.update_entry(platform["published"]["id"], {"title": "Gekapert"}, 1, ADMIN)
+        with pytest.raises((IncorrectSignature, RemoteError)):
+            client.catalog.entry_history(platform["submitted"]["id"], ADMIN)
+    assert snapshot(database_url) == before
+
+
+def test_every_staff_rpc_works_with_a_valid_assertion(platform, rabbit_uri):
+    with staff_rpc(rabbit_uri, ADMIN) as admin:
+        for service, method, args in staff_calls(platform):
+            getattr(getattr(admin, service), method)(*args)  # raises if refused
+        assert admin.catalog.get_entry(platform["submitted"]["id"])["status"] == "published"  # reviewed

@@ -1,0 +1,128 @@
+"""The services as deployed: each its own process (`kosi serve`), each with its own broker
+user and only its own secrets, JSON logs. One `POST /entries` by an editor carries one
+request id through the gateway, the catalog (RPC) and the search service (the event)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from gateway.auth import mint_token
+from kernel import broker
+from kernel.management import Management
+from tests.databases import fresh_catalog_database
+from tests.identity import GATEWAY_KEY, TRUSTED_SIGNERS
+from tests.search.test_search_service import entry_data
+from tests.wait import wait_for
+
+SECRET = "deployed-test-secret-0123456789abcdef01234"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def deployed(rabbit_config, rabbit_uri, tmp_path):
+    from cli import registry
+
+    management = Management.from_amqp_uri(rabbit_uri)
+    vhost = quote(management.vhost, safe="")
+    suffix = uuid.uuid4().hex[:8]
+    uris = {name: f"pyamqp://kosi-{name}-{suffix}:secret-{name}-{suffix}@localhost:5672/{vhost}"
+            for name in registry.SERVICES}
+    specs = registry.broker_users()
+    users = broker.ensure_service_users(management, {name: {**spec, "amqp_uri": uris[name]}
+                                                     for name, spec in specs.items()})
+    broker.declare_topology(rabbit_uri, registry.PRODUCERS, registry.all_subscriptions(), registry.retry_delays())
+    port = free_port()
+    common = {key: value for key, value in os.environ.items() if not key.startswith(("KOSI_", "CATALOG_",
+                                                                                     "SEARCH_", "GATEWAY_"))}
+    common.update(LOG_JSON="true", LOG_LEVEL="INFO")
+    own = {
+        "catalog": {"CATALOG_AMQP_URI": uris["catalog"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
+                    "CATALOG_DATABASE_URL": fresh_catalog_database("kosi_test_deployed")},
+        "search": {"SEARCH_AMQP_URI": uris["search"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
+                   "SEARCH_INDEX_PATH": str(tmp_path / "index")},
+        "gateway": {"GATEWAY_AMQP_URI": uris["gateway"], "KOSI_GATEWAY_SIGNING_KEY": GATEWAY_KEY,
+                    "KOSI_JWT_SECRET": SECRET, "GATEWAY_ADDRESS": f"127.0.0.1:{port}"},
+    }
+    processes, logs = {}, {}
+    try:
+        for name in ("catalog", "search", "gateway"):
+            logs[name] = tmp_path / f"{name}.log"
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "serve", name], cwd=tmp_path, env={**common, **own[name],
+                                                                                     "PYTHONPATH": str(REPO)},
+                stdout=subprocess.DEVNULL, stderr=open(logs[name], "w"))
+        base = f"http://127.0.0.1:{port}/api/v1"
+
+        def ready():
+            if any(process.poll() is not None for process in processes.values()):
+                raise AssertionError({name: path.read_text()[-2000:] for name, path in logs.items()})
+            try:
+                return requests.get(f"{base}/ready", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        assert wait_for(ready, seconds=90)
+        yield {"base": base, "logs": logs}
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for user in users:
+            management.delete_user(user)
+
+
+def lines_with(path: Path, request_id: str) -> list[dict]:
+    found = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("request_id") == request_id:
+            found.append(record)
+    return found
+
+
+def test_one_request_id_through_gateway_catalog_and_search(deployed):
+    base, logs = deployed["base"], deployed["logs"]
+    token = mint_token(SECRET, "redaktion@kosi", ["editor"], 300, issuer="kosi", audience="kosi-api")
+    request_id = f"e2e-{uuid.uuid4().hex}"
+    created = requests.post(f"{base}/entries", json=entry_data(title="Mitfahrbank Quedlinburg"), timeout=20,
+                            headers={"Authorization": f"Bearer {token}", "X-Request-Id": request_id})
+    assert created.status_code == 201, created.text
+    assert created.headers["X-Request-Id"] == request_id
+    entry_id = created.json()["id"]
+    assert wait_for(lambda: [item["id"] for item in requests.get(
+        f"{base}/search", params={"q": "Mitfahrbank"}, timeout=10).json()["items"]] == [entry_id], seconds=30)
+
+    def entrypoints(service):
+        return {record.get("entrypoint") for record in lines_with(logs[service], request_id)}
+
+    assert wait_for(lambda: "search.on_entry_published" in entrypoints("search"))
+    assert "gateway.create_entry" in entrypoints("gateway")
+    assert "catalog.create_entry" in entrypoints("catalog")
+    for service in ("gateway", "catalog", "search"):
+        assert all(record["service"] == service for record in lines_with(logs[service], request_id))
+    # a request without an id gets one, and says which
+    assert len(requests.get(f"{base}/themes", timeout=10).headers["X-Request-Id"]) == 32
+    # nothing personal in any log line of the request
+    for path in logs.values():
+        assert "Erika" not in path.read_text() and "example.org" not in path.read_text()
