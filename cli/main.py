@@ -79,6 +79,8 @@ def broker_setup(with_users, recreate_exchanges):
 
     amqp_uri, management_url = _operator_broker()
     subscriptions = registry.all_subscriptions()
+    management = Management.from_amqp_uri(amqp_uri, management_url)
+    _report_unowned(tooling, management, subscriptions)  # first: a recreated exchange loses them
     try:
         report = tooling.declare_topology(amqp_uri, registry.PRODUCERS, subscriptions, registry.retry_delays(),
                                           recreate=recreate_exchanges)
@@ -87,10 +89,12 @@ def broker_setup(with_users, recreate_exchanges):
     declared = report.as_dict()
     click.echo(f"declared {declared['exchanges']} exchanges and {declared['queues']} queues"
                + (f"; recreated {', '.join(declared['recreated'])}" if declared["recreated"] else ""))
-    management = Management.from_amqp_uri(amqp_uri, management_url)
     if with_users:
         written = tooling.ensure_service_users(management, registry.broker_users())
         click.echo(f"broker users: {', '.join(written) or 'none (every service uses guest)'}")
+
+
+def _report_unowned(tooling, management, subscriptions) -> None:
     try:
         unowned = tooling.unowned_bindings(management, registry.PRODUCERS, subscriptions)
     except Exception as error:  # the report needs the management API; the topology is declared anyway

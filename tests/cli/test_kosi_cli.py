@@ -105,3 +105,57 @@ def test_token_without_any_secret_is_refused(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no var/jwt-secret here
     refused = CliRunner().invoke(kosi, ["token", "--role", "admin"])
     assert refused.exit_code != 0 and "KOSI_JWT_SECRET" in refused.output
+
+
+def test_broker_setup_reports_a_queue_no_consumer_owns_and_unbind_stops_it_filling(rabbit_config, rabbit_uri,
+                                                                                    monkeypatch):
+    from kernel import broker
+
+    monkeypatch.setenv("KOSI_OPERATOR_AMQP_URI", rabbit_uri)
+    assert CliRunner().invoke(kosi, ["broker", "setup"]).exit_code == 0
+    old = "evt-catalog-entry.published--search.on_entry_published"  # a renamed handler of an older release
+    connection = broker.connect(rabbit_uri)
+    channel = connection.channel()
+    channel.queue_declare(old, durable=True)
+    channel.queue_bind(old, "catalog.events", routing_key="entry.published")
+    connection.close()
+
+    again = CliRunner().invoke(kosi, ["broker", "setup"])
+    assert again.exit_code == 0, again.output
+    assert (f"unowned: queue {old} (0 messages) is bound to catalog.events for entry.published"
+            in again.stderr)
+    assert CliRunner().invoke(kosi, ["broker", "unbind", old, "catalog.events", "entry.published"]).exit_code == 0
+    assert "unowned" not in CliRunner().invoke(kosi, ["broker", "setup"]).stderr
+
+
+def test_outbox_prune_deletes_old_published_events_only(monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    from kernel.db import create_db_engine, unit_of_work_factory
+    from services.catalog.models import metadata, outbox
+
+    url = fresh_catalog_database("kosi_test_cli_outbox")
+    monkeypatch.setenv("CATALOG_DATABASE_URL", url)
+    engine = create_db_engine(url)
+    make_uow = unit_of_work_factory(engine, "catalog", metadata)
+    for _ in range(3):
+        with make_uow() as uow:
+            uow.emit("organisation.created", {"id": "o", "slug": "o", "name": "O", "kind": "other", "demo": False,
+                                              "created_at": "2026-01-01T00:00:00+00:00",
+                                              "updated_at": "2026-01-01T00:00:00+00:00"})
+            uow.commit()
+    with engine.connect() as conn:
+        ids = [row.id for row in conn.execute(sa.select(outbox.c.id).order_by(outbox.c.id))]
+    with engine.begin() as conn:
+        conn.execute(sa.update(outbox).where(outbox.c.id == ids[0]).values(
+            published_at=datetime.now(timezone.utc) - timedelta(days=30)))
+        conn.execute(sa.update(outbox).where(outbox.c.id == ids[1]).values(
+            published_at=datetime.now(timezone.utc) - timedelta(days=2)))
+    pruned = CliRunner().invoke(kosi, ["outbox", "prune", "catalog"])
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.strip() == "catalog: 1 published event(s) older than 7 days deleted"
+    with engine.connect() as conn:
+        assert [row.id for row in conn.execute(sa.select(outbox.c.id).order_by(outbox.c.id))] == ids[1:]
+    engine.dispose()
