@@ -20,5 +20,7 @@ def sample(event_type: str, version: int = 1) -> dict:
     return json.loads(sample_path(contract(event_type, version)).read_text(encoding="utf-8"))
 
 
-def all_samples() -> list[tuple[Contract, dict]]:
-    return [(event, json.loads(sample_path(event).read_text(encoding="utf-8"))) for event in registered_contracts()]
+def all_samples(producer: str) -> list[tuple[Contract, dict]]:
+    """Every registered event of ``producer`` with its sample."""
+    return [(event, json.loads(sample_path(event).read_text(encoding="utf-8")))
+            for event in registered_contracts() if event.producer == producer]

@@ -126,4 +126,4 @@ def search_reads(envelope):
 def test_the_search_consumer_covers_every_catalog_event():
     subscribed = {s["event_type"] for s in SUBSCRIPTIONS if s["consumer_service"] == "search"}
     assert subscribed | set(IGNORED_EVENTS) == {event_type for event_type, _ in CONTRACTS}
-    assert all(event.type in subscribed | set(IGNORED_EVENTS) for event, _ in all_samples())
+    assert all(event.type in subscribed | set(IGNORED_EVENTS) for event, _ in all_samples("catalog"))

@@ -95,7 +95,6 @@ def test_postgresql_stopped_under_an_inbox_consumer_loses_nothing(container_fact
         assert settled(rabbit_uri, *queues, seconds=90)
         assert total(counter_db) == expected  # each once, none twice
         assert broker.dead_letters(rabbit_uri) == []
-        assert retries_logged(caplog, "search.entry-published") > 0
         assert retries_logged(caplog, "bellcounter.bell-rung") > 0
 
 
