@@ -33,7 +33,7 @@ import requests
 import yaml
 
 from bench.infra import (REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, json_list,
-                         measured_load, wait_until_answers)
+                         measured_load, platform_environment, wait_until_answers)
 from bench.load import DEFAULT_CLIENTS, DEFAULT_SECONDS, LoadResult
 
 DATABASE_NAME = "kosi_bench_catalog"
@@ -181,15 +181,14 @@ def run(args) -> dict:
         cleanup.callback(processes.close)
         gateway = f"127.0.0.1:{args.gateway_port}"
         bare = f"127.0.0.1:{args.bare_port}"
-        common = {"AMQP_URI": amqp_uri, "LOAD_DEMO_DATA": "false", "PYTHONPATH": str(REPO_ROOT),
-                  "PYTHONUNBUFFERED": "1"}
+        common = {**platform_environment(amqp_uri, secrets.token_urlsafe(32)),  # reads are public: no tokens
+                  "LOAD_DEMO_DATA": "false", "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
         # the outbox relay stays off: the seed's entry.published events are not ours to
         # announce, and reads do not write events anyway
         processes.start("catalog", [sys.executable, "-m", "cli.main", "serve", "catalog"],
                         {**common, "CATALOG_DATABASE_URL": database_url, "CATALOG_OUTBOX_RELAY": "false"})
         processes.start("gateway", [sys.executable, "-m", "cli.main", "serve", "gateway"],
-                        {**common, "GATEWAY_ADDRESS": gateway,
-                         "KOSI_JWT_SECRET": secrets.token_urlsafe(32)})  # reads are public; no tokens
+                        {**common, "GATEWAY_ADDRESS": gateway})
         bare_config = log_dir / "bare.yaml"
         bare_config.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": bare}))
         nameko = str(Path(sys.executable).parent / "nameko")

@@ -45,6 +45,20 @@ def delete_vhost(vhost: str) -> None:
 
 # ============================================================== database
 
+def platform_environment(amqp_uri: str, jwt_secret: str) -> dict:
+    """Environment of the platform's processes for one benchmark run: every service on the
+    run's vhost, fresh signing keys, the broker topology declared as `kosi broker setup` would."""
+    from cli import registry
+    from kernel.broker import declare_topology
+    from kernel.identity import generate_keypair
+
+    gateway_private, gateway_public = generate_keypair()
+    declare_topology(amqp_uri, registry.PRODUCERS, registry.all_subscriptions(), registry.retry_delays())
+    return {"CATALOG_AMQP_URI": amqp_uri, "SEARCH_AMQP_URI": amqp_uri, "GATEWAY_AMQP_URI": amqp_uri,
+            "KOSI_GATEWAY_SIGNING_KEY": gateway_private, "KOSI_TRUSTED_SIGNERS": f"gateway:{gateway_public}",
+            "KOSI_JWT_SECRET": jwt_secret}
+
+
 def drop_database(name: str) -> None:
     import sqlalchemy as sa
 

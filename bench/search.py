@@ -54,7 +54,7 @@ import jwt
 import requests
 
 from bench.infra import (Processes, create_vhost, delete_vhost, drop_database, json_list, measured_load,
-                         wait_until_answers)
+                         platform_environment, wait_until_answers)
 from bench.load import run_load
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -448,8 +448,8 @@ def run(args) -> dict:
             cleanup.callback(processes.close)
             secret = secrets.token_urlsafe(32)
             gateway = f"127.0.0.1:{args.gateway_port}"
-            common = {"AMQP_URI": amqp_uri, "LOAD_DEMO_DATA": "false", "PYTHONPATH": str(REPO_ROOT),
-                      "PYTHONUNBUFFERED": "1", "KOSI_JWT_SECRET": secret}
+            common = {**platform_environment(amqp_uri, secret), "LOAD_DEMO_DATA": "false",
+                      "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
             serve = [sys.executable, "-m", "cli.main", "serve"]
             processes.start("catalog", serve + ["catalog"], {**common, "CATALOG_DATABASE_URL": database_url})
             processes.start("search", serve + ["search"], {**common, "SEARCH_INDEX_PATH": str(index_path),

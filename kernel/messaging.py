@@ -68,6 +68,9 @@ class ReliableEventHandler(Consumer):
             queue_arguments=topology.consumer_queue_arguments(),
             bindings=[binding(source, routing_key=self.event_type),
                       binding(retry_return, arguments={"x-match": "all", topology.RETRY_TO_HEADER: self.queue_name})])
+        # a body kombu cannot decode (not JSON, an unaccepted content type) would otherwise
+        # be raised inside the consumer loop, which reconnects and gets it again, forever
+        self.consumer_options["on_decode_error"] = self._undecodable
         super().setup()
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True, retry=True,
                                    retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
@@ -116,6 +119,10 @@ class ReliableEventHandler(Consumer):
                     message, result, exc_info))
         except ContainerBeingKilled:
             self.consumer.requeue_message(message)
+
+    def _undecodable(self, message, error):
+        self.container.spawn_managed_thread(lambda: self._settle(message, self._dead_letter, error, attempts=1),
+                                            identifier=f"undecodable[{self.queue_name}]")
 
     def _after_worker(self, message, result, exc_info):
         if exc_info is None:

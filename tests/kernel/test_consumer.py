@@ -210,6 +210,22 @@ def test_a_replayed_dead_letter_is_applied_once_after_the_fix_and_a_loop_is_refu
     assert total(counter_db) == 4 and broker.dead_letters(rabbit_uri) == []
 
 
+def test_a_body_that_is_not_json_is_dead_lettered_and_the_queue_keeps_flowing(running_counter, rabbit_uri,
+                                                                               counter_db):
+    connection = broker.connect(rabbit_uri)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish("belltower.events", "bell.rung", b"ding dong {",
+                          pika.BasicProperties(content_type="application/json", message_id="garbage-1"))
+    connection.close()
+    publish_raw(rabbit_uri, bell(2))
+    assert wait_for(lambda: total(counter_db) == 2)
+    assert wait_for(lambda: len(broker.dead_letters(rabbit_uri)) == 1)
+    [letter] = broker.dead_letters(rabbit_uri)
+    assert (letter["message_id"], letter["queue"], letter["attempts"]) == ("garbage-1", QUEUE, 1)
+    assert letter["body"] == "ding dong {" and letter["error_type"]
+
+
 def test_an_event_breaking_its_contract_is_dead_lettered_at_once(running_counter, rabbit_uri, counter_db):
     event = bell(1)
     event["data"] = {"times": "many"}
