@@ -61,8 +61,8 @@ def retry_delays() -> list[float]:
 
 def broker_users() -> dict[str, dict]:
     """What ``kosi broker setup --users`` needs of each service: its own broker credentials
-    (from its config), the producers it subscribes to, whether it publishes events."""
+    (from its config) and the producers it subscribes to."""
     return {name: {"amqp_uri": config_of(name)["AMQP_URI"],
                    "sources": sorted({sub["source_service"] for sub in subscriptions_of_service(name)}),
-                   "produces": name in PRODUCERS, "tags": BROKER_TAGS.get(name, "")}
+                   "tags": BROKER_TAGS.get(name, "")}
             for name in SERVICES}

@@ -123,7 +123,7 @@ class GatewayService:
 
     @route("DELETE", "/entries/<entry_id>")
     @documented(summary="Withdraw an entry", tag="entries", auth=AUTH_STAFF, response=schemas.EntryStaffSchema,
-                errors=(409, 422),
+                errors=(409, 422), headers={"ETag": "the new version"},
                 description="The entry is withdrawn (kept in the history), not erased. Optional JSON "
                             "body {reason}.")
     def withdraw_entry(self, request, entry_id):
@@ -132,16 +132,21 @@ class GatewayService:
         reason = None
         if body_bytes(request).strip():
             reason = validate(schemas.WithdrawSchema, json_body(request), "body").get("reason")
-        return json_response(self.catalog.withdraw_entry(entry_id, reason))
+        entry = self.catalog.withdraw_entry(entry_id, reason)
+        return json_response(entry, headers={"ETag": etag(entry["version"])})
 
     @route("POST", "/entries/<entry_id>/review")
     @documented(summary="Review an entry", tag="entries", auth=AUTH_STAFF, body=schemas.ReviewSchema,
-                response=schemas.EntryStaffSchema, errors=(409,),
-                description="publish, reject (needs a reason), archive or withdraw.")
+                response=schemas.EntryStaffSchema, errors=(409,), headers={"ETag": "the new version"},
+                description="publish, reject (needs a reason), archive or withdraw; send the version you "
+                            "reviewed in the body (version) or as If-Match: a stale one is answered 409, so "
+                            "two editors cannot decide on the same entry at once.")
     def review_entry(self, request, entry_id):
         self.auth.require(request, *STAFF_ROLES)
         entry_id = resource_id(entry_id)
-        decision = validate(schemas.ReviewSchema, json_body(request), "review")
+        decision = json_body(request)
+        decision["version"] = expected_version(request, decision)
+        validate(schemas.ReviewSchema, decision, "review")
         entry = self.catalog.review_entry(entry_id, decision)
         return json_response(entry, headers={"ETag": etag(entry["version"])})
 

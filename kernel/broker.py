@@ -220,7 +220,7 @@ def _alternatives(names: list[str]) -> str:
     return "^(" + "|".join(names) + ")$"
 
 
-def service_permissions(service: str, sources: list[str], produces: bool) -> dict:
+def service_permissions(service: str, sources: list[str]) -> dict:
     """configure/write/read regular expressions of one service's broker user.
 
     A service may declare and consume its own queues (``<service>.*``, ``rpc-<service>``,
@@ -234,14 +234,14 @@ def service_permissions(service: str, sources: list[str], produces: bool) -> dic
     write = own + rpc + [re.escape(topology.RETRY_EXCHANGE), re.escape(topology.DEAD_LETTER_EXCHANGE)]
     read = own + rpc + [re.escape(topology.RETRY_RETURN_EXCHANGE)] + \
         [re.escape(topology.event_exchange_name(source)) for source in sorted(set(sources))]
-    del produces  # a producer's exchanges are its own (``<service>.events…``), covered by ``own``
     return {"configure": _alternatives(own + rpc), "write": _alternatives(write), "read": _alternatives(read)}
 
 
 def ensure_service_users(management: Management, services: dict[str, dict]) -> list[str]:
     """Create or update each service's broker user and its permissions.
 
-    ``services``: name → ``{"amqp_uri", "sources", "produces", "tags"}``. A service still on
+    ``services``: name → ``{"amqp_uri", "sources", "tags"}`` (a producer's exchanges,
+    ``<service>.events…``, are among its own names). A service still on
     the default ``guest`` user (``make run``) is left alone. Returns the users written.
     """
     written = []
@@ -250,7 +250,7 @@ def ensure_service_users(management: Management, services: dict[str, dict]) -> l
         if user == "guest":
             continue
         management.put_user(user, password, spec.get("tags", ""))
-        permissions = service_permissions(name, spec.get("sources", []), spec.get("produces", False))
+        permissions = service_permissions(name, spec.get("sources", []))
         management.put_permissions(user, **permissions)
         written.append(user)
     return written

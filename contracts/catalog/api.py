@@ -108,6 +108,9 @@ class EntryUpdateSchema(InputSchema):
 
 class ReviewSchema(InputSchema):
     action = fields.String(required=True, validate=validate.OneOf(REVIEW_ACTIONS))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                             **described("the version the decision is based on (body or If-Match); "
+                                         "a stale one is answered 409"))
     reason = Text(validate=validate.Length(max=2000), allow_none=True,
                   **described("required when rejecting; shown to the submitter"))
 

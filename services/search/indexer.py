@@ -111,9 +111,12 @@ class Indexer:
             self._cond.release()
             try:
                 self._write_each_if_needed(batch)
+            except BaseException as error:  # the leader was killed mid-write: its batch fails, none waits on
+                batch.errors.update(dict.fromkeys(range(len(batch.documents)), error))
+                raise
             finally:
                 self._cond.acquire()
-            batch.done = True
+                batch.done = True
         finally:
             self._leading = False
             self._cond.notify_all()

@@ -1,9 +1,10 @@
-"""Fixtures of the catalog tests: a real PostgreSQL database migrated to head."""
+"""Fixtures of the catalog tests: a real database migrated to head, PostgreSQL and SQLite."""
 import pytest
 import sqlalchemy as sa
 
 import contracts.catalog.events  # noqa: F401  (registers the event contracts)
 from kernel.db import create_db_engine, unit_of_work_factory
+from kernel.migrations import upgrade
 from services.catalog import models
 from tests.databases import fresh_catalog_database
 
@@ -20,9 +21,14 @@ _WRITTEN = ("links", "entry_versions", "entry_themes", "entry_organisations", "e
             "organisations", "articles", "outbox", "inbox")
 
 
-@pytest.fixture(scope="session")
-def catalog_engine():
-    url = fresh_catalog_database("kosi_test_catalog_domain")
+@pytest.fixture(scope="session", params=["postgresql", "sqlite"])
+def catalog_engine(request, tmp_path_factory):
+    """The catalog's database at head: PostgreSQL (production) and SQLite (`make run`)."""
+    if request.param == "postgresql":
+        url = fresh_catalog_database("kosi_test_catalog_domain")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'catalog.db'}"
+        upgrade("catalog", url)
     engine = create_db_engine(url)
     yield engine
     engine.dispose()

@@ -48,6 +48,10 @@ def test_filters_and_sorting(make_uow, theme_slugs):
     assert ids(listing(make_uow, organisation=org["id"])) == [a["id"]]
     assert ids(listing(make_uow, sort="title")) == [a["id"], b["id"], c["id"]]
     assert ids(listing(make_uow, sort="newest")) == [c["id"], b["id"], a["id"]]
+    with make_uow() as uow:  # a's change is the latest: it comes first by updated, not by newest
+        entries.update_entry(uow, a["id"], {"summary": "Jetzt mit Lastenrad"}, 1, STAFF)
+    assert ids(listing(make_uow, sort="updated")) == [a["id"], c["id"], b["id"]]
+    assert ids(listing(make_uow, sort="newest")) == [c["id"], b["id"], a["id"]]
     first, second = listing(make_uow, sort="title", per_page=2), listing(make_uow, sort="title", per_page=2, page=2)
     assert (first["total"], ids(first), ids(second)) == (3, [a["id"], b["id"]], [c["id"]])
     # status is a staff filter; the public always gets published entries

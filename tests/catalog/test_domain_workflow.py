@@ -17,6 +17,8 @@ def create(make_uow, raw, actor=None):
 
 
 def review(make_uow, entry_id, decision, actor=STAFF):
+    """A review based on the entry's current version, unless ``decision`` names one."""
+    decision = {"version": staff_get(make_uow, entry_id)["version"], **decision}
     with make_uow() as uow:
         return entries.review_entry(uow, entry_id, load_input(ReviewSchema, decision), actor)
 
@@ -168,6 +170,49 @@ def test_invalid_transitions_are_refused(make_uow, theme_slugs, action, start):
     with pytest.raises(InvalidTransition):
         review(make_uow, entry["id"], {"action": action, "reason": "weil"})
     assert staff_get(make_uow, entry["id"])["status"] == start
+
+
+@pytest.mark.parametrize("start", ["rejected", "archived", "withdrawn"])
+def test_publishing_again_from_rejected_archived_or_withdrawn_clears_the_rejection_reason(
+        make_uow, theme_slugs, catalog_engine, start):
+    entry = create(make_uow, entry_data(theme_slugs))
+    path = {"rejected": ["reject"], "archived": ["publish", "archive"], "withdrawn": ["withdraw"]}[start]
+    for step in path:
+        review(make_uow, entry["id"], {"action": step, "reason": "nicht vollständig"})
+    assert staff_get(make_uow, entry["id"])["status"] == start
+    published = review(make_uow, entry["id"], {"action": "publish"})
+    assert (published["status"], published["rejection_reason"]) == ("published", None)
+    assert published["version"] == len(path) + 2
+    assert public_get(make_uow, entry["id"])["version"] == published["version"]
+    assert outbox_events(catalog_engine, "entry.published")[-1]["data"]["version"] == published["version"]
+
+
+def test_an_archived_entry_can_be_withdrawn(make_uow, theme_slugs, catalog_engine):
+    entry = create(make_uow, entry_data(theme_slugs), STAFF)
+    review(make_uow, entry["id"], {"action": "archive"})
+    withdrawn = review(make_uow, entry["id"], {"action": "withdraw", "reason": "Träger aufgelöst"})
+    assert (withdrawn["status"], withdrawn["version"]) == ("withdrawn", 3)
+    # it left public view when archived; withdrawing it later announces nothing new
+    assert [event["data"]["status"] for event in outbox_events(catalog_engine, "entry.withdrawn")] == ["archived"]
+
+
+def test_a_stale_review_is_a_conflict_and_changes_nothing(make_uow, theme_slugs, catalog_engine):
+    entry = create(make_uow, entry_data(theme_slugs))
+    # two editors open the same submission at version 1; the first publishes it
+    review(make_uow, entry["id"], {"action": "publish", "version": 1})
+    with pytest.raises(Conflict) as conflict:
+        review(make_uow, entry["id"], {"action": "reject", "reason": "Dublette", "version": 1})
+    assert conflict.value.fields == {"version": ["current version is 2"]}
+    assert staff_get(make_uow, entry["id"])["status"] == "published"
+    assert outbox_events(catalog_engine, "entry.rejected") == []
+
+
+def test_a_review_needs_the_version_it_is_based_on(make_uow, theme_slugs):
+    entry = create(make_uow, entry_data(theme_slugs))
+    with pytest.raises(ValidationFailed) as failure:
+        load_input(ReviewSchema, {"action": "publish"})
+    assert failure.value.fields == {"version": ["Missing data for required field."]}
+    assert staff_get(make_uow, entry["id"])["status"] == "submitted"
 
 
 @pytest.mark.parametrize("action", ["archive", "withdraw", "reject"])

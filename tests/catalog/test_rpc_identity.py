@@ -73,7 +73,7 @@ def staff_calls(data):
         ("catalog", "create_entry", (entry_data(title="Eingeschleust"),)),  # staff: published at once
         ("catalog", "update_entry", (published, {"title": "Gekapert"}, 1)),
         ("catalog", "withdraw_entry", (published, "weg")),
-        ("catalog", "review_entry", (submitted, {"action": "publish"})),
+        ("catalog", "review_entry", (submitted, {"action": "publish", "version": 1})),
         ("catalog", "entry_history", (submitted,)),
         ("catalog", "erase_personal_data", (submitted,)),
         ("catalog", "add_link", (published, {"target_type": "organisation", "target_id": data["organisation"]["id"]})),

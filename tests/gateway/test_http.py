@@ -107,7 +107,8 @@ def test_public_submission_is_invisible_until_an_editor_publishes_it(platform, w
     queue = web_session.get(f"{API}/entries", params={"status": "submitted"}, headers=bearer()).json()
     assert [item["id"] for item in queue["items"]] == [entry_id]
 
-    review = web_session.post(f"{API}/entries/{entry_id}/review", json={"action": "publish"}, headers=bearer())
+    review = web_session.post(f"{API}/entries/{entry_id}/review", json={"action": "publish", "version": 1},
+                              headers=bearer())
     assert review.status_code == 200, review.text
     assert review.json()["status"] == "published"
 
@@ -133,13 +134,25 @@ def test_staff_creation_answers_201_with_location_and_etag(platform, web_session
 
 def test_reject_without_reason_is_422_and_invalid_transition_is_409(platform, web_session):
     entry = create_published(web_session)
-    assert_problem(web_session.post(f"{API}/entries/{entry['id']}/review", json={"action": "reject"},
+    assert_problem(web_session.post(f"{API}/entries/{entry['id']}/review", json={"action": "reject", "version": 1},
                                     headers=bearer()), 422, "reason")
     withdrawn = web_session.delete(f"{API}/entries/{entry['id']}", headers=bearer())
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert_problem(web_session.get(f"{API}/entries/{entry['id']}"), 404)
     assert_problem(web_session.post(f"{API}/entries/{entry['id']}/review", json={"action": "archive"},
-                                    headers=bearer()), 409)
+                                    headers={**bearer(), "If-Match": withdrawn.headers["ETag"]}), 409)
+
+
+def test_a_stale_review_is_409_so_two_editors_cannot_decide_at_once(platform, web_session):
+    submitted = web_session.post(f"{API}/entries", json=entry_data()).json()
+    url = f"{API}/entries/{submitted['id']}/review"
+    assert_problem(web_session.post(url, json={"action": "publish"}, headers=bearer()), 422, "version")
+    first = web_session.post(url, json={"action": "publish"}, headers={**bearer(), "If-Match": '"1"'})
+    assert first.status_code == 200 and first.headers["ETag"] == '"2"'
+    second = web_session.post(url, json={"action": "reject", "reason": "Dublette", "version": 1}, headers=bearer())
+    assert_problem(second, 409, "version")
+    assert second.json()["errors"] == {"version": ["current version is 2"]}
+    assert web_session.get(f"{API}/entries/{submitted['id']}").json()["status"] == "published"
 
 
 # ---------------------------------------------------------------- optimistic concurrency, history
@@ -317,7 +330,8 @@ def test_bad_input_on_staff_endpoints_is_4xx(platform, web_session):
                                      headers={**bearer(), "If-Match": '"' + "9" * 5000 + '"'}), 422, "If-Match")
     assert_problem(web_session.patch(url, json={"version": 1, "status": "published"}, headers=bearer()),
                    422, "status")
-    assert_problem(web_session.post(f"{url}/review", json={"action": "promote"}, headers=bearer()), 422, "action")
+    assert_problem(web_session.post(f"{url}/review", json={"action": "promote", "version": 1}, headers=bearer()),
+                   422, "action")
     assert_problem(web_session.post(f"{url}/links", json={"target_type": "entry", "target_id": "nope"},
                                     headers=bearer()), 422, "target_id")
     assert_problem(web_session.post(f"{API}/organisations", json={"name": "X", "kind": "club"},

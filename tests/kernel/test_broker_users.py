@@ -23,8 +23,8 @@ def users(rabbit_config, rabbit_uri):
     suffix = uuid.uuid4().hex[:8]
     uris = {name: f"pyamqp://{name}-{suffix}:pw-{suffix}@localhost:5672/{vhost}" for name in ("catalog", "search")}
     written = broker.ensure_service_users(management, {
-        "catalog": {"amqp_uri": uris["catalog"], "sources": [], "produces": True},
-        "search": {"amqp_uri": uris["search"], "sources": ["catalog"], "produces": False},
+        "catalog": {"amqp_uri": uris["catalog"], "sources": []},
+        "search": {"amqp_uri": uris["search"], "sources": ["catalog"]},
     })
     assert written == [f"catalog-{suffix}", f"search-{suffix}"]
     yield uris
