@@ -11,23 +11,28 @@ from cli import registry
 from cli.secrets import local_environment
 from kernel.broker import ExchangeMismatch, declare_topology, is_reachable
 
-GATEWAY = "http://localhost:8000"
+
+def gateway_url() -> str:
+    """Where the local gateway answers (its ``WEB_SERVER_ADDRESS``, ``0.0.0.0`` as localhost)."""
+    host, _, port = str(registry.config_of("gateway")["WEB_SERVER_ADDRESS"]).rpartition(":")
+    return f"http://{'localhost' if host in ('', '0.0.0.0') else host}:{port}"
 
 
 def _broker_missing(amqp_uri: str) -> int:
     print(f"RabbitMQ is not reachable at {amqp_uri}.\n"
           "Install and start it (Debian/Ubuntu): apt-get install rabbitmq-server && rabbitmq-server -detached\n"
-          "or point AMQP_URI at a running broker.", file=sys.stderr)
+          "or point KOSI_OPERATOR_AMQP_URI and the services' CATALOG_/SEARCH_/GATEWAY_AMQP_URI at a running "
+          "broker.", file=sys.stderr)
     return 2
 
 
-def _wait_until_ready(processes, seconds=90) -> bool:
+def _wait_until_ready(processes, gateway: str, seconds=90) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if any(process.poll() is not None for process in processes.values()):
             return False
         try:
-            if requests.get(f"{GATEWAY}/api/v1/ready", timeout=2).status_code == 200:
+            if requests.get(f"{gateway}/api/v1/ready", timeout=2).status_code == 200:
                 return True
         except requests.RequestException:
             pass
@@ -60,8 +65,9 @@ def run_platform(load_demo: bool = True) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        if _wait_until_ready(processes):
-            print(f"\nKoSI is up: {GATEWAY}/api/v1/entries  docs: {GATEWAY}/api/v1/docs  (Ctrl-C stops)\n",
+        gateway = gateway_url()
+        if _wait_until_ready(processes, gateway):
+            print(f"\nKoSI is up: {gateway}/api/v1/entries  docs: {gateway}/api/v1/docs  (Ctrl-C stops)\n",
                   flush=True)
         while not stopping:
             exited = [name for name, process in processes.items() if process.poll() is not None]

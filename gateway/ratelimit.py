@@ -40,11 +40,13 @@ class SlidingWindowLimiter:
 
 
 def client_address(request, trust_forwarded_for: bool) -> str:
-    """The caller's address; ``X-Forwarded-For`` only when a trusted proxy sets it."""
+    """The caller's address. Behind one trusted reverse proxy (``trust_forwarded_for``), the
+    last ``X-Forwarded-For`` entry: the address that proxy saw. Earlier entries are whatever
+    the client chose to send, so they never count."""
     if trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded.strip():
-            return forwarded.split(",")[0].strip()
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+        if forwarded[-1]:
+            return forwarded[-1]
     return request.remote_addr or "unknown"
 
 

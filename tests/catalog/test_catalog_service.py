@@ -8,15 +8,19 @@ from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel import broker
 from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.migrations import upgrade
 from services.catalog.service import CatalogService
 from tests.catalog.conftest import STAFF, entry_data
 from tests.databases import fresh_catalog_database
 from tests.identity import SERVICE_TRUST, staff_rpc
 
 
-@pytest.fixture(scope="module")
-def service_database_url():
-    url = fresh_catalog_database("kosi_test_catalog_service")
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def service_database_url(request, tmp_path_factory):
+    if request.param == "postgresql":
+        return fresh_catalog_database("kosi_test_catalog_service")
+    url = f"sqlite:///{tmp_path_factory.mktemp('catalog-service') / 'catalog.db'}"
+    upgrade("catalog", url)
     return url
 
 

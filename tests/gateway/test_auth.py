@@ -1,5 +1,6 @@
 """JWT bearer auth: minting, verification (secret and JWKS), roles."""
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,7 +12,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from gateway.auth import RequestAuth, TokenVerifier, mint_token
-from gateway.errors import MissingToken, Unauthenticated
+from gateway.errors import MissingToken, ServiceUnavailable, Unauthenticated
+from gateway.problems import problem_kind
 from kernel.errors import Forbidden
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorVerifier, parse_trusted_signers
 from tests.identity import TRUSTED_SIGNERS, gateway_signer
@@ -169,3 +171,17 @@ def test_jwks_verifies_rs256_tokens_of_the_identity_provider(jwks_server):
     # a token signed with the shared secret must not pass where the IdP's keys rule
     with pytest.raises(Unauthenticated):
         verifier.verify(mint_token(SECRET, "x", ["admin"], 60, audience="kosi-api-test"))
+
+
+def test_an_unreachable_identity_provider_is_503_not_401(jwks_server):
+    _, private_key = jwks_server
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/jwks.json"
+    verifier = TokenVerifier({"JWKS_URL": url, "JWT_ALGORITHMS": ["RS256"], "AUDIENCE": "kosi-api-test"})
+    claims = {"sub": "idp|42", "roles": ["admin"], "exp": int(time.time()) + 60, "aud": "kosi-api-test"}
+    token = jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": "test-key"})
+    with pytest.raises(ServiceUnavailable) as unavailable:
+        verifier.verify(token)
+    assert str(unavailable.value) == "the identity provider's keys cannot be fetched"
+    assert problem_kind(unavailable.value).status == 503

@@ -478,6 +478,18 @@ def test_anonymous_submissions_are_limited_per_client(rabbit_config, web_config,
     assert web_session.post(f"{API}/entries", json=entry_data(title="Redaktion"), headers=bearer()).status_code == 201
 
 
+@pytest.mark.parametrize("missing, reason", [
+    ({"AUTH": {**TEST_AUTH, "JWT_SECRET": ""}}, "AUTH needs JWT_SECRET or JWKS_URL"),
+    ({"ACTOR_SIGNING_KEY": ""}, "the gateway needs ACTOR_SIGNING_KEY"),
+])
+def test_the_gateway_refuses_to_start_without_its_secrets(rabbit_config, web_config, runner_factory,
+                                                          catalog_database, missing, reason):
+    runner = runner_factory({**gateway_config(catalog_database), **missing}, GatewayService)
+    with pytest.raises(ValueError) as refused:
+        runner.start()
+    assert reason in str(refused.value)
+
+
 def test_admin_erases_contact_data_from_entry_and_history(platform, web_session):
     entry = create_published(web_session)
     assert_problem(web_session.delete(f"{API}/entries/{entry['id']}/contact", headers=bearer()), 403)

@@ -4,6 +4,7 @@ The first part drives ``Indexer`` directly on an in-memory tantivy index; the la
 rebuilds the index of a running search service from the real catalog while entries are
 created, changed and withdrawn, and checks the index ends equal to the catalog.
 """
+import os
 import threading
 import time
 
@@ -207,6 +208,74 @@ def test_one_rebuild_at_a_time_and_a_failed_rebuild_leaves_the_old_index():
     assert len(all_ids(indexer)) == 6
     assert indexer.rebuild(pages_of([entry(7)], 10))["state"] == "done"
     assert all_ids(indexer) == {"e-00007"}
+
+
+class RebuildRefusingLiveEvents(TantivyBackend):
+    """The real index, whose rebuild refuses documents once ``refuse`` is set (as a rebuild
+    on a failing disk would): only the events written meanwhile hit it."""
+
+    refuse = False
+
+    def start_rebuild(self):
+        rebuild = super().start_rebuild()
+        backend = self
+        upsert = rebuild.upsert
+
+        def refusing(documents):
+            if backend.refuse:
+                raise OSError("no space left on device")
+            return upsert(documents)
+
+        rebuild.upsert = refusing
+        return rebuild
+
+
+def test_a_live_event_that_cannot_reach_the_rebuild_fails_the_rebuild_not_the_index():
+    backend = RebuildRefusingLiveEvents(None)
+    indexer = Indexer(backend, max_delay=0.005)
+    for number in range(1, 4):
+        indexer.apply(document_from_entry(entry(number)))
+
+    def during(doc_type, after):
+        if doc_type == "entry" and after is not None:  # between two pages, an event arrives
+            backend.refuse = True
+            indexer.apply(document_from_entry(entry(2, version=2, title="Bürgerladen")))
+            backend.refuse = False
+
+    progress = indexer.rebuild(pages_of([entry(number) for number in range(1, 4)], 1, during))
+    assert progress["state"] == "failed"
+    assert progress["error"] == "an event could not be written into the rebuild: no space left on device"
+    # the serving index kept everything, the event included, and was not replaced
+    assert all_ids(indexer) == {"e-00001", "e-00002", "e-00003"}
+    assert indexer.get("e-00002")["title"] == "Bürgerladen"
+    assert indexer.rebuild(pages_of([entry(1), entry(2, version=2, title="Bürgerladen")], 10))["state"] == "done"
+    assert all_ids(indexer) == {"e-00001", "e-00002"}
+
+
+def test_a_cancelled_rebuild_leaves_the_serving_index_and_no_half_built_one(tmp_path):
+    backend = TantivyBackend(str(tmp_path / "index"))
+    indexer = Indexer(backend, max_delay=0.005)
+    for number in range(1, 4):
+        indexer.apply(document_from_entry(entry(number)))
+    paged = eventlet.event.Event()
+
+    def slow_catalog(doc_type, after):
+        if after is not None:
+            paged.send()
+            eventlet.sleep(60)  # the catalog hangs; the operator stops the rebuild
+        return pages_of([entry(number) for number in range(1, 10)], 2)(doc_type, after)
+
+    running = eventlet.spawn(indexer.rebuild, slow_catalog)
+    paged.wait()
+    generations = sorted(name for name in os.listdir(tmp_path / "index") if name.startswith("gen-"))
+    assert len(generations) == 2  # the serving one and the one being built
+    running.kill()  # as when the search process stops mid-rebuild
+    assert (indexer.progress()["state"], indexer.progress()["error"]) == ("failed", "GreenletExit")
+    assert sorted(name for name in os.listdir(tmp_path / "index") if name.startswith("gen-")) == generations[:1]
+    assert all_ids(indexer) == {"e-00001", "e-00002", "e-00003"}
+    assert indexer.rebuild(pages_of([entry(7)], 10))["state"] == "done"  # the next one may run
+    assert all_ids(indexer) == {"e-00007"}
+    backend.close()
 
 
 # ---------------------------------------------------------------------- rebuild of the running service

@@ -1,0 +1,70 @@
+"""The embedded default, as a newcomer's `make run` starts it (`kosi run`): SQLite files and
+the tantivy index under var/, demo data, local secrets made on first start. Here on a vhost
+and port of the test's own, in a fresh directory."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import requests
+
+from tests.platform.test_deployed_services import REPO, free_port
+from tests.search.test_search_service import entry_data
+from tests.wait import wait_for
+
+DEMO = json.loads((REPO / "services" / "catalog" / "demo" / "entries.json").read_text(encoding="utf-8"))
+
+
+def kosi(*args, cwd, env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("KOSI_", "CATALOG_", "SEARCH_", "GATEWAY_"))}
+    env.update(PYTHONPATH=str(REPO), GATEWAY_ADDRESS=f"127.0.0.1:{port}", KOSI_OPERATOR_AMQP_URI=rabbit_uri,
+               CATALOG_AMQP_URI=rabbit_uri, SEARCH_AMQP_URI=rabbit_uri, GATEWAY_AMQP_URI=rabbit_uri)
+    log = open(tmp_path / "run.log", "w")
+    platform = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=tmp_path, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        def up():
+            assert platform.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            return "KoSI is up" in (tmp_path / "run.log").read_text()
+
+        assert wait_for(up, seconds=120)
+        published = [entry for entry in DEMO if entry.get("status", "published") == "published"]
+        assert requests.get(f"{base}/entries", timeout=10).json()["total"] == len(published)
+        assert {"catalog.db", "jwt-secret", "search-index", "signing-keys.json"} <= {
+            path.name for path in (tmp_path / "var").iterdir()}
+        assert oct((tmp_path / "var" / "signing-keys.json").stat().st_mode & 0o777) == "0o600"
+        assert wait_for(lambda: requests.get(f"{base}/search", params={"per_page": 1},
+                                             timeout=10).json()["total"] >= len(published))
+
+        token = kosi("token", "--role", "editor", cwd=tmp_path, env=env)
+        assert token.returncode == 0, token.stderr
+        created = requests.post(f"{base}/entries", json=entry_data(title="Mitfahrbank Quedlinburg"), timeout=20,
+                                headers={"Authorization": f"Bearer {token.stdout.strip()}"})
+        assert created.status_code == 201, created.text
+        assert wait_for(lambda: [item["id"] for item in requests.get(
+            f"{base}/search", params={"q": "Mitfahrbank"}, timeout=10).json()["items"]] == [created.json()["id"]])
+        reindex = kosi("search", "reindex", cwd=tmp_path, env=env)  # signed as the local operator
+        assert reindex.returncode == 0, reindex.stderr
+        assert f"search index rebuilt: {len(published) + 1 + _articles()} documents" in reindex.stderr
+    finally:
+        platform.send_signal(signal.SIGINT)
+        try:
+            code = platform.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            platform.kill()
+            raise
+    assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+
+
+def _articles() -> int:
+    return len(json.loads((REPO / "services" / "catalog" / "demo" / "articles.json").read_text(encoding="utf-8")))
+
