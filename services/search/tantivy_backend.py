@@ -592,9 +592,12 @@ def _text_query(parsed: querytext.ParsedQuery) -> Query | None:
     required = [w for w in parsed.words if w.lower() not in analysis.STOP_WORDS]
     for word in parsed.words:
         clause = _word_clause(word)
-        if clause is not None:
-            must = word in required or not required and not parsed.phrases
-            clauses.append((Occur.Must if must else Occur.Should, clause))
+        if clause is None:
+            if word in required:  # longer than any indexed word: no document can contain it
+                return Query.empty_query()
+            continue
+        must = word in required or not required and not parsed.phrases
+        clauses.append((Occur.Must if must else Occur.Should, clause))
     for phrase in parsed.phrases:
         clause = _terms_clause(analysis.stems(" ".join(phrase)), phrase=True)
         if clause is not None:

@@ -86,7 +86,10 @@ def test_broker_setup_and_dead_letter_listing(rabbit_config, rabbit_uri, monkeyp
     assert setup.exit_code == 0, setup.output
     listed = CliRunner().invoke(kosi, ["dlq", "list"])
     assert listed.exit_code == 0 and "0 dead letter(s)" in listed.output
-    assert CliRunner().invoke(kosi, ["dlq", "replay"]).exit_code != 0  # says what to replay
+    unsaid = CliRunner().invoke(kosi, ["dlq", "replay"])
+    assert unsaid.exit_code == 2 and "say --id MESSAGE_ID or --all" in unsaid.output  # a usage error, not a crash
+    replayed = CliRunner().invoke(kosi, ["dlq", "replay", "--all"])
+    assert (replayed.exit_code, replayed.stdout.strip()) == (0, "replayed 0 message(s)")
 
 
 def test_token_is_accepted_by_the_gateways_verifier(monkeypatch):
@@ -104,7 +107,7 @@ def test_token_without_any_secret_is_refused(monkeypatch, tmp_path):
     monkeypatch.delenv("KOSI_JWT_SECRET", raising=False)
     monkeypatch.chdir(tmp_path)  # no var/jwt-secret here
     refused = CliRunner().invoke(kosi, ["token", "--role", "admin"])
-    assert refused.exit_code != 0 and "KOSI_JWT_SECRET" in refused.output
+    assert refused.exit_code == 1 and "no signing secret: set KOSI_JWT_SECRET" in refused.output
 
 
 def test_broker_setup_reports_a_queue_no_consumer_owns_and_unbind_stops_it_filling(rabbit_config, rabbit_uri,

@@ -4,7 +4,6 @@ Each test gets its own RabbitMQ vhost (nameko's ``rabbit_config``) and a fresh c
 database. Tokens are signed with the secret of TEST_AUTH below, never the repo's config.
 """
 import json
-import time
 
 import eventlet
 import pytest
@@ -129,7 +128,8 @@ def test_staff_creation_answers_201_with_location_and_etag(platform, web_session
     assert entry["status"] == "published"
     assert response.headers["Location"] == f"{API}/entries/{entry['id']}"
     assert response.headers["ETag"] == '"1"'
-    assert web_session.get(response.headers["Location"]).status_code == 200
+    located = web_session.get(response.headers["Location"])
+    assert (located.status_code, located.json()["id"]) == (200, entry["id"])
 
 
 def test_reject_without_reason_is_422_and_invalid_transition_is_409(platform, web_session):
@@ -372,7 +372,8 @@ def test_staff_endpoints_need_a_staff_token(platform, web_session, method, path,
 
 
 def test_public_reads_refuse_a_bad_token_but_accept_none(platform, web_session):
-    assert web_session.get(f"{API}/entries").status_code == 200
+    anonymous = web_session.get(f"{API}/entries")
+    assert (anonymous.status_code, anonymous.json()["total"]) == (200, 0)
     assert_problem(web_session.get(f"{API}/entries", headers=bearer(ttl=-30)), 401)
 
 
@@ -396,13 +397,11 @@ def test_health_ready_and_metrics(platform, web_session):
 
 
 def test_ready_is_503_and_reads_are_503_when_the_catalog_is_down(gateway_alone, web_session):
-    assert web_session.get(f"{API}/health").status_code == 200
+    assert web_session.get(f"{API}/health").json() == {"status": "ok"}
 
-    started = time.monotonic()
     ready = web_session.get(f"{API}/ready")
     body = assert_problem(ready, 503, "catalog")
-    assert "broker" not in body["errors"]
-    assert time.monotonic() - started < 5
+    assert list(body["errors"]) == ["catalog"] and body["detail"] == "not ready: catalog down"
 
     assert_problem(web_session.get(f"{API}/entries"), 503)
 
@@ -423,12 +422,10 @@ def test_a_service_that_does_not_answer_in_time_is_503(rabbit_config, web_config
     runner = runner_factory({**gateway_config(catalog_database), "RPC_TIMEOUT": 0.5}, HungCatalog, GatewayService)
     runner.start()
 
-    started = time.monotonic()
     body = assert_problem(web_session.get(f"{API}/entries"), 503)
-    assert time.monotonic() - started < 2.5
-    assert "did not answer within 0.5s" in body["detail"]
+    assert body["detail"] == "catalog did not answer within 0.5s"  # the gateway's deadline, not the catalog's 3 s
     # the gateway keeps serving after giving up on the call
-    assert web_session.get(f"{API}/health").status_code == 200
+    assert web_session.get(f"{API}/health").json() == {"status": "ok"}
 
 
 def test_openapi_document_has_every_route_and_docs_render_it(platform, web_session):
