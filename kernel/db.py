@@ -12,6 +12,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.errors import AlreadyApplied
 from kernel.events import DEFAULT_DEPRECATION_DAYS, make_events
 from kernel.outbox import inbox_table_of, outbox_table_of
 
@@ -62,12 +63,31 @@ def insert_ignoring_duplicates(session: Session, table: sa.Table, values: dict) 
     return session.execute(statement).rowcount == 1
 
 
+class HandledCall:
+    """The RPC call a worker handles (``kernel.rpc``). Each commit of its writes claims the
+    next key, ``<correlation id>#<n>``, in the commit's own transaction; a redelivery of the
+    call, run again from the start, finds its first key taken."""
+
+    def __init__(self, call_id: str):
+        self.call_id = call_id
+        self.commits = 0
+
+    def next_key(self) -> str:
+        key = f"{self.call_id}#{self.commits}"
+        self.commits += 1
+        return key
+
+    @property
+    def first_key(self) -> str:
+        return f"{self.call_id}#0"
+
+
 class UnitOfWork:
     """``with uow: …; uow.emit(…); uow.commit()`` — changes and events in one transaction."""
 
     def __init__(self, session_factory: Callable[[], Session], producer: str, metadata: sa.MetaData,
                  on_commit: Callable[[], None] | None = None, request_id: str | None = None,
-                 deprecation_days: int = DEFAULT_DEPRECATION_DAYS):
+                 deprecation_days: int = DEFAULT_DEPRECATION_DAYS, call: HandledCall | None = None):
         self._session_factory = session_factory
         self.producer = producer
         self._outbox = outbox_table_of(metadata)
@@ -75,6 +95,8 @@ class UnitOfWork:
         self._on_commit = on_commit
         self.request_id = request_id
         self._deprecation_days = deprecation_days
+        self._call = call
+        self._calls = metadata.tables.get("handled_calls")
         self.session: Session | None = None
         self._events: list[dict] = []
 
@@ -101,6 +123,13 @@ class UnitOfWork:
         return insert_ignoring_duplicates(self.session, self._inbox, {"consumer": consumer, "event_id": event_id})
 
     def commit(self) -> None:
+        if self._call is not None and self._calls is not None:
+            key = self._call.next_key()
+            if not insert_ignoring_duplicates(self.session, self._calls, {"call_key": key}):
+                self.session.rollback()
+                first = self.session.execute(sa.select(self._calls.c.result).where(
+                    self._calls.c.call_key == self._call.first_key)).scalar()
+                raise AlreadyApplied("this call was applied before (it was delivered again)", result=first)
         if self._events:
             self.session.execute(sa.insert(self._outbox), [
                 {"event_id": envelope["event_id"], "version": envelope["version"], "event_type": envelope["type"],
@@ -117,6 +146,16 @@ class UnitOfWork:
 def unit_of_work_factory(engine: sa.Engine, producer: str, metadata: sa.MetaData,
                          on_commit: Callable[[], None] | None = None,
                          deprecation_days: int = DEFAULT_DEPRECATION_DAYS) -> Callable[..., UnitOfWork]:
-    """``make_uow(request_id=None)`` → a new ``UnitOfWork``."""
+    """``make_uow(request_id=None, call=None)`` → a new ``UnitOfWork``."""
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
-    return lambda request_id=None: UnitOfWork(sessions, producer, metadata, on_commit, request_id, deprecation_days)
+    return lambda request_id=None, call=None: UnitOfWork(sessions, producer, metadata, on_commit, request_id,
+                                                         deprecation_days, call)
+
+
+def record_call_result(engine: sa.Engine, metadata: sa.MetaData, call: HandledCall, result) -> None:
+    """Keep the answer of a call that wrote, for a redelivery of it to give again."""
+    calls = metadata.tables.get("handled_calls")
+    if calls is None or not call.commits:
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.update(calls).where(calls.c.call_key == call.first_key).values(result=result))

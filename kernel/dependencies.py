@@ -15,10 +15,11 @@ import sqlalchemy as sa
 import structlog
 from nameko.extensions import DependencyProvider
 
-from kernel.db import create_db_engine, unit_of_work_factory
+from kernel.db import HandledCall, create_db_engine, record_call_result, unit_of_work_factory
 from kernel.events import DEFAULT_DEPRECATION_DAYS
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorVerifier, Caller
 from kernel.outbox import DEFAULT_INBOX_RETENTION, DEFAULT_RETENTION, OutboxRelay
+from kernel.rpc import CALL_KEY
 from kernel.tracing import REQUEST_ID_KEY, new_request_id
 
 log = logging.getLogger("kosi.calls")
@@ -77,8 +78,18 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        # read when a unit of work starts: Tracing sets the id after dependencies are injected
-        return lambda: self.make_uow(worker_ctx.context_data.get(REQUEST_ID_KEY))
+        call_id = worker_ctx.context_data.get(CALL_KEY)
+        call = worker_ctx.kosi_call = HandledCall(call_id) if call_id else None
+        # the request id is read when a unit of work starts: Tracing sets it after injection
+        return lambda: self.make_uow(worker_ctx.context_data.get(REQUEST_ID_KEY), call)
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        call = getattr(worker_ctx, "kosi_call", None)
+        if call is not None and exc_info is None:
+            try:
+                record_call_result(self.engine, self.metadata, call, result)
+            except Exception:  # the write stands; a redelivery would then answer Conflict
+                log.warning("could not keep the result of call %s", call.call_id, exc_info=True)
 
 
 def _days(value, default: timedelta) -> timedelta:

@@ -42,3 +42,12 @@ class Forbidden(KosiError):
 @deserialize_to_instance
 class InvalidTransition(KosiError):
     """A workflow action that the current state does not allow."""
+
+
+class AlreadyApplied(KosiError):
+    """A redelivered RPC request whose write was committed before: ``result`` is the first
+    run's answer (None when it was not recorded). Never crosses the wire (``kernel.rpc``)."""
+
+    def __init__(self, detail: str = "", fields: dict | None = None, result=None):
+        super().__init__(detail, fields)
+        self.result = result

@@ -61,6 +61,18 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+def handled_calls_table(metadata: sa.MetaData) -> sa.Table:
+    """RPC calls whose writes were committed (``kernel.rpc``): a redelivered call is
+    recognised, and answered with the first run's result instead of writing twice."""
+    return sa.Table(
+        "handled_calls", metadata,
+        sa.Column("call_key", sa.String(120), primary_key=True),
+        sa.Column("result", sa.JSON, nullable=True),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.current_timestamp(), index=True),
+    )
+
+
 def outbox_table_of(metadata: sa.MetaData) -> sa.Table:
     return metadata.tables["outbox"]
 
@@ -108,11 +120,17 @@ def prune_outbox(engine: sa.Engine, metadata: sa.MetaData, retention: timedelta 
 
 
 def prune_inbox(engine: sa.Engine, metadata: sa.MetaData, retention: timedelta = DEFAULT_INBOX_RETENTION) -> int:
-    """Forget processed event ids older than ``retention`` (longer than any redelivery takes)."""
-    inbox = inbox_table_of(metadata)
+    """Forget processed event ids and handled calls older than ``retention`` (longer than any
+    redelivery takes)."""
     cutoff = datetime.now(timezone.utc) - retention
+    forgotten = 0
     with engine.begin() as conn:
-        return conn.execute(sa.delete(inbox).where(inbox.c.processed_at < cutoff)).rowcount
+        forgotten += conn.execute(sa.delete(inbox_table_of(metadata)).where(
+            inbox_table_of(metadata).c.processed_at < cutoff)).rowcount
+        if "handled_calls" in metadata.tables:
+            calls = metadata.tables["handled_calls"]
+            forgotten += conn.execute(sa.delete(calls).where(calls.c.handled_at < cutoff)).rowcount
+    return forgotten
 
 
 def _iso(value):

@@ -1,8 +1,12 @@
 """RPC for the services and their tools.
 
-``@rpc`` is nameko's, with the kernel's errors declared as expected: an expected error
-(bad input, not found, conflict) is the caller's business, so nameko logs it as a warning
-instead of an "error handling worker" traceback.
+``@rpc`` is nameko's, with two changes. The kernel's errors are declared as expected: an
+expected error (bad input, not found, conflict) is the caller's business, so nameko logs it
+as a warning instead of an "error handling worker" traceback. And a write is applied once per
+call: a request the broker delivers again (its service died after the commit, before the
+acknowledgement) is recognised by its correlation id, which the unit of work claims in the
+write's own transaction (``kernel.db``); the duplicate then answers the first run's result
+instead of writing twice.
 
 ``signed_rpc`` is a standalone client (CLI, tests, tools) whose every call carries a fresh
 actor assertion (``kernel.identity``), so long runs never outlive an assertion.
@@ -10,13 +14,33 @@ actor assertion (``kernel.identity``), so long runs never outlive an assertion.
 from contextlib import contextmanager
 from functools import partial
 
-from nameko.rpc import rpc as nameko_rpc
+from nameko.rpc import Rpc
 from nameko.standalone.rpc import ClusterRpcClient
 
-from kernel.errors import KosiError
+from kernel.errors import AlreadyApplied, Conflict, KosiError
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner
 
-rpc = partial(nameko_rpc, expected_exceptions=(KosiError,))
+CALL_KEY = "rpc_call"  # worker context data: the correlation id of the call being handled
+
+
+class OnceRpc(Rpc):
+    def handle_message(self, body, message):
+        # nameko builds the worker's context data from the headers; this one is ours, whatever
+        # the caller sent under its name
+        message.headers[CALL_KEY] = message.properties.get("correlation_id")
+        super().handle_message(body, message)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None and isinstance(exc_info[1], AlreadyApplied):
+            applied = exc_info[1]
+            if applied.result is not None:
+                result, exc_info = applied.result, None
+            else:
+                exc_info = (Conflict, Conflict(applied.detail, applied.fields), None)
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = partial(OnceRpc.decorator, expected_exceptions=(KosiError,))
 
 
 class _SignedService:

@@ -1,11 +1,12 @@
-"""Tables of the catalog service (SQLAlchemy Core), one MetaData with outbox and inbox.
+"""Tables of the catalog service (SQLAlchemy Core), one MetaData with outbox, inbox and
+the record of handled RPC calls.
 
 Portable types only (String ids, JSON, Date, DateTime with timezone) so the same
 tables run on PostgreSQL (production, tests) and SQLite (``make run``).
 """
 import sqlalchemy as sa
 
-from kernel.outbox import inbox_table, outbox_table
+from kernel.outbox import handled_calls_table, inbox_table, outbox_table
 
 metadata = sa.MetaData()
 
@@ -140,3 +141,4 @@ articles = sa.Table(
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+handled_calls = handled_calls_table(metadata)

@@ -17,7 +17,7 @@ HALLE = {"lat": 51.4825, "lon": 11.9697}
 BERLIN = {"lat": 52.52, "lon": 13.405}
 
 # tables with rows the tests write, children first
-_WRITTEN = ("links", "entry_versions", "entry_themes", "entry_organisations", "entries",
+_WRITTEN = ("handled_calls", "links", "entry_versions", "entry_themes", "entry_organisations", "entries",
             "organisations", "articles", "outbox", "inbox")
 
 

@@ -3,6 +3,7 @@ import json
 import time
 
 import nameko
+import pika
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 
@@ -82,3 +83,31 @@ def test_published_entry_reaches_the_catalog_exchange(catalog, staff_catalog, ra
         assert public["id"] == entry["id"] and "contact" not in public
     finally:
         connection.close()
+
+
+def test_a_redelivered_call_writes_once_and_answers_like_the_first(catalog, rabbit_uri, service_database_url):
+    """The broker delivers a request again when the service died after the commit and before
+    the acknowledgement (seen in tests/resilience): the same call, twice, must not create two."""
+    themes = [theme["slug"] for theme in catalog.list_themes()]
+    connection = broker.connect(rabbit_uri)
+    channel = connection.channel()
+    replies = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(replies, "nameko-rpc", routing_key=replies)
+    request = json.dumps({"args": [entry_data(themes, title="Einmal Dorfladen")], "kwargs": {}}).encode()
+    answers = []
+    for _ in range(2):  # one call (one correlation id), delivered again after its first run
+        channel.basic_publish("nameko-rpc", "catalog.create_entry", request, pika.BasicProperties(
+            content_type="application/json", correlation_id="call-once-1", reply_to=replies))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            method, _, body = channel.basic_get(replies, auto_ack=True)
+            if method is not None:
+                answers.append(json.loads(body))
+                break
+            time.sleep(0.05)
+    connection.close()
+    assert [answer["error"] for answer in answers] == [None, None]
+    assert answers[0]["result"] == answers[1]["result"] and answers[0]["result"]["status"] == "submitted"
+    with staff_rpc(rabbit_uri, STAFF) as staff:
+        queue = staff.catalog.list_entries({"status": "submitted"})
+    assert [item["title"] for item in queue["items"]].count("Einmal Dorfladen") == 1
