@@ -23,9 +23,19 @@ run: $(STAMP)
 	deploy/ensure-services.sh rabbitmq
 	$(BIN)/kosi run
 
+# TEST_ORDER=random shuffles the tests (pytest-randomly); the seed is printed, and
+# `make test TEST_ORDER=random SEED=N` repeats that order
+TEST_ORDER ?= declared
+ifndef SEED
+SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+ORDER_ARGS := $(if $(filter random,$(TEST_ORDER)),-p randomly --randomly-seed=$(SEED),-p no:randomly)
+
 test: $(STAMP) services
+	$(BIN)/ruff check --quiet .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/nameko test tests -q -p no:cacheprovider $(PYTEST_ARGS)
+	@$(if $(filter random,$(TEST_ORDER)),echo "tests in a random order: SEED=$(SEED)",echo "tests in their declared order")
+	$(BIN)/nameko test tests -q -p no:cacheprovider $(ORDER_ARGS) $(PYTEST_ARGS)
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench.catalog
