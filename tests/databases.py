@@ -23,3 +23,22 @@ def fresh_catalog_database(name: str) -> str:
     url = fresh_database(name)
     upgrade("catalog", url)
     return url
+
+
+DIALECTS = ["postgresql", "sqlite"]  # production and tests; the embedded default of `make run`
+
+
+def fresh_database_of(dialect: str, name: str, folder) -> str:
+    """A fresh, empty database ``name``: on the PostgreSQL server, or a SQLite file in ``folder``."""
+    if dialect == "postgresql":
+        return fresh_database(name)
+    return f"sqlite:///{folder / (name + '.db')}"
+
+
+def fresh_catalog_database_of(dialect: str, name: str, folder) -> str:
+    """The same with the catalog's schema and reference data at head."""
+    from kernel.migrations import upgrade
+
+    url = fresh_database_of(dialect, name, folder)
+    upgrade("catalog", url)
+    return url

@@ -4,9 +4,8 @@ import sqlalchemy as sa
 
 import contracts.catalog.events  # noqa: F401  (registers the event contracts)
 from kernel.db import create_db_engine, unit_of_work_factory
-from kernel.migrations import upgrade
 from services.catalog import models
-from tests.databases import fresh_catalog_database
+from tests.databases import DIALECTS, fresh_catalog_database_of
 
 STAFF = {"sub": "editor-1", "roles": ["editor"]}
 ADMIN = {"sub": "admin-1", "roles": ["admin"]}
@@ -21,14 +20,10 @@ _WRITTEN = ("handled_calls", "links", "entry_versions", "entry_themes", "entry_o
             "organisations", "articles", "outbox", "inbox")
 
 
-@pytest.fixture(scope="session", params=["postgresql", "sqlite"])
+@pytest.fixture(scope="session", params=DIALECTS)
 def catalog_engine(request, tmp_path_factory):
     """The catalog's database at head: PostgreSQL (production) and SQLite (`make run`)."""
-    if request.param == "postgresql":
-        url = fresh_catalog_database("kosi_test_catalog_domain")
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'catalog.db'}"
-        upgrade("catalog", url)
+    url = fresh_catalog_database_of(request.param, "kosi_test_catalog_domain", tmp_path_factory.mktemp("catalog"))
     engine = create_db_engine(url)
     yield engine
     engine.dispose()

@@ -9,20 +9,15 @@ from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel import broker
 from kernel.errors import Forbidden, NotFound, ValidationFailed
-from kernel.migrations import upgrade
 from services.catalog.service import CatalogService
 from tests.catalog.conftest import STAFF, entry_data
-from tests.databases import fresh_catalog_database
+from tests.databases import DIALECTS, fresh_catalog_database_of
 from tests.identity import SERVICE_TRUST, staff_rpc
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+@pytest.fixture(scope="module", params=DIALECTS)
 def service_database_url(request, tmp_path_factory):
-    if request.param == "postgresql":
-        return fresh_catalog_database("kosi_test_catalog_service")
-    url = f"sqlite:///{tmp_path_factory.mktemp('catalog-service') / 'catalog.db'}"
-    upgrade("catalog", url)
-    return url
+    return fresh_catalog_database_of(request.param, "kosi_test_catalog_service", tmp_path_factory.mktemp("catalog"))
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ from alembic.migration import MigrationContext
 
 from kernel.migrations import alembic_config, upgrade
 from services.catalog.models import metadata
-from tests.databases import fresh_database
+from tests.databases import DIALECTS, fresh_database_of
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture(params=DIALECTS)
 def database_url(request, tmp_path):
-    if request.param == "postgresql":
-        return fresh_database("kosi_test_catalog_migrations")
-    return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return fresh_database_of(request.param, "kosi_test_catalog_migrations", tmp_path)
 
 
 def differences(url) -> list:

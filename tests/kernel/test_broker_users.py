@@ -56,34 +56,24 @@ def test_a_service_cannot_publish_to_another_services_exchange(users):
     publish(users["catalog"], "catalog.events", "entry.published")  # its own: allowed
 
 
+def on_a_channel(amqp_uri, action):
+    """Run ``action(channel)`` on a fresh connection (closed by the broker if refused)."""
+    def run():
+        connection = broker.connect(amqp_uri)
+        try:
+            action(connection.channel())
+        finally:
+            if connection.is_open:
+                connection.close()
+    return run
+
+
 def test_a_service_cannot_read_configure_or_bind_what_is_not_its_own(users):
-    def consume_others_queue():
-        connection = broker.connect(users["catalog"])
-        try:
-            connection.channel().basic_get("search.entry-published")
-        finally:
-            if connection.is_open:
-                connection.close()
-
-    def delete_others_exchange():
-        connection = broker.connect(users["search"])
-        try:
-            connection.channel().exchange_delete("catalog.events")
-        finally:
-            if connection.is_open:
-                connection.close()
-
-    def read_dead_letters():
-        connection = broker.connect(users["search"])
-        try:
-            connection.channel().basic_get(topology.DEAD_LETTER_QUEUE)
-        finally:
-            if connection.is_open:
-                connection.close()
-
-    assert refused(consume_others_queue)
-    assert refused(delete_others_exchange)
-    assert refused(read_dead_letters)
+    assert refused(on_a_channel(users["catalog"], lambda channel: channel.basic_get("search.entry-published")))
+    assert refused(on_a_channel(users["search"], lambda channel: channel.exchange_delete("catalog.events")))
+    assert refused(on_a_channel(users["search"], lambda channel: channel.basic_get(topology.DEAD_LETTER_QUEUE)))
+    assert refused(on_a_channel(users["search"], lambda channel: channel.queue_bind(
+        "search.entry-published", "kosi.retry")))  # it may publish there, not take from it
 
 
 def test_a_service_can_do_what_its_work_needs(users, rabbit_uri):

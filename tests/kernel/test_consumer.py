@@ -1,7 +1,6 @@
 """Reliable consumption against real RabbitMQ and PostgreSQL: idempotent under redelivery,
 failures retried with backoff and only then dead-lettered with their reason, poison messages
 out of the way of the others, unknown versions parked, replays counted."""
-import json
 
 import nameko
 import pika
@@ -17,6 +16,7 @@ from kernel.events import EventContract, make_event, register
 from kernel.inbox import apply_once
 from kernel.messaging import reliable_event_handler, subscriptions_of
 from kernel.outbox import inbox_table, outbox_table
+from tests import wire
 from tests.databases import fresh_database
 from tests.wait import settled, wait_for
 
@@ -107,14 +107,7 @@ def running_counter(container_factory, topology_ready, database_url, counter_db)
 
 def publish_raw(amqp_uri, body: dict, message_id=None):
     """As a non-nameko producer would: plain JSON on the producer's topic exchange."""
-    connection = broker.connect(amqp_uri)
-    channel = connection.channel()
-    channel.confirm_delivery()
-    channel.basic_publish("belltower.events", body["type"], json.dumps(body).encode(),
-                          pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                               message_id=message_id or body["event_id"]),
-                          mandatory=True)
-    connection.close()
+    wire.publish_event(amqp_uri, "belltower.events", body, message_id)
 
 
 def total(engine):

@@ -17,7 +17,7 @@ from kernel.errors import ValidationFailed
 from kernel.events import EventContract, register
 from kernel.outbox import OutboxRelay, RelayLease, inbox_table, outbox_status, outbox_table, prune_outbox
 from tests import wire
-from tests.databases import fresh_database
+from tests.databases import DIALECTS, fresh_database_of
 from tests.wait import wait_for
 
 PRODUCER = "notebook"
@@ -49,13 +49,9 @@ inbox_table(metadata)
 OUTBOX = metadata.tables["outbox"]
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+@pytest.fixture(scope="module", params=DIALECTS)
 def engine(request, tmp_path_factory):
-    if request.param == "postgresql":
-        url = fresh_database("kosi_test_kernel")
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('outbox') / 'outbox.db'}"
-    engine = create_db_engine(url)
+    engine = create_db_engine(fresh_database_of(request.param, "kosi_test_kernel", tmp_path_factory.mktemp("outbox")))
     metadata.create_all(engine)
     yield engine
     engine.dispose()

@@ -2,7 +2,6 @@
 is lost and nothing is dead-lettered. Real faults: PostgreSQL stopped under a consumer that
 uses the inbox; the search index's disk full (a small tmpfs filled up)."""
 import copy
-import json
 import os
 import subprocess
 import time
@@ -10,13 +9,13 @@ import uuid
 
 import eventlet
 import nameko
-import pika
 import pytest
 
 from contracts.samples import sample
 from kernel import broker, topology
 from kernel.messaging import subscriptions_of
 from services.search.service import SearchService
+from tests import wire
 from tests.identity import SERVICE_TRUST
 from tests.kernel.test_consumer import BellCounter, bell, counter_config, total
 from tests.kernel.test_consumer import counter_db, database_url  # noqa: F401 (fixtures)
@@ -35,18 +34,6 @@ def postgresql(action: str) -> None:
                           capture_output=True, text=True)
     if done.returncode != 0 and not (action == "start" and "already running" in done.stdout + done.stderr):
         raise RuntimeError(f"{' '.join(command)}: {(done.stdout + done.stderr).strip()}")
-
-
-def publish(amqp_uri, exchange: str, envelope: dict) -> None:
-    connection = broker.connect(amqp_uri)
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        channel.basic_publish(exchange, envelope["type"], json.dumps(envelope).encode(),
-                              pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                                   message_id=envelope["event_id"]), mandatory=True)
-    finally:
-        connection.close()
 
 
 def during_an_outage(start_outage, end_outage, publish_one, events: int = 24, every: float = 0.3):
@@ -81,8 +68,8 @@ def test_postgresql_stopped_under_an_inbox_consumer_loses_nothing(container_fact
 
         def publish_one(number):
             event = bell(number + 1)
-            publish(rabbit_uri, "belltower.events", event)
-            publish(rabbit_uri, "belltower.events", event)  # and a redelivery of it
+            wire.publish_event(rabbit_uri, "belltower.events", event)
+            wire.publish_event(rabbit_uri, "belltower.events", event)  # and a redelivery of it
             sent.append(number + 1)
 
         try:
@@ -138,7 +125,7 @@ def test_a_full_search_index_disk_loses_nothing(container_factory, rabbit_config
             envelope = copy.deepcopy(sample("entry.published"))
             envelope["event_id"] = str(uuid.uuid4())
             envelope["data"].update(id=str(uuid.uuid4()), slug=f"hofladen-{number}", title=f"Hofladen {number}")
-            publish(rabbit_uri, "catalog.events", envelope)
+            wire.publish_event(rabbit_uri, "catalog.events", envelope)
             ids.append(envelope["data"]["id"])
 
         during_an_outage(lambda: fill(small_disk), lambda: os.remove(small_disk / "ballast"), publish_one)

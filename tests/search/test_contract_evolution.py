@@ -5,15 +5,14 @@ The newer catalog is played by raw messages on the wire (pika), as a producer bu
 later release would publish them; the search service runs the code of this release.
 """
 import copy
-import json
 
-import pika
 import pytest
 
 from contracts.samples import sample
 from kernel import broker, topology
 from kernel.messaging import subscriptions_of
 from services.search.service import SearchService
+from tests import wire
 from tests.identity import SERVICE_TRUST
 from tests.wait import settled, wait_for
 
@@ -35,16 +34,7 @@ def search(rabbit_config, rabbit_uri, container_factory, tmp_path):
 
 
 def publish(amqp_uri, envelope: dict):
-    connection = broker.connect(amqp_uri)
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        channel.basic_publish("catalog.events", envelope["type"], json.dumps(envelope).encode(),
-                              pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                                   message_id=f"{envelope['event_id']}.v{envelope['version']}"),
-                              mandatory=True)
-    finally:
-        connection.close()
+    wire.publish_event(amqp_uri, "catalog.events", envelope, f"{envelope['event_id']}.v{envelope['version']}")
 
 
 def versions_found(search, q):

@@ -7,7 +7,6 @@ catalog outbox → RabbitMQ → search, exactly as deployed.
 import json
 import os
 
-import pika
 import pytest
 import sqlalchemy as sa
 import tantivy
@@ -18,6 +17,7 @@ from kernel.messaging import subscriptions_of
 from services.catalog.models import metadata as catalog_metadata
 from services.catalog.service import CatalogService
 from services.search.service import SearchService
+from tests import wire
 from tests.databases import fresh_catalog_database
 from tests.identity import SERVICE_TRUST, staff_rpc
 from tests.wait import settled, wait_for  # noqa: F401 (wait_for: other test modules import it from here)
@@ -55,16 +55,7 @@ def outbox_payloads(database_url, event_type) -> list[dict]:
 
 def publish_raw(amqp_uri, body: dict):
     """Put an event on the catalog's exchange again, as a broker redelivery would."""
-    connection = broker.connect(amqp_uri)
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        channel.basic_publish("catalog.events", body["type"], json.dumps(body).encode(),
-                              pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                                   message_id=body.get("event_id")),
-                              mandatory=True)
-    finally:
-        connection.close()
+    wire.publish_event(amqp_uri, "catalog.events", body)
 
 
 def stored_sources(index_path) -> list[str]:
