@@ -196,8 +196,9 @@ def parked_replay(queue, message_id):
     e.g. after that consumer was upgraded."""
     from kernel.broker import replay_parked
 
-    if queue not in _parked_queues():
-        raise click.UsageError(f"unknown parked queue {queue!r}; one of: {', '.join(_parked_queues())}")
+    known = _parked_queues()
+    if queue not in known:
+        raise click.UsageError(f"unknown parked queue {queue!r}; one of: {', '.join(known)}")
     _echo_replay(replay_parked(_operator_broker()[0], queue, message_id))
 
 

@@ -48,15 +48,15 @@ def user_of(amqp_uri: str) -> tuple[str, str]:
     return unquote(parsed.username or "guest"), unquote(parsed.password or "guest")
 
 
-def _exists(connection, declare) -> bool:
-    """Run a passive declare on a fresh channel (a 404 closes the channel it ran on)."""
+def _passive(connection, declare):
+    """The answer of a passive declare on a fresh channel, or None when the thing does not
+    exist (a 404 closes the channel it ran on). Passive declares need no permissions."""
     channel = connection.channel()
     try:
-        declare(channel)
-        return True
+        return declare(channel)
     except pika.exceptions.ChannelClosedByBroker as error:
         if error.reply_code == 404:
-            return False
+            return None
         raise
     finally:
         if channel.is_open:
@@ -64,11 +64,11 @@ def _exists(connection, declare) -> bool:
 
 
 def missing_exchanges(amqp_uri: str, names: list[str]) -> list[str]:
-    """Those of ``names`` that do not exist (passive declares need no permissions)."""
+    """Those of ``names`` that do not exist."""
     connection = connect(amqp_uri)
     try:
         return [name for name in names
-                if not _exists(connection, lambda channel, name=name: channel.exchange_declare(name, passive=True))]
+                if _passive(connection, lambda channel, name=name: channel.exchange_declare(name, passive=True)) is None]
     finally:
         connection.close()
 
@@ -77,12 +77,8 @@ def queue_length(amqp_uri: str, queue: str) -> int | None:
     """Messages ready in ``queue``, or None when it does not exist."""
     connection = connect(amqp_uri)
     try:
-        found = {}
-
-        def count(channel):
-            found["n"] = channel.queue_declare(queue, passive=True).method.message_count
-
-        return found["n"] if _exists(connection, count) else None
+        declared = _passive(connection, lambda channel: channel.queue_declare(queue, passive=True))
+        return None if declared is None else declared.method.message_count
     finally:
         connection.close()
 

@@ -7,6 +7,14 @@ with one table (``gateway/problems.py``).
 from nameko.exceptions import deserialize_to_instance
 
 
+def describe_error(error: BaseException, limit: int = 2000) -> str:
+    """``Type: message`` of an error, for logs and message headers. An error without a message
+    (kombu wraps a broker's negative confirm in an empty OperationalError) names its cause."""
+    cause = error.__cause__ or error.__context__
+    text = str(error) or (f"{type(cause).__name__} {cause}".strip() if cause else "no detail")
+    return f"{type(error).__name__}: {text}"[:limit]
+
+
 class KosiError(Exception):
     """Base of every error a service raises on purpose."""
 

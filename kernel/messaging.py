@@ -28,9 +28,10 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, decode_from_headers
 
-from kernel import topology
-from kernel.errors import ValidationFailed
+from kernel import broker, topology
+from kernel.errors import ValidationFailed, describe_error
 from kernel.events import UnknownEventVersion, read_event
+from kernel.outbox import event_exchange
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,6 @@ MAX_HEADER_TEXT = 1000
 
 class BrokerNotSetUp(RuntimeError):
     """An exchange a consumer binds to is missing: ``kosi broker setup`` has not run."""
-
-
-def describe_error(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:MAX_HEADER_TEXT]
 
 
 class ReliableEventHandler(Consumer):
@@ -61,7 +58,7 @@ class ReliableEventHandler(Consumer):
         self.queue_name = topology.consumer_queue_name(service, self.subscription)
         self.delays = topology.retry_delays(nameko.config)
         self.parked_exchange = topology.parked_name(service)
-        source = Exchange(topology.event_exchange_name(self.source_service), type="topic", no_declare=True)
+        source = event_exchange(self.source_service, declare=False)  # the producer's; setup declares it
         retry_return = Exchange(topology.RETRY_RETURN_EXCHANGE, type="headers", no_declare=True)
         self.queue = Queue(
             self.queue_name, durable=True, auto_delete=False,
@@ -81,8 +78,6 @@ class ReliableEventHandler(Consumer):
 
     def _require_topology(self):
         """Fail with a clear reason instead of retrying a binding to a missing exchange forever."""
-        from kernel import broker
-
         missing = broker.missing_exchanges(self.amqp_uri, [
             topology.event_exchange_name(self.source_service), topology.RETRY_RETURN_EXCHANGE,
             topology.RETRY_EXCHANGE, topology.DEAD_LETTER_EXCHANGE, self.parked_exchange])
@@ -143,7 +138,7 @@ class ReliableEventHandler(Consumer):
             copy_to(message, error, **details)
         except Exception as publish_error:
             log.error("%s: cannot hand message %s on (%s); rejecting it into the dead-letter queue",
-                      self.queue_name, message.properties.get("message_id"), describe_error(publish_error))
+                      self.queue_name, message.properties.get("message_id"), describe_error(publish_error, MAX_HEADER_TEXT))
             if message.channel.connection:
                 message.reject(requeue=False)
             return
@@ -160,14 +155,14 @@ class ReliableEventHandler(Consumer):
             content_encoding=message.content_encoding or "utf-8")
 
     def _failure_headers(self, error) -> dict:
-        return {topology.ERROR_TYPE_HEADER: type(error).__name__, topology.ERROR_HEADER: describe_error(error),
+        return {topology.ERROR_TYPE_HEADER: type(error).__name__, topology.ERROR_HEADER: describe_error(error, MAX_HEADER_TEXT),
                 topology.ORIGIN_QUEUE_HEADER: self.queue_name,
                 topology.FAILED_AT_HEADER: datetime.now(timezone.utc).isoformat()}
 
     def _retry(self, message, error, attempt: int):
         delay = self.delays[attempt - 1]
         log.warning("%s: attempt %d of %d failed (%s); next attempt in %gs", self.queue_name, attempt,
-                    len(self.delays) + 1, describe_error(error), delay)
+                    len(self.delays) + 1, describe_error(error, MAX_HEADER_TEXT), delay)
         headers = {**self._failure_headers(error), topology.ATTEMPT_HEADER: attempt,
                    topology.RETRY_TO_HEADER: self.queue_name}
         try:
@@ -177,7 +172,7 @@ class ReliableEventHandler(Consumer):
 
     def _dead_letter(self, message, error, attempts: int):
         log.error("%s: message %s dead-lettered after %d attempt(s): %s", self.queue_name,
-                  message.properties.get("message_id"), attempts, describe_error(error))
+                  message.properties.get("message_id"), attempts, describe_error(error, MAX_HEADER_TEXT))
         self._copy(message, topology.DEAD_LETTER_EXCHANGE, self.queue_name,
                    {**self._failure_headers(error), topology.ATTEMPT_HEADER: attempts})
 

@@ -25,6 +25,7 @@ from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 
 from kernel import topology
+from kernel.errors import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -142,14 +143,6 @@ def _iso(value):
 
 
 # ---------------------------------------------------------------------- one active relay
-
-def describe_publish_error(error: BaseException) -> str:
-    """What went wrong, for ``last_error``; kombu reports a broker's negative confirm (a nack,
-    e.g. from a full queue that rejects publishes) as an OperationalError without a message."""
-    cause = error.__cause__ or error.__context__
-    text = str(error) or (f"{type(cause).__name__} {cause}".strip() if cause else "no detail")
-    return f"{type(error).__name__}: {text}"[:2000]
-
 
 class RelayLease:
     """Which relay of a producer may publish: the one holding its lease.
@@ -298,7 +291,7 @@ class OutboxRelay:
         now = datetime.now(timezone.utc)
         for row_id, error in outcomes:
             values = {"published_at": now, "last_error": None} if error is None else \
-                {"last_error": describe_publish_error(error)}
+                {"last_error": describe_error(error)}
             conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(
                 attempts=outbox.c.attempts + 1, **values))
 
