@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install services run test bench clean migrate
+.PHONY: install services tools run test bench clean migrate
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv; }
@@ -19,6 +19,10 @@ install: $(STAMP)
 services:
 	deploy/ensure-services.sh rabbitmq postgresql
 
+# LibreOffice Calc (headless): a test opens the survey export in it
+tools:
+	@command -v soffice >/dev/null || { echo "installing LibreOffice Calc (headless)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; }
+
 run: $(STAMP)
 	deploy/ensure-services.sh rabbitmq
 	$(BIN)/kosi run
@@ -31,7 +35,7 @@ SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
 ORDER_ARGS := $(if $(filter random,$(TEST_ORDER)),-p randomly --randomly-seed=$(SEED),-p no:randomly)
 
-test: $(STAMP) services
+test: $(STAMP) services tools
 	$(BIN)/ruff check --quiet .
 	$(BIN)/lint-imports --no-cache
 	@$(if $(filter random,$(TEST_ORDER)),echo "tests in a random order: SEED=$(SEED)",echo "tests in their declared order")

@@ -223,6 +223,32 @@ def search_status():
     print_status()
 
 
+@main.group()
+def survey():
+    """Surveys: export responses, close a survey."""
+
+
+@survey.command("export")
+@click.argument("survey_id")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--delimiter", type=click.Choice(["semicolon", "comma"]), default="semicolon", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+def survey_export(survey_id, fmt, delimiter, output):
+    """Every response, one row each (CSV: UTF-8 with BOM for spreadsheets)."""
+    from cli.survey import export_survey
+
+    export_survey(survey_id, fmt, output, delimiter)
+
+
+@survey.command("close")
+@click.argument("survey_id")
+def survey_close(survey_id):
+    """Close a survey now (it takes no more responses)."""
+    from cli.survey import close_survey
+
+    close_survey(survey_id)
+
+
 @main.command()
 def keys():
     """Print a new Ed25519 key pair for signing actor assertions (gateway or CLI)."""

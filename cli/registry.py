@@ -7,12 +7,13 @@ from kernel.dependencies import database_url_key
 SERVICES = {
     "catalog": "services.catalog.service",
     "search": "services.search.service",
+    "survey": "services.survey.service",
     "gateway": "gateway.service",
 }
 # services that publish events (each has the exchange <name>.events)
-PRODUCERS = ["catalog"]
+PRODUCERS = ["catalog", "survey"]
 # services whose data lives in a database of their own, migrated by Alembic
-DATABASE_SERVICES = ["catalog"]
+DATABASE_SERVICES = ["catalog", "survey"]
 # broker user tags: the gateway reads queue depths for /metrics from the management API
 BROKER_TAGS = {"gateway": "management"}
 

@@ -1,7 +1,7 @@
 """Per-machine development secrets, so the repository never carries one.
 
 ``kosi run`` uses them when the environment sets none: the gateway's JWT secret
-(``var/jwt-secret``) and the signing keys of the gateway and of the CLI
+(``var/jwt-secret``), the survey service's token secret (``var/survey-token-secret``) and the signing keys of the gateway and of the CLI
 (``var/signing-keys.json``), whose public halves the services trust. ``kosi token`` and
 the other commands use them then too, so they work against the local platform.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 from kernel.identity import generate_keypair
 
 LOCAL_SECRET_FILE = Path("var/jwt-secret")
+LOCAL_SURVEY_SECRET_FILE = Path("var/survey-token-secret")
 LOCAL_KEYS_FILE = Path("var/signing-keys.json")
 SIGNERS = ("gateway", "kosi-cli")
 
@@ -23,14 +24,18 @@ def _write_private(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def local_jwt_secret(create: bool = True) -> str | None:
-    if LOCAL_SECRET_FILE.exists():
-        return LOCAL_SECRET_FILE.read_text().strip()
+def local_secret(path: Path, create: bool = True) -> str | None:
+    if path.exists():
+        return path.read_text().strip()
     if not create:
         return None
     value = secrets.token_urlsafe(48)
-    _write_private(LOCAL_SECRET_FILE, value + "\n")
+    _write_private(path, value + "\n")
     return value
+
+
+def local_jwt_secret(create: bool = True) -> str | None:
+    return local_secret(LOCAL_SECRET_FILE, create)
 
 
 def local_signing_keys(create: bool = True) -> dict | None:
@@ -53,6 +58,9 @@ def local_environment(create: bool = True) -> dict:
     secret = local_jwt_secret(create)
     if secret:
         values["KOSI_JWT_SECRET"] = secret
+    survey_secret = local_secret(LOCAL_SURVEY_SECRET_FILE, create)
+    if survey_secret:
+        values["KOSI_SURVEY_TOKEN_SECRET"] = survey_secret
     keys = local_signing_keys(create)
     if keys:
         values["KOSI_GATEWAY_SIGNING_KEY"] = keys["gateway"]["private"]

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from gateway.errors import (MalformedRequest, MissingToken, PayloadTooLarge, ServiceUnavailable,
                             TooManyRequests, Unauthenticated, UnsupportedMediaType)
-from kernel.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from kernel.errors import Conflict, DependencyUnavailable, Forbidden, InvalidTransition, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ PROBLEM_TABLE: list[tuple[type, ProblemKind]] = [
     (UnsupportedMediaType, ProblemKind("unsupported-media-type", 415, "Unsupported content type")),
     (TooManyRequests, ProblemKind("too-many-requests", 429, "Too many requests")),
     (ServiceUnavailable, ProblemKind("service-unavailable", 503, "A service is not available")),
+    (DependencyUnavailable, ProblemKind("service-unavailable", 503, "A service is not available")),
     (UnknownService, ProblemKind("service-unavailable", 503, "A service is not available")),
     (eventlet.Timeout, ProblemKind("service-unavailable", 503, "A service is not available")),
 ]

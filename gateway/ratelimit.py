@@ -15,8 +15,9 @@ from gateway.errors import TooManyRequests
 
 
 class SlidingWindowLimiter:
-    def __init__(self, limit: int, window_seconds: float, clock=time.monotonic):
+    def __init__(self, limit: int, window_seconds: float, clock=time.monotonic, what: str = "submissions"):
         self.limit = limit
+        self.what = what
         self.window = window_seconds
         self._clock = clock
         self._hits: dict[str, deque] = defaultdict(deque)
@@ -31,7 +32,7 @@ class SlidingWindowLimiter:
                 hits.popleft()
             if len(hits) >= self.limit:
                 retry_after = max(1, int(hits[0] + self.window - now + 0.999))
-                raise TooManyRequests(f"at most {self.limit} submissions per {int(self.window)} s; "
+                raise TooManyRequests(f"at most {self.limit} {self.what} per {int(self.window)} s; "
                                       f"try again in {retry_after} s", retry_after=retry_after)
             hits.append(now)
             if len(self._hits) > 100_000:  # forget idle clients rather than grow without bound
@@ -60,3 +61,26 @@ class PublicWriteLimit(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return lambda request: self.limiter.hit(client_address(request, self.trust_forwarded_for))
+
+
+class ParticipationLimit(DependencyProvider):
+    """Injects ``check(request, survey_id)`` for survey participation (tokens and responses),
+    counted apart from the entry submissions: per client address across all surveys
+    (``PARTICIPATION_PER_CLIENT``) and per client and survey (``PARTICIPATION_PER_SURVEY``),
+    in a window of ``PARTICIPATION_WINDOW_SECONDS``. A flood from one address gets 429; other
+    addresses, and the same address on other surveys up to its overall limit, go on."""
+
+    def setup(self):
+        window = float(nameko_config.get("PARTICIPATION_WINDOW_SECONDS", 3600))
+        self.per_client = SlidingWindowLimiter(int(nameko_config.get("PARTICIPATION_PER_CLIENT", 300)), window,
+                                               what="participation requests")
+        self.per_survey = SlidingWindowLimiter(int(nameko_config.get("PARTICIPATION_PER_SURVEY", 60)), window,
+                                               what="participation requests for one survey")
+        self.trust_forwarded_for = bool(nameko_config.get("TRUST_FORWARDED_FOR", False))
+
+    def get_dependency(self, worker_ctx):
+        def check(request, survey_id: str):
+            client = client_address(request, self.trust_forwarded_for)
+            self.per_survey.hit(f"{client} {survey_id}")
+            self.per_client.hit(client)
+        return check

@@ -3,6 +3,7 @@ Used for the OpenAPI document only."""
 from marshmallow import RAISE, Schema, fields, validate
 
 from contracts.catalog.api import ENTRY_KINDS
+from kernel.schemas import InputSchema
 
 
 class ProblemSchema(Schema):
@@ -72,3 +73,7 @@ class MapQuerySchema(Schema):
     theme = fields.String(validate=validate.Length(max=60))
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
 
+
+
+class NoQuery(InputSchema):
+    """Endpoints without query parameters still refuse unknown ones."""

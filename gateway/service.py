@@ -19,8 +19,9 @@ from gateway.openapi import AUTH_ADMIN, AUTH_OPTIONAL, AUTH_STAFF, build_spec, d
 from gateway.ratelimit import PublicWriteLimit
 from gateway.responses import json_response
 from gateway.rpc import TimedClusterRpc, TimedRpc
-from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQuerySchema, NetworkSchema,
+from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQuerySchema, NetworkSchema, NoQuery,
                              ReadinessSchema, SubmissionReceiptSchema)
+from gateway.survey_routes import SurveyRoutes
 from gateway.web import route as gateway_route
 from kernel import broker
 from kernel.dependencies import Tracing
@@ -52,7 +53,7 @@ def route(method: str, path: str):
     return gateway_route(method, API + path)
 
 
-class GatewayService:
+class GatewayService(SurveyRoutes):
     name = "gateway"
 
     auth = TokenAuth()  # checks the AUTH config at start-up; signs staff actors for the services
@@ -340,10 +341,6 @@ class GatewayService:
     @documented(summary="Readable API documentation (HTML)", tag="ops", content_type="text/html")
     def docs(self, request):
         return Response(render_docs(openapi_document()), content_type="text/html; charset=utf-8")
-
-
-class NoQuery(schemas.InputSchema):
-    """Endpoints without query parameters still refuse unknown ones."""
 
 
 _document = None

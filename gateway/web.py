@@ -8,6 +8,7 @@ request's id (``X-Request-Id``: the client's if it is a safe token, else a new o
 travels in the worker's context data into every RPC call and log line.
 """
 import logging
+import re
 import socket
 import time
 from functools import partial
@@ -68,12 +69,25 @@ class GatewayWsgiApp(WsgiApp):
         return response(environ, start_response)
 
 
+# participation is anonymous: its access log lines do not say who sent them
+_ANONYMOUS_PATHS = re.compile(r"^/api/v1/surveys/[^/?]*/(?:responses|participation)(?:[?/]|$)")
+
+
+class AccessLogProtocol(HttpOnlyProtocol):
+    def get_client_address(self):
+        # eventlet calls this only to write log lines (the WSGI environ has its own copy)
+        host, port = super().get_client_address()
+        if _ANONYMOUS_PATHS.match(getattr(self, "path", "") or ""):
+            return "-", "-"
+        return host, port
+
+
 class GatewayServer(WebServer):
     # eventlet refuses request lines over 8 KiB with a bare 414; let long search queries
     # through to validation (which answers problem+json) up to a sane bound
     URL_LENGTH_LIMIT = 32 * 1024
 
-    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+    def get_wsgi_server(self, sock, wsgi_app, protocol=AccessLogProtocol, debug=False):
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
                            log=logging.getLogger("nameko.web.server"), url_length_limit=self.URL_LENGTH_LIMIT)
 

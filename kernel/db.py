@@ -63,6 +63,22 @@ def insert_ignoring_duplicates(session: Session, table: sa.Table, values: dict) 
     return session.execute(statement).rowcount == 1
 
 
+def add_to_counts(session: Session, table: sa.Table, keys: list[str], rows: list[dict], count: str = "count") -> None:
+    """Add each row's ``count`` to the stored one with the same ``keys`` (created at 0 when new):
+    one INSERT … ON CONFLICT DO UPDATE. Rows are written in key order, so concurrent
+    transactions lock shared counters in the same order and cannot deadlock."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
+    if module is None:
+        raise NotImplementedError(f"add_to_counts: no ON CONFLICT for {dialect}")
+    ordered = sorted(rows, key=lambda row: tuple(str(row[key]) for key in keys))
+    statement = module.insert(table).values(ordered)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={count: table.c[count] + statement.excluded[count]}))
+
+
 class HandledCall:
     """The RPC call a worker handles (``kernel.rpc``). Each commit of its writes claims the
     next key, ``<correlation id>#<n>``, in the commit's own transaction; a redelivery of the

@@ -52,6 +52,11 @@ class InvalidTransition(KosiError):
     """A workflow action that the current state does not allow."""
 
 
+@deserialize_to_instance
+class DependencyUnavailable(KosiError):
+    """Another service this one needs to answer did not (down or too slow)."""
+
+
 class AlreadyApplied(KosiError):
     """A redelivered RPC request whose write was committed before: ``result`` is the first
     run's answer (None when it was not recorded). Never crosses the wire (``kernel.rpc``)."""

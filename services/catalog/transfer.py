@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from kernel.errors import ValidationFailed
+from kernel.spreadsheet import formula_safe, unquoted
 
 COLUMNS = (
     "slug", "kind", "title", "summary", "description", "themes", "tags",
@@ -41,7 +42,6 @@ RECORD_KEYS = ("slug", "kind", "title", "summary", "description", "themes", "tag
                "language", "contact", "links", "organisations")
 FORMATS = ("csv", "json")
 LIST_SEPARATOR = "|"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ParsedRow(tuple):
@@ -163,10 +163,7 @@ def _check_header(cells: list[str]) -> list[str]:
 
 
 def _clean(cell: str) -> str:
-    cell = cell.strip()
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_STARTS:
-        return cell[1:]  # written by write_csv to keep spreadsheets from running it
-    return cell
+    return unquoted(cell.strip())  # write_csv quotes what a spreadsheet would run
 
 
 def _split(cell: str) -> list[str]:
@@ -294,10 +291,6 @@ def _read_json(text: str) -> list[ParsedRow]:
 
 # --------------------------------------------------------------------------- writing
 
-def _formula_safe(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def _text(value) -> str:
     if value is None:
         return ""
@@ -331,7 +324,7 @@ def entry_to_row(entry: dict, include_contact: bool = False) -> dict:
     }
     cells = {name: _text(value) for name, value in row.items()}
     for name in (*TEXT_COLUMNS, "themes", "tags", "links", "organisations"):
-        cells[name] = _formula_safe(cells[name])
+        cells[name] = formula_safe(cells[name])
     if not include_contact:
         for name in CONTACT_COLUMNS:
             del cells[name]

@@ -16,9 +16,12 @@ from kernel.messaging import subscriptions_of
 from services.catalog.models import entries as entries_table
 from services.catalog.service import CatalogService
 from services.search.service import SearchService
-from tests.databases import fresh_catalog_database
+from services.survey.models import surveys as surveys_table
+from services.survey.service import SurveyService
+from tests.databases import fresh_catalog_database, fresh_database
 from tests.identity import ADMIN, EDITOR, GATEWAY_KEY, SERVICE_TRUST, staff_rpc
 from tests.search.test_search_service import entry_data
+from tests.survey.conftest import EVERY_TYPE, GOOD_ANSWERS, SETTINGS
 
 INTRUDER_KEY, _ = generate_keypair()
 
@@ -53,22 +56,39 @@ def database_url():
     return fresh_catalog_database("kosi_test_rpc_identity")
 
 
+@pytest.fixture(scope="module")
+def survey_url():
+    from kernel.migrations import upgrade
+
+    url = fresh_database("kosi_test_rpc_identity_survey")
+    upgrade("survey", url)
+    return url
+
+
 @pytest.fixture
-def platform(rabbit_config, rabbit_uri, runner_factory, database_url, tmp_path):
+def platform(rabbit_config, rabbit_uri, runner_factory, database_url, survey_url, tmp_path):
     broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
     runner_factory({"CATALOG_DATABASE_URL": database_url, "SEARCH_BACKEND": "tantivy",
-                    "SEARCH_INDEX_PATH": str(tmp_path / "index"), "SEARCH_AUTO_REFILL": False, **SERVICE_TRUST},
-                   CatalogService, SearchService).start()
+                    "SEARCH_INDEX_PATH": str(tmp_path / "index"), "SEARCH_AUTO_REFILL": False, "SURVEY_DATABASE_URL": survey_url,
+                    "SURVEY_TOKEN_SECRET": SETTINGS.token_secret, **SERVICE_TRUST},
+                   CatalogService, SearchService, SurveyService).start()
     with staff_rpc(rabbit_uri, ADMIN) as admin:
         submitted = admin.catalog.create_entry({**entry_data(), "publish": False})
         published = admin.catalog.create_entry(entry_data(title="Kulturscheune Harzgerode"))
         organisation = admin.catalog.create_organisation({"name": "Landfrauen e.V.", "kind": "association"})
-    return {"submitted": submitted, "published": published, "organisation": organisation}
+        draft = admin.survey.create_survey(EVERY_TYPE)
+        running = admin.survey.create_survey(EVERY_TYPE)
+        admin.survey.publish_survey(running["id"])
+        token = admin.survey.issue_participation(running["id"])["token"]
+        admin.survey.submit_response(running["id"], {"token": token, "answers": GOOD_ANSWERS})
+    return {"submitted": submitted, "published": published, "organisation": organisation,
+            "draft": draft, "running": running}
 
 
 def staff_calls(data):
     """Every staff RPC: (service, method, args)."""
     submitted, published = data["submitted"]["id"], data["published"]["id"]
+    draft, running = data["draft"]["id"], data["running"]["id"]
     return [
         ("catalog", "create_entry", (entry_data(title="Eingeschleust"),)),  # staff: published at once
         ("catalog", "update_entry", (published, {"title": "Gekapert"}, 1)),
@@ -86,6 +106,14 @@ def staff_calls(data):
         ("search", "reindex", ()),
         ("search", "reindex_status", ()),
         ("search", "related", (submitted,)),
+        ("survey", "create_survey", (EVERY_TYPE,)),
+        ("survey", "update_survey", (draft, {"title": "Gekapert"}, 1)),
+        ("survey", "publish_survey", (draft,)),
+        ("survey", "close_survey", (running,)),
+        ("survey", "get_survey", (draft,)),                              # a draft
+        ("survey", "list_surveys", ({"status": "draft"},)),
+        ("survey", "survey_results", (running,)),                        # results while open
+        ("survey", "export_responses", (running,)),
     ]
 
 
@@ -93,7 +121,8 @@ def staff_calls(data):
 PUBLIC_CALLS = {("catalog", name) for name in (
     "list_organisations", "get_organisation", "list_articles", "get_article", "map_features", "network",
     "export_entries", "published_page", "list_themes", "list_regions", "health")} | \
-    {("search", name) for name in ("search", "suggest", "health")}
+    {("search", name) for name in ("search", "suggest", "health")} | \
+    {("survey", name) for name in ("issue_participation", "submit_response", "health")}
 
 
 def rpc_names(service_cls) -> set[str]:
@@ -106,21 +135,27 @@ def rpc_names(service_cls) -> set[str]:
 
 def test_every_rpc_is_either_a_tested_staff_call_or_public():
     staff = {(service, method) for service, method, _ in staff_calls(
-        {"submitted": {"id": "x"}, "published": {"id": "x"}, "organisation": {"id": "x"}})}
+        {key: {"id": "x"} for key in ("submitted", "published", "organisation", "draft", "running")})}
     declared = {("catalog", name) for name in rpc_names(CatalogService)} | \
-        {("search", name) for name in rpc_names(SearchService)}
+        {("search", name) for name in rpc_names(SearchService)} | \
+        {("survey", name) for name in rpc_names(SurveyService)}
     assert declared == staff | PUBLIC_CALLS
 
 
-def snapshot(database_url) -> list:
-    engine = sa.create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(sa.select(
-                entries_table.c.id, entries_table.c.status, entries_table.c.title, entries_table.c.version,
-                entries_table.c.contact).order_by(entries_table.c.id))]
-    finally:
-        engine.dispose()
+def snapshot(database_url, survey_url) -> list:
+    rows = []
+    for url, query in ((database_url, sa.select(
+            entries_table.c.id, entries_table.c.status, entries_table.c.title, entries_table.c.version,
+            entries_table.c.contact).order_by(entries_table.c.id)),
+            (survey_url, sa.select(surveys_table.c.id, surveys_table.c.status, surveys_table.c.title,
+                                   surveys_table.c.version, sa.literal(None)).order_by(surveys_table.c.id))):
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                rows += [tuple(row) for row in conn.execute(query)]
+        finally:
+            engine.dispose()
+    return rows
 
 
 def call_as(amqp_uri, assertion, service, method, args):
@@ -130,8 +165,8 @@ def call_as(amqp_uri, assertion, service, method, args):
 
 
 @pytest.mark.parametrize("kind", BAD_ASSERTIONS)
-def test_no_staff_rpc_works_without_a_valid_actor_assertion(platform, rabbit_uri, database_url, kind):
-    before = snapshot(database_url)
+def test_no_staff_rpc_works_without_a_valid_actor_assertion(platform, rabbit_uri, database_url, survey_url, kind):
+    before = snapshot(database_url, survey_url)
     make = BAD_ASSERTIONS[kind]
     for service, method, args in staff_calls(platform):
         assertion = make() if make else None
@@ -146,21 +181,23 @@ def test_no_staff_rpc_works_without_a_valid_actor_assertion(platform, rabbit_uri
         elif method == "list_entries":
             assert {item["status"] for item in answer["items"]} == {"published"}
             assert all("contact" not in item for item in answer["items"])
+        elif method == "list_surveys":
+            assert answer["items"] == []  # drafts are staff-only
         else:
             pytest.fail(f"{service}.{method} answered an anonymous call: {answer}")
-    after = snapshot(database_url)
+    after = snapshot(database_url, survey_url)
     assert [row for row in after if row in before] == before  # nothing changed ...
     assert {row[1] for row in after if row not in before} <= {"submitted"}  # ... at most submissions added
 
 
-def test_the_old_actor_argument_is_refused(platform, rabbit_uri, database_url):
-    before = snapshot(database_url)
+def test_the_old_actor_argument_is_refused(platform, rabbit_uri, database_url, survey_url):
+    before = snapshot(database_url, survey_url)
     with ClusterRpcClient(timeout=20, uri=rabbit_uri) as client:
         with pytest.raises((IncorrectSignature, RemoteError)):
             client.catalog.update_entry(platform["published"]["id"], {"title": "Gekapert"}, 1, ADMIN)
         with pytest.raises((IncorrectSignature, RemoteError)):
             client.catalog.entry_history(platform["submitted"]["id"], ADMIN)
-    assert snapshot(database_url) == before
+    assert snapshot(database_url, survey_url) == before
 
 
 def test_every_staff_rpc_works_with_a_valid_assertion(platform, rabbit_uri):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import contracts.catalog.events  # noqa: F401 (registers the catalog's contracts)
+import contracts.survey.events  # noqa: F401 (and the survey service's)
 from cli import registry
 from contracts.samples import ROOT, all_samples, sample, sample_path
 from kernel.events import EventContract, contract, known_versions, read_event, registered_contracts
@@ -15,8 +16,11 @@ from services.catalog import articles, entries, links, organisations
 from services.search.documents import IGNORED_EVENTS, document_from_event
 from tests.catalog.conftest import (STAFF, catalog_engine, entry_data, make_uow,  # noqa: F401 (fixtures)
                                     outbox_events, theme_slugs)
+from tests.survey import conftest as survey_fixtures
+from tests.survey.conftest import survey_engine  # noqa: F401 (fixture)
 
 CONTRACTS = [(event.type, event.version) for event in registered_contracts() if event.producer == "catalog"]
+SURVEY_CONTRACTS = [(event.type, event.version) for event in registered_contracts() if event.producer == "survey"]
 
 
 def test_every_contract_has_a_sample_and_every_sample_a_contract():
@@ -28,7 +32,7 @@ def test_every_contract_has_a_sample_and_every_sample_a_contract():
         assert (event_type, int(version)) in {(e.type, e.version) for e in registered_contracts()}, path
 
 
-@pytest.mark.parametrize("event_type, version", CONTRACTS)
+@pytest.mark.parametrize("event_type, version", CONTRACTS + SURVEY_CONTRACTS)
 def test_each_sample_reads_back_under_its_contract(event_type, version):
     envelope = sample(event_type, version)
     read = read_event(copy.deepcopy(envelope))
@@ -88,6 +92,38 @@ def test_the_catalog_emits_exactly_its_contracts(make_uow, catalog_engine, theme
         assert set(envelope["data"]) == set(sample(event_type, envelope["version"])["data"]), event_type
         assert "contact" not in json.dumps(envelope["data"])
         assert read_event(copy.deepcopy(envelope))["data"]["id"] == envelope["data"]["id"]
+
+
+def test_the_survey_service_emits_exactly_its_contracts_and_no_answers(survey_engine):  # noqa: F811
+    from datetime import timedelta
+
+    from contracts.survey.api import SurveyCreateSchema
+    from kernel.db import unit_of_work_factory
+    from kernel.rows import utcnow
+    from services.survey import models, responses, surveys
+
+    make_survey_uow = unit_of_work_factory(survey_engine, "survey", models.metadata)
+    with make_survey_uow() as uow:
+        survey = surveys.create_survey(uow, load_input(SurveyCreateSchema, {
+            **survey_fixtures.EVERY_TYPE, "closes_at": (utcnow() + timedelta(days=1)).isoformat()}),
+            survey_fixtures.EDITOR, survey_fixtures.no_link)
+    with make_survey_uow() as uow:
+        surveys.publish_survey(uow, survey["id"], survey_fixtures.EDITOR)
+    with make_survey_uow() as uow:
+        token = responses.issue_participation(uow, survey["id"], survey_fixtures.SETTINGS)["token"]
+    with make_survey_uow() as uow:
+        responses.submit_response(uow, survey["id"], {"token": token, "answers": survey_fixtures.GOOD_ANSWERS},
+                                  None, survey_fixtures.SETTINGS)
+    with make_survey_uow() as uow:
+        surveys.close_survey(uow, survey["id"], survey_fixtures.EDITOR)
+    emitted = {event["type"]: event for event in survey_fixtures.outbox_events(survey_engine)
+               if survey["id"] in (event["data"].get("id"), event["data"].get("survey_id"))}
+    assert set(emitted) == {event_type for event_type, _ in SURVEY_CONTRACTS}
+    for event_type, envelope in emitted.items():
+        assert envelope["producer"] == "survey"
+        assert set(envelope) == set(sample(event_type, envelope["version"])), event_type
+        assert set(envelope["data"]) == set(sample(event_type, envelope["version"])["data"]), event_type
+        assert "Dorfbus" not in json.dumps(envelope) and token not in json.dumps(envelope)
 
 
 # ---------------------------------------------------------------------- the consumers

@@ -1,0 +1,198 @@
+"""Taking part: participation tokens, responses counted exactly once, results, exports.
+
+A response needs a participation token (``issue_participation``): signed, bound to the survey,
+expiring; a used token is kept only as a hash, so it counts once. An ``Idempotency-Key`` makes
+a retried request answer the first one's receipt (the same key with another body is refused).
+Counting is one transaction: the key, the token, the survey's response count (its UPDATE checks
+status and quota, so the quota holds under concurrency: PostgreSQL re-checks the condition on
+the row it waited for), the response, the result counters and the ``response.submitted``
+event. Nothing about the participant is stored: no address, no agent, no identity.
+"""
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from kernel import tokens
+from kernel.db import add_to_counts, insert_ignoring_duplicates
+from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from kernel.roles import is_staff, require_staff
+from kernel.rows import aware, new_id, utcnow
+from services.survey import surveys as survey_domain
+from services.survey.answers import checked_answers
+from services.survey.models import idempotency_keys, responses, result_counts, surveys, used_tokens
+from services.survey.results import counter_updates, summarise
+
+PARTICIPATION = "survey-participation"  # the purpose (audience) of participation tokens
+TEXT_SAMPLE = 100  # staff results list the newest free-text answers; the export has all
+
+
+@dataclass(frozen=True)
+class Settings:
+    token_secret: str
+    token_ttl_seconds: float = 24 * 3600
+    min_group: int = 5
+    idempotency_hours: float = 24
+
+
+# ====================================================================== participation
+
+def issue_participation(uow, survey_id, settings: Settings) -> dict:
+    row = survey_domain.visible_survey(uow.session, survey_id)
+    _refuse_unless_open(row, utcnow())
+    ttl = settings.token_ttl_seconds
+    if row.closes_at is not None:
+        ttl = min(ttl, (aware(row.closes_at) - utcnow()).total_seconds() + 60)
+    token, expires = tokens.issue(settings.token_secret, PARTICIPATION, row.id, ttl)
+    return {"token": token, "survey_id": row.id, "expires_at": datetime.fromtimestamp(expires, timezone.utc)}
+
+
+def _refuse_unless_open(row, now) -> None:
+    if row.status == "scheduled" or (row.status == "published" and row.opens_at and aware(row.opens_at) > now):
+        opens = aware(row.opens_at)
+        raise Conflict(f"the survey is not open yet: it opens at {opens.isoformat() if opens else 'a later time'}")
+    if row.status == "closed" or (row.closes_at is not None and now >= aware(row.closes_at)):
+        raise Conflict("the survey is closed and takes no more responses")
+    if row.quota is not None and row.response_count >= row.quota:
+        raise Conflict("the survey has reached its quota of responses")
+
+
+# ====================================================================== responding
+
+def submit_response(uow, survey_id, body: dict, idempotency_key: str | None, settings: Settings) -> dict:
+    """Count one response; answers ``{response_id, survey_id, submitted_at}``."""
+    session = uow.session
+    row = survey_domain.visible_survey(session, survey_id)
+    now = utcnow()
+    submitted_at = now.replace(second=0, microsecond=0)
+    receipt = {"response_id": new_id(), "survey_id": row.id, "submitted_at": submitted_at.isoformat()}
+    if idempotency_key is not None:
+        first = _claim_key(session, row.id, idempotency_key, body, receipt, now)
+        if first is not None:
+            return first
+    _refuse_unless_open(row, now)
+    claims = tokens.read(settings.token_secret, PARTICIPATION, body.get("token"), "token", subject=row.id)
+    answers = checked_answers(row.questions, body.get("answers"))
+    if not insert_ignoring_duplicates(session, used_tokens, {
+            "token_hash": tokens.digest(body["token"]), "survey_id": row.id,
+            "expires_at": datetime.fromtimestamp(claims["exp"], timezone.utc)}):
+        raise Conflict("this participation token has been used: each one counts once",
+                       {"token": ["already used"]})
+    record_response(uow, row, answers, receipt["response_id"], submitted_at, now)
+    uow.commit()
+    return receipt
+
+
+def record_response(uow, row, answers: dict, response_id: str, submitted_at, now) -> int:
+    """Count checked ``answers`` for the survey ``row``: its response count (refused when it closed
+    or filled up meanwhile), the response, the counters, the event; closes it at its quota.
+    Returns the response's position."""
+    session = uow.session
+    seq = session.execute(
+        sa.update(surveys)
+        .where(surveys.c.id == row.id, surveys.c.status == "published",
+               sa.or_(surveys.c.quota.is_(None), surveys.c.response_count < surveys.c.quota))
+        .values(response_count=surveys.c.response_count + 1)
+        .returning(surveys.c.response_count)).scalar()
+    if seq is None:  # closed or full since it was read
+        _refuse_unless_open(survey_domain.find_survey(session, row.id), now)
+        raise Conflict("the survey takes no more responses")
+    session.execute(sa.insert(responses).values(id=response_id, survey_id=row.id, seq=seq,
+                                                submitted_at=submitted_at, answers=answers))
+    add_to_counts(session, result_counts, ["survey_id", "question", "bucket"], [
+        {"survey_id": row.id, "question": question, "bucket": bucket, "count": count}
+        for (question, bucket), count in counter_updates(row.questions, answers).items()])
+    uow.emit("response.submitted", {"survey_id": row.id, "response_count": seq})
+    if row.quota is not None and seq >= row.quota:
+        survey_domain.close(uow, survey_domain.find_survey(session, row.id), "quota")
+    return seq
+
+
+def _claim_key(session, survey_id: str, key: str, body: dict, receipt: dict, now) -> dict | None:
+    """None when the key is new (claimed in this transaction); else the first request's receipt."""
+    if not isinstance(key, str) or not 1 <= len(key) <= 200:
+        raise ValidationFailed("the Idempotency-Key must have 1 to 200 characters",
+                               {"Idempotency-Key": ["1 to 200 characters"]})
+    key_hash = hashlib.sha256(key.encode()).hexdigest()
+    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    if insert_ignoring_duplicates(session, idempotency_keys, {
+            "survey_id": survey_id, "key_hash": key_hash, "request_hash": request_hash, "receipt": receipt,
+            "created_at": now}):
+        return None
+    first = session.execute(sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.receipt).where(
+        idempotency_keys.c.survey_id == survey_id, idempotency_keys.c.key_hash == key_hash)).first()
+    if first.request_hash != request_hash:
+        raise ValidationFailed("this Idempotency-Key was used for a different request",
+                               {"Idempotency-Key": ["already used with another body; use a new key"]})
+    return first.receipt
+
+
+# ====================================================================== results
+
+def survey_results(uow, survey_id, query: dict, actor, settings: Settings) -> dict:
+    """Staff: at any time, with texts and cross-tabulations. Public: once closed, if public."""
+    staff = is_staff(actor)
+    row = survey_domain.visible_survey(uow.session, survey_id, actor)
+    if not staff and not (row.status == "closed" and row.results_public):
+        raise Forbidden("the results of this survey are not public" if row.status == "closed"
+                        else "results are shown after the survey closes")
+    counters = uow.session.execute(sa.select(result_counts.c.question, result_counts.c.bucket, result_counts.c.count)
+                                   .where(result_counts.c.survey_id == row.id)).all()
+    cross = tuple(query["cross"].split(",")) if query.get("cross") else None
+    if cross and not staff:
+        raise Forbidden("cross-tabulations are for staff")
+    result = summarise(row.questions, counters, row.response_count, staff=staff, min_group=settings.min_group,
+                       language=query.get("language", "de"), cross=cross)
+    if staff:
+        _add_texts(uow.session, row, result)
+    return {"survey_id": row.id, "status": row.status, **result}
+
+
+def _add_texts(session, row, result: dict) -> None:
+    text_ids = [q["id"] for q in row.questions if q["type"] == "text"]
+    if not text_ids:
+        return
+    recent = session.execute(sa.select(responses.c.answers).where(responses.c.survey_id == row.id)
+                             .order_by(responses.c.seq.desc()).limit(TEXT_SAMPLE * 5)).scalars()
+    texts = {qid: [] for qid in text_ids}
+    for answers in recent:
+        for qid in text_ids:
+            if qid in answers and len(texts[qid]) < TEXT_SAMPLE:
+                texts[qid].append(answers[qid])
+    for item in result["questions"]:
+        if item["id"] in texts:
+            item["texts"] = texts[item["id"]]
+
+
+# ====================================================================== export
+
+def export_page(uow, survey_id, actor, after: int, limit: int) -> dict:
+    """Staff: the responses after position ``after``, oldest first: ``{survey, responses, next}``."""
+    require_staff(actor)
+    row = survey_domain.find_survey(uow.session, survey_id)
+    if row is None:
+        raise NotFound("survey not found")
+    rows = uow.session.execute(sa.select(responses.c.id, responses.c.seq, responses.c.submitted_at, responses.c.answers)
+                               .where(responses.c.survey_id == row.id, responses.c.seq > after)
+                               .order_by(responses.c.seq).limit(limit)).all()
+    items = [{"id": item.id, "position": item.seq, "submitted_at": aware(item.submitted_at).isoformat(),
+              "answers": item.answers} for item in rows]
+    return {"survey": {"id": row.id, "title": row.title, "questions": row.questions,
+                       "response_count": row.response_count},
+            "responses": items, "next": items[-1]["position"] if len(items) == limit else None}
+
+
+# ====================================================================== retention
+
+def prune(make_uow, settings: Settings, now=None) -> dict:
+    """Forget idempotency keys after ``idempotency_hours`` and used tokens once expired (an
+    expired token is refused by its signature anyway)."""
+    now = now or utcnow()
+    with make_uow() as uow:
+        keys = uow.session.execute(sa.delete(idempotency_keys).where(
+            idempotency_keys.c.created_at < now - timedelta(hours=settings.idempotency_hours))).rowcount
+        used = uow.session.execute(sa.delete(used_tokens).where(used_tokens.c.expires_at < now)).rowcount
+        uow.commit()
+    return {"idempotency_keys": keys, "used_tokens": used}
