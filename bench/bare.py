@@ -6,9 +6,14 @@ and a worker) and ``GET /bare-rpc`` after one RPC round trip over RabbitMQ to
 ``GET /bare-payload/<n>`` makes the same hop but returns the n-th of the documents in the
 JSON list named by the config key ``BENCH_PAYLOADS`` (the search benchmark stores the
 gateway's real answers there): the floor of a route that answers with that many bytes.
+``POST /bare-post/<id>`` reads a JSON body, carries it over the same hop to
+``bench_bare_rpc.receipt`` and answers 201 with a small receipt (the survey benchmark's
+floor: a response in, ``{response_id, survey_id, submitted_at}`` out).
 Run with ``nameko run --config <yaml with AMQP_URI, WEB_SERVER_ADDRESS> bench.bare``.
 They use the platform's AMQP codec (importing ``kernel`` installs it).
 """
+import uuid
+from datetime import datetime, timezone
 from functools import lru_cache
 
 import nameko
@@ -28,9 +33,9 @@ def _payloads() -> list:
         return orjson.loads(handle.read())
 
 
-def _json(body: bytes) -> Response:
+def _json(body: bytes, status: int = 200) -> Response:
     """As the gateway answers (``gateway/responses.py``)."""
-    return Response(body, content_type="application/json")
+    return Response(body, status=status, content_type="application/json")
 
 
 class BareHttp:
@@ -50,6 +55,10 @@ class BareHttp:
     def bare_payload(self, request, number):
         return _json(orjson.dumps(self.rpc_target.payload(number)))
 
+    @http("POST", "/bare-post/<survey_id>")
+    def bare_post(self, request, survey_id):
+        return _json(orjson.dumps(self.rpc_target.receipt(survey_id, orjson.loads(request.get_data()))), 201)
+
 
 class BareRpc:
     name = "bench_bare_rpc"
@@ -62,3 +71,8 @@ class BareRpc:
     def payload(self, number):
         documents = _payloads()
         return documents[number % len(documents)]
+
+    @rpc
+    def receipt(self, survey_id, body):
+        minute = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        return {"response_id": str(uuid.uuid4()), "survey_id": survey_id, "submitted_at": minute.isoformat()}

@@ -30,10 +30,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import requests
-import yaml
 
 from bench.infra import (REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, json_list,
-                         measured_load, platform_environment, wait_until_answers)
+                         measured_load, platform_environment, start_bare, wait_until_answers)
 from bench.load import DEFAULT_CLIENTS, DEFAULT_SECONDS, LoadResult
 
 DATABASE_NAME = "kosi_bench_catalog"
@@ -189,12 +188,7 @@ def run(args) -> dict:
                         {**common, "CATALOG_DATABASE_URL": database_url, "CATALOG_OUTBOX_RELAY": "false"})
         processes.start("gateway", [sys.executable, "-m", "cli.main", "serve", "gateway"],
                         {**common, "GATEWAY_ADDRESS": gateway})
-        bare_config = log_dir / "bare.yaml"
-        bare_config.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": bare}))
-        nameko = str(Path(sys.executable).parent / "nameko")
-        # two processes, like gateway and catalog: the hop crosses a process boundary either way
-        processes.start("bare-http", [nameko, "run", "--config", str(bare_config), "bench.bare:BareHttp"], common)
-        processes.start("bare-rpc", [nameko, "run", "--config", str(bare_config), "bench.bare:BareRpc"], common)
+        start_bare(processes, amqp_uri, bare)
 
         urls = {
             "bare-http": [f"http://{bare}/bare"],

@@ -1,14 +1,16 @@
-"""What both benchmarks need: a vhost and a database of their own, the services as
-processes, CPU accounting. Talks only to 127.0.0.1."""
+"""What the benchmarks share: a vhost and a database of their own, the services and the bare
+baselines as processes, staff tokens, CPU accounting. Talks only to 127.0.0.1."""
 import json
 import math
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
 
+import jwt
 import requests
 
 from bench.load import run_load
@@ -54,9 +56,17 @@ def platform_environment(amqp_uri: str, jwt_secret: str) -> dict:
 
     gateway_private, gateway_public = generate_keypair()
     declare_topology(amqp_uri, registry.PRODUCERS, registry.all_subscriptions(), registry.retry_delays())
-    return {"CATALOG_AMQP_URI": amqp_uri, "SEARCH_AMQP_URI": amqp_uri, "GATEWAY_AMQP_URI": amqp_uri,
+    return {"CATALOG_AMQP_URI": amqp_uri, "SEARCH_AMQP_URI": amqp_uri, "SURVEY_AMQP_URI": amqp_uri,
+            "GATEWAY_AMQP_URI": amqp_uri,
             "KOSI_GATEWAY_SIGNING_KEY": gateway_private, "KOSI_TRUSTED_SIGNERS": f"gateway:{gateway_public}",
             "KOSI_JWT_SECRET": jwt_secret}
+
+
+def staff_token(jwt_secret: str, roles=("editor",)) -> str:
+    """A staff JWT for the gateway (as ``kosi token`` mints one), valid for an hour."""
+    now = int(time.time())
+    return jwt.encode({"sub": "bench@kosi", "roles": list(roles), "iss": "kosi", "aud": "kosi-api",
+                       "iat": now, "exp": now + 3600}, jwt_secret, algorithm="HS256")
 
 
 def drop_database(name: str) -> None:
@@ -120,6 +130,19 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def start_bare(processes: Processes, amqp_uri: str, address: str, **config) -> None:
+    """The baselines of ``bench/bare.py`` on ``address``: two processes, like gateway and service
+    (the hop crosses a process boundary either way); ``config`` goes into their nameko config."""
+    import yaml
+
+    path = processes.log_dir / "bare.yaml"
+    path.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": address, **config}))
+    nameko = str(Path(sys.executable).parent / "nameko")
+    env = {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+    for name, service in (("bare-http", "BareHttp"), ("bare-rpc", "BareRpc")):
+        processes.start(name, [nameko, "run", "--config", str(path), f"bench.bare:{service}"], env)
 
 
 def wait_until_answers(url: str, processes: Processes, timeout: float = START_TIMEOUT) -> None:

@@ -1,6 +1,11 @@
 """A closed-loop HTTP load generator: N client threads, each sends its next request as
 soon as the previous one is answered, for a fixed time.
 
+What is sent: URLs (``GET``) or ``Request`` objects (any method, a body, headers). A list
+is cycled, each client starting at another place; an iterator is shared by the clients and
+each of its requests is sent once (requests that must not repeat, such as single-use
+tokens), and a client stops when it is exhausted (``LoadResult.ran_out``).
+
 Each client has its own keep-alive connection (``http.client``). Latency is
 measured per request with ``time.perf_counter``; only 2xx answers count as done and
 go into the latency figures, everything else (other statuses, connection errors,
@@ -16,14 +21,25 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Sequence
+from itertools import count
+from typing import Iterable
 from urllib.parse import urlsplit
 
 
 DEFAULT_CLIENTS = 8
 DEFAULT_SECONDS = 5.0
 REQUEST_TIMEOUT = 10.0  # seconds; a request slower than this counts as an error
+
+
+@dataclass
+class Request:
+    """One request of the load; a bare URL string stands for ``Request(url)``."""
+    url: str
+    method: str = "GET"
+    body: bytes | None = None
+    headers: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -34,6 +50,8 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)  # of 2xx answers, sorted
     errors: Counter = field(default_factory=Counter)  # "HTTP 503" / "ConnectionError" -> count
     driver_cpu: float = 0.0  # CPU seconds this (driver) process used during the run
+    statuses: Counter = field(default_factory=Counter)  # HTTP status -> answers (2xx and others)
+    ran_out: bool = False  # an iterator of requests was exhausted before the time was up
 
     @property
     def ok(self) -> int:
@@ -64,6 +82,8 @@ class LoadResult:
             "mean_ms": round(sum(self.latencies_ms) / self.ok, 3) if self.ok else math.nan,
             "max_ms": round(self.latencies_ms[-1], 3) if self.ok else math.nan,
             "driver_cpu_s": round(self.driver_cpu, 3),
+            "statuses": {str(status): number for status, number in sorted(self.statuses.items())},
+            "ran_out": self.ran_out,
         }
 
 
@@ -76,15 +96,17 @@ class _Connection:
         self.timeout = timeout
         self.connections: dict[tuple[str, int], http.client.HTTPConnection] = {}
 
-    def get(self, url: str) -> int:
-        parts = urlsplit(url)
+    def send(self, request: Request | str) -> int:
+        if isinstance(request, str):
+            request = Request(request)
+        parts = urlsplit(request.url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         address = (parts.hostname, parts.port or 80)
         connection = self.connections.get(address)
         if connection is None:
             connection = self.connections[address] = http.client.HTTPConnection(*address, timeout=self.timeout)
         try:
-            connection.request("GET", target)
+            connection.request(request.method, target, body=request.body, headers=request.headers)
             response = connection.getresponse()
             response.read()  # the whole body: it is part of the answer
             return response.status
@@ -98,11 +120,21 @@ class _Connection:
             connection.close()
 
 
-def _client(urls: Sequence[str], offset: int, start: threading.Barrier, deadline_box: list,
-            latencies: list, errors: Counter, lock: threading.Lock, timeout: float) -> None:
+def _taker(requests: list | Iterator, offset: int, lock: threading.Lock):
+    """``take()`` → a client's next request; None when a shared iterator is exhausted."""
+    if isinstance(requests, Iterator):
+        def take_once():
+            with lock:
+                return next(requests, None)
+        return take_once
+    positions = count(offset)
+    return lambda: requests[next(positions) % len(requests)]
+
+
+def _client(take, start: threading.Barrier, deadline_box: list, latencies: list, errors: Counter,
+            statuses: Counter, lock: threading.Lock, timeout: float) -> None:
     connection = _Connection(timeout)
-    mine, failed = [], Counter()
-    index = offset
+    mine, failed, answered = [], Counter(), Counter()
     try:
         start.wait()
         deadline = deadline_box[0]
@@ -110,11 +142,14 @@ def _client(urls: Sequence[str], offset: int, start: threading.Barrier, deadline
             began = time.perf_counter()
             if began >= deadline:
                 break
-            url = urls[index % len(urls)]
-            index += 1
+            request = take()
+            if request is None:
+                deadline_box[1] = True
+                break
             try:
-                status = connection.get(url)
+                status = connection.send(request)
                 took = time.perf_counter() - began
+                answered[status] += 1
                 if 200 <= status < 300:
                     mine.append(took * 1000.0)
                 else:
@@ -126,26 +161,32 @@ def _client(urls: Sequence[str], offset: int, start: threading.Barrier, deadline
         with lock:
             latencies.extend(mine)
             errors.update(failed)
+            statuses.update(answered)
 
 
-def run_load(name: str, urls: Sequence[str] | str, clients: int = DEFAULT_CLIENTS,
+def run_load(name: str, urls: Iterable[Request | str] | str, clients: int = DEFAULT_CLIENTS,
              seconds: float = DEFAULT_SECONDS, timeout: float = REQUEST_TIMEOUT) -> LoadResult:
-    """Drive ``urls`` (cycled; each client starts at another one) for ``seconds``."""
-    urls = [urls] if isinstance(urls, str) else list(urls)
-    if not urls:
-        raise ValueError("no URL to load")
+    """Drive ``urls`` for ``seconds``: a list cycled (each client starts at another place), an
+    iterator shared (each request sent once; clients stop when it is exhausted)."""
+    if not isinstance(urls, Iterator):
+        urls = [urls] if isinstance(urls, str) else list(urls)
+        if not urls:
+            raise ValueError("no URL to load")
     latencies: list[float] = []
     errors: Counter = Counter()
+    statuses: Counter = Counter()
     lock = threading.Lock()
-    deadline_box = [0.0]
+    deadline_box = [0.0, False]  # the common deadline; whether an iterator ran out
 
     def set_deadline():  # runs once, when every client is ready: they start together
         deadline_box[0] = time.perf_counter() + seconds
 
     start = threading.Barrier(clients + 1, action=set_deadline)
+    take_lock = threading.Lock()
     threads = [threading.Thread(target=_client, daemon=True, name=f"load-{name}-{n}",
-                                args=(urls, n * len(urls) // clients, start, deadline_box,
-                                      latencies, errors, lock, timeout))
+                                args=(_taker(urls, 0 if isinstance(urls, Iterator) else n * len(urls) // clients,
+                                             take_lock),
+                                      start, deadline_box, latencies, errors, statuses, lock, timeout))
                for n in range(clients)]
     for thread in threads:
         thread.start()
@@ -156,7 +197,8 @@ def run_load(name: str, urls: Sequence[str] | str, clients: int = DEFAULT_CLIENT
         thread.join()
     elapsed = time.perf_counter() - began
     latencies.sort()
-    return LoadResult(name, clients, elapsed, latencies, errors, time.process_time() - cpu_before)
+    return LoadResult(name, clients, elapsed, latencies, errors, time.process_time() - cpu_before, statuses,
+                      deadline_box[1])
 
 
 def main(argv=None) -> None:

@@ -50,11 +50,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-import jwt
 import requests
 
 from bench.infra import (Processes, create_vhost, delete_vhost, drop_database, json_list, measured_load,
-                         platform_environment, wait_until_answers)
+                         platform_environment, staff_token, start_bare, wait_until_answers)
 from bench.load import run_load
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -299,8 +298,6 @@ def measure_floor(gateway: str, mix, clients: int, seconds: float, warmup: float
                   amqp_uri: str, bare_port: int, processes: Processes, say) -> dict:
     """The same answers, byte for byte, through nameko ``@http`` and one RPC hop with no search
     behind it (``bench/bare.py``): what measurement 3 cannot go below on this machine."""
-    import yaml
-
     answers = []
     for _, params in mix:
         response = requests.get(search_url(gateway, params), timeout=10)
@@ -309,13 +306,7 @@ def measure_floor(gateway: str, mix, clients: int, seconds: float, warmup: float
     payloads = work / "payloads.json"
     payloads.write_bytes(json.dumps(answers, ensure_ascii=False).encode())
     bare = f"127.0.0.1:{bare_port}"
-    config = work / "bare.yaml"
-    config.write_text(yaml.safe_dump({"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": bare,
-                                      "BENCH_PAYLOADS": str(payloads)}))
-    nameko = str(Path(sys.executable).parent / "nameko")
-    env = {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
-    processes.start("bare-http", [nameko, "run", "--config", str(config), "bench.bare:BareHttp"], env)
-    processes.start("bare-rpc", [nameko, "run", "--config", str(config), "bench.bare:BareRpc"], env)
+    start_bare(processes, amqp_uri, bare, BENCH_PAYLOADS=str(payloads))
     urls = [f"http://{bare}/bare-payload/{number}" for number in range(len(answers))]
     wait_until_answers(urls[0], processes, START_TIMEOUT)
     result, cpu_ms = measured_load("floor", urls, clients, seconds, warmup, processes,
@@ -465,9 +456,7 @@ def run(args) -> dict:
                                                 processes, say)
             report["floor"] = measure_floor(gateway, mix, args.clients, args.seconds, args.warmup, work,
                                             amqp_uri, args.bare_port, processes, say)
-            token = jwt.encode({"sub": "bench@kosi", "roles": ["editor"], "iss": "kosi", "aud": "kosi-api",
-                                "iat": int(time.time()), "exp": int(time.time()) + 3600}, secret, algorithm="HS256")
-            report["publication"] = measure_publication(gateway, token, corpus, args.publications, args.seed,
+            report["publication"] = measure_publication(gateway, staff_token(secret), corpus, args.publications, args.seed,
                                                         processes, say)
             processes.check_alive()
     report["query_mix"] = [{"category": category, **params} for category, params in mix]

@@ -16,7 +16,7 @@ import requests
 from gateway.auth import mint_token
 from kernel import broker
 from kernel.management import Management
-from tests.databases import fresh_catalog_database
+from tests.databases import fresh_catalog_database, fresh_database
 from tests.identity import GATEWAY_KEY, TRUSTED_SIGNERS
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
@@ -46,19 +46,22 @@ def deployed(rabbit_config, rabbit_uri, tmp_path):
     broker.declare_topology(rabbit_uri, registry.PRODUCERS, registry.all_subscriptions(), registry.retry_delays())
     port = free_port()
     common = {key: value for key, value in os.environ.items() if not key.startswith(("KOSI_", "CATALOG_",
-                                                                                     "SEARCH_", "GATEWAY_"))}
+                                                                                     "SEARCH_", "SURVEY_", "GATEWAY_"))}
     common.update(LOG_JSON="true", LOG_LEVEL="INFO")
     own = {
         "catalog": {"CATALOG_AMQP_URI": uris["catalog"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
                     "CATALOG_DATABASE_URL": fresh_catalog_database("kosi_test_deployed")},
         "search": {"SEARCH_AMQP_URI": uris["search"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
                    "SEARCH_INDEX_PATH": str(tmp_path / "index")},
+        "survey": {"SURVEY_AMQP_URI": uris["survey"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
+                   "SURVEY_DATABASE_URL": fresh_database("kosi_test_deployed_survey"),
+                   "KOSI_SURVEY_TOKEN_SECRET": "deployed-survey-secret-0123456789abcdef"},
         "gateway": {"GATEWAY_AMQP_URI": uris["gateway"], "KOSI_GATEWAY_SIGNING_KEY": GATEWAY_KEY,
                     "KOSI_JWT_SECRET": SECRET, "GATEWAY_ADDRESS": f"127.0.0.1:{port}"},
     }
     processes, logs = {}, {}
     try:
-        for name in ("catalog", "search", "gateway"):
+        for name in ("catalog", "search", "survey", "gateway"):
             logs[name] = tmp_path / f"{name}.log"
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "cli.main", "serve", name], cwd=tmp_path, env={**common, **own[name],
@@ -125,3 +128,22 @@ def test_one_request_id_through_gateway_catalog_and_search(deployed):
     # nothing personal in any log line of the request
     for path in logs.values():
         assert "Erika" not in path.read_text() and "example.org" not in path.read_text()
+
+
+def test_a_survey_answered_through_the_deployed_services_logs_no_answers(deployed):
+    base, logs = deployed["base"], deployed["logs"]
+    staff = {"Authorization": f"Bearer {mint_token(SECRET, 'redaktion@kosi', ['editor'], 300, issuer='kosi', audience='kosi-api')}"}
+    survey = requests.post(f"{base}/surveys", json={"kind": "poll", "title": "Rufbus am Sonntag?",
+                                                     "options": ["Ja", "Nein"], "link": {"type": "theme", "ref": "wohnen"}},
+                           headers=staff, timeout=20)
+    assert survey.status_code == 201, survey.text
+    assert survey.json()["link"]["title"] == "Wohnen"  # asked the catalog, with the survey's own broker user
+    survey_id = survey.json()["id"]
+    assert requests.post(f"{base}/surveys/{survey_id}/publish", headers=staff, timeout=20).status_code == 200
+    token = requests.post(f"{base}/surveys/{survey_id}/participation", timeout=20).json()["token"]
+    answered = requests.post(f"{base}/surveys/{survey_id}/responses", timeout=20,
+                             json={"token": token, "answers": {"q1": "o2"}}, headers={"Idempotency-Key": "k-1"})
+    assert answered.status_code == 201, answered.text
+    assert requests.get(f"{base}/surveys/{survey_id}", headers=staff, timeout=20).json()["response_count"] == 1
+    for path in logs.values():
+        assert token not in path.read_text() and "k-1" not in path.read_text()

@@ -24,9 +24,10 @@ def kosi(*args, cwd, env) -> subprocess.CompletedProcess:
 def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
     port = free_port()
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("KOSI_", "CATALOG_", "SEARCH_", "GATEWAY_"))}
+           if not key.startswith(("KOSI_", "CATALOG_", "SEARCH_", "SURVEY_", "GATEWAY_"))}
     env.update(PYTHONPATH=str(REPO), GATEWAY_ADDRESS=f"127.0.0.1:{port}", KOSI_OPERATOR_AMQP_URI=rabbit_uri,
-               CATALOG_AMQP_URI=rabbit_uri, SEARCH_AMQP_URI=rabbit_uri, GATEWAY_AMQP_URI=rabbit_uri)
+               CATALOG_AMQP_URI=rabbit_uri, SEARCH_AMQP_URI=rabbit_uri, SURVEY_AMQP_URI=rabbit_uri,
+               GATEWAY_AMQP_URI=rabbit_uri)
     log = open(tmp_path / "run.log", "w")
     platform = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=tmp_path, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -39,7 +40,7 @@ def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
         assert wait_for(up, seconds=120)
         published = [entry for entry in DEMO if entry.get("status", "published") == "published"]
         assert requests.get(f"{base}/entries", timeout=10).json()["total"] == len(published)
-        assert {"catalog.db", "jwt-secret", "search-index", "signing-keys.json"} <= {
+        assert {"catalog.db", "survey.db", "jwt-secret", "survey-token-secret", "search-index", "signing-keys.json"} <= {
             path.name for path in (tmp_path / "var").iterdir()}
         assert oct((tmp_path / "var" / "signing-keys.json").stat().st_mode & 0o777) == "0o600"
         assert wait_for(lambda: requests.get(f"{base}/search", params={"per_page": 1},
@@ -52,6 +53,7 @@ def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
         assert created.status_code == 201, created.text
         assert wait_for(lambda: [item["id"] for item in requests.get(
             f"{base}/search", params={"q": "Mitfahrbank"}, timeout=10).json()["items"]] == [created.json()["id"]])
+        _answer_the_demo_survey(base, token.stdout.strip())
         reindex = kosi("search", "reindex", cwd=tmp_path, env=env)  # signed as the local operator
         assert reindex.returncode == 0, reindex.stderr
         assert f"search index rebuilt: {len(published) + 1 + _articles()} documents" in reindex.stderr
@@ -63,6 +65,22 @@ def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
             platform.kill()
             raise
     assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+
+
+def _answer_the_demo_survey(base: str, staff_token: str) -> None:
+    """The README's survey walk-through: the demo survey is open, the demo poll has public results."""
+    surveys = {item["kind"]: item for item in requests.get(f"{base}/surveys", timeout=10).json()["items"]}
+    survey, poll = surveys["survey"], surveys["poll"]
+    assert survey["open"] and poll["status"] == "closed"
+    assert requests.get(f"{base}/surveys/{poll['id']}/results", timeout=10).json()["response_count"] == 42
+    token = requests.post(f"{base}/surveys/{survey['id']}/participation", timeout=10).json()["token"]
+    answered = requests.post(f"{base}/surveys/{survey['id']}/responses", timeout=10, json={
+        "token": token, "answers": {"wohnform": "betreut", "umbau": False, "umbau_hindernis": ["kosten"],
+                                    "wichtig": {"arzt": 5, "bus": 4}, "idee": "Ein Rufbus zum Arzt"}})
+    assert answered.status_code == 201, answered.text
+    export = requests.get(f"{base}/surveys/{survey['id']}/responses.csv", timeout=10,
+                          headers={"Authorization": f"Bearer {staff_token}"})
+    assert export.status_code == 200 and "Ein Rufbus zum Arzt" in export.content.decode("utf-8-sig")
 
 
 def _articles() -> int:
