@@ -240,6 +240,17 @@ def survey_export(survey_id, fmt, delimiter, output):
     export_survey(survey_id, fmt, output, delimiter)
 
 
+@survey.command("invite")
+@click.argument("survey_id")
+@click.option("--count", type=click.IntRange(1, 1000), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+def survey_invite(survey_id, count, output):
+    """Invitation tokens for a survey by invitation, one per line (hand each to one person)."""
+    from cli.survey import invite
+
+    invite(survey_id, count, output)
+
+
 @survey.command("close")
 @click.argument("survey_id")
 def survey_close(survey_id):

@@ -1,7 +1,8 @@
 """Per-machine development secrets, so the repository never carries one.
 
 ``kosi run`` uses them when the environment sets none: the gateway's JWT secret
-(``var/jwt-secret``), the survey service's token secret (``var/survey-token-secret``) and the signing keys of the gateway and of the CLI
+(``var/jwt-secret``), the survey service's token secret
+(``var/survey-token-secret``) and the signing keys of the gateway and of the CLI
 (``var/signing-keys.json``), whose public halves the services trust. ``kosi token`` and
 the other commands use them then too, so they work against the local platform.
 """

@@ -1,4 +1,4 @@
-"""``kosi survey``: export a survey's responses, close a survey (as the operator)."""
+"""``kosi survey``: export a survey's responses, hand out invitations, close a survey (as the operator)."""
 import json
 import sys
 
@@ -43,6 +43,18 @@ def export_survey(survey_id: str, fmt: str, output, delimiter: str) -> int:
         output.write_text(text, encoding="utf-8", newline="")
     click.echo(f"{count} responses exported", err=True)
     return count
+
+
+def invite(survey_id: str, count: int, output) -> list[str]:
+    issued = _calling(lambda survey: survey.issue_invitations(survey_id, {"count": count}))
+    text = "".join(token + "\n" for token in issued["tokens"])
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.touch(mode=0o600)
+        output.write_text(text, encoding="utf-8")
+    click.echo(f"{count} invitation tokens, valid until {issued['expires_at']}", err=True)
+    return issued["tokens"]
 
 
 def close_survey(survey_id: str) -> dict:

@@ -90,13 +90,23 @@ class SurveyRoutes:
 
     @route("POST", "/surveys/<survey_id>/participation")
     @documented(summary="Get a participation token", tag="surveys", response=schemas.ParticipationSchema,
-                status=201, errors=(409, 429),
+                status=201, errors=(403, 409, 429),
                 description="One token is good for one response to this survey, until expires_at. Nothing "
                             "about the participant is stored. Limited per client address and survey.")
     def issue_participation(self, request, survey_id):
         survey_id = resource_id(survey_id)
         self.participation_limit(request, survey_id)
         return json_response(self.survey.issue_participation(survey_id), status=201)
+
+    @route("POST", "/surveys/<survey_id>/invitations")
+    @documented(summary="Invitation tokens for a survey", tag="surveys", auth=AUTH_STAFF,
+                body=schemas.InvitationRequestSchema, response=schemas.InvitationsSchema, status=201, errors=(409,),
+                description="For a survey with access invitation: only these tokens let people answer it. "
+                            "They are shown once and not stored; hand each to one person.")
+    def issue_invitations(self, request, survey_id):
+        self.auth.require(request, *STAFF_ROLES)
+        body = validate(schemas.InvitationRequestSchema, json_body(request), "request")
+        return json_response(self.survey.issue_invitations(resource_id(survey_id), body), status=201)
 
     @route("POST", "/surveys/<survey_id>/responses")
     @documented(summary="Answer a survey", tag="surveys", body=schemas.ResponseCreateSchema,

@@ -1,5 +1,7 @@
-"""Alembic per service: each service keeps its migrations in ``services/<name>/migrations``."""
-from alembic import command
+"""Alembic per service: each service keeps its migrations in ``services/<name>/migrations``,
+whose ``env.py`` only names the service's tables: ``run_environment(metadata)``."""
+import sqlalchemy as sa
+from alembic import command, context
 from alembic.config import Config
 
 from kernel.config import REPO_ROOT
@@ -14,3 +16,22 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 def upgrade(service: str, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(service, database_url), revision)
+
+
+def run_environment(metadata: sa.MetaData) -> None:
+    """The body of every service's ``migrations/env.py``: the URL comes from the alembic config
+    (``alembic_config`` sets ``sqlalchemy.url``), the target is the service's tables.
+    ``render_as_batch``: later ALTERs also work on SQLite (the make-run default)."""
+    config = context.config
+    if context.is_offline_mode():
+        context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
+                          literal_binds=True, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

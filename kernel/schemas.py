@@ -50,6 +50,15 @@ def load_input(schema: Schema | type, data, partial=False, what: str = "input"):
         raise ValidationFailed(f"the {what} is not valid", jsonable_messages(err.messages)) from None
 
 
+def with_expected_version(changes, expected_version):
+    """An update's input with the version the caller expects (sent apart from the changes, as
+    the gateway does from ``If-Match``), for the update schema to check with the rest."""
+    payload = dict(changes) if isinstance(changes, dict) else changes
+    if isinstance(payload, dict) and expected_version is not None:
+        payload["version"] = expected_version
+    return payload
+
+
 def jsonable_messages(messages):
     """Error messages with string keys (list indexes become "0", "1", …) for the wire."""
     if isinstance(messages, dict):

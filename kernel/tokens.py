@@ -24,11 +24,14 @@ def check_secret(secret, name: str) -> str:
     return secret
 
 
-def issue(secret: str, purpose: str, subject: str, ttl_seconds: float, now: float | None = None) -> tuple[str, int]:
-    """A token for ``subject`` and ``purpose``; returns it and its expiry (Unix seconds)."""
+def issue(secret: str, purpose: str, subject: str, ttl_seconds: float, now: float | None = None,
+          extra: dict | None = None) -> tuple[str, int]:
+    """A token for ``subject`` and ``purpose`` (with ``extra`` claims); returns it and its
+    expiry (Unix seconds)."""
     issued = int(time.time() if now is None else now)
     expires = issued + max(1, int(ttl_seconds))
-    claims = {"aud": purpose, "sub": subject, "iat": issued, "exp": expires, "jti": secrets.token_urlsafe(12)}
+    claims = {**(extra or {}), "aud": purpose, "sub": subject, "iat": issued, "exp": expires,
+              "jti": secrets.token_urlsafe(12)}
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 

@@ -42,3 +42,13 @@ def fresh_catalog_database_of(dialect: str, name: str, folder) -> str:
     url = fresh_database_of(dialect, name, folder)
     upgrade("catalog", url)
     return url
+
+
+def emptied_units_of_work(engine, producer: str, metadata, tables):
+    """A unit-of-work factory on ``engine`` after deleting every row of ``tables`` (children first)."""
+    from kernel.db import unit_of_work_factory
+
+    with engine.begin() as conn:
+        for name in tables:
+            conn.execute(sa.delete(metadata.tables[name]))
+    return unit_of_work_factory(engine, producer, metadata)

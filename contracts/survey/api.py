@@ -16,6 +16,7 @@ from kernel.schemas import InputSchema, OutputSchema, Text, described, page_sche
 QUESTION_TYPES = ("single_choice", "multiple_choice", "rating", "ranking", "yes_no", "number", "text", "matrix")
 CHOICE_TYPES = ("single_choice", "multiple_choice", "ranking")
 SURVEY_KINDS = ("survey", "poll")
+ACCESS = ("open", "invitation")
 SURVEY_STATUSES = ("draft", "scheduled", "published", "closed")
 LINK_TYPES = ("entry", "theme")
 MAX_QUESTIONS = 30
@@ -156,11 +157,14 @@ def _survey_fields(update: bool) -> dict:
         "description": Label(max_length=5000, allow_none=True),
         "questions": fields.List(fields.Nested(QuestionSchema), validate=validate.Length(min=1, max=MAX_QUESTIONS),
                                  **described("survey: the questions, in order")),
-        "opens_at": fields.AwareDateTime(**optional, **described("answers are taken from then (default: on publishing)")),
+        "opens_at": fields.AwareDateTime(**optional,
+                                         **described("answers are taken from then (default: on publishing)")),
         "closes_at": fields.AwareDateTime(**optional, **described("closed automatically then")),
         "quota": fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000), **optional,
                                 **described("closed automatically after this many responses")),
         "results_public": fields.Boolean(**described("results are public once closed (default false)")),
+        "access": fields.String(validate=validate.OneOf(ACCESS), **described(
+            "open: anyone gets a participation token; invitation: only tokens staff hand out (default open)")),
         "link": fields.Nested(SurveyLinkSchema, **optional, **described("a catalog entry or theme it belongs to")),
     }
 
@@ -221,6 +225,11 @@ class ResultsQuerySchema(InputSchema):
     language = fields.String(validate=validate.OneOf(("de", "en")))
 
 
+class InvitationRequestSchema(InputSchema):
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000),
+                           **described("how many invitation tokens (each good for one response)"))
+
+
 class ExportQuerySchema(InputSchema):
     delimiter = fields.String(load_default="semicolon", validate=validate.OneOf(("semicolon", "comma")),
                               **described("CSV: semicolon (German spreadsheets, default) or comma"))
@@ -259,6 +268,7 @@ class SurveySchema(OutputSchema):
     closes_at = fields.DateTime(allow_none=True)
     quota = fields.Integer(allow_none=True)
     results_public = fields.Boolean(required=True)
+    access = fields.String(required=True, **described("open or invitation"))
     link = fields.Dict(allow_none=True)
     response_count = fields.Integer(required=True)
     version = fields.Integer(required=True)
@@ -280,6 +290,12 @@ SurveyPageSchema = page_schema(SurveySchema, "SurveyPageSchema")
 class ParticipationSchema(OutputSchema):
     token = fields.String(required=True, **described("send it with the response; valid for one response"))
     survey_id = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class InvitationsSchema(OutputSchema):
+    survey_id = fields.String(required=True)
+    tokens = fields.List(fields.String(), required=True, **described("hand each to one person; not stored"))
     expires_at = fields.DateTime(required=True)
 
 

@@ -15,7 +15,7 @@ from kernel.dependencies import CallerIdentity, Database, Tracing
 from kernel.roles import require_staff
 from kernel.errors import ValidationFailed
 from kernel.rpc import rpc
-from kernel.schemas import load_input
+from kernel.schemas import load_input, with_expected_version
 from services.catalog import articles, atlas, bulk, entries, links, organisations, taxonomy
 from services.catalog.models import metadata
 
@@ -47,10 +47,7 @@ class CatalogService:
 
     @rpc
     def update_entry(self, entry_id, changes, expected_version=None):
-        payload = dict(changes) if isinstance(changes, dict) else changes
-        if isinstance(payload, dict) and expected_version is not None:
-            payload["version"] = expected_version
-        changes = load_input(EntryUpdateSchema, payload)
+        changes = load_input(EntryUpdateSchema, with_expected_version(changes, expected_version))
         with self.db() as uow:
             return entries.update_entry(uow, entry_id, changes, changes["version"], self.caller.actor)
 

@@ -27,6 +27,7 @@ surveys = sa.Table(
     sa.Column("closes_at", TIMESTAMP, nullable=True),
     sa.Column("quota", sa.Integer, nullable=True),
     sa.Column("results_public", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("access", sa.String(10), nullable=False, server_default="open"),  # open | invitation
     sa.Column("link", sa.JSON, nullable=True),  # {type: entry|theme, ref}
     sa.Column("response_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("version", sa.Integer, nullable=False),

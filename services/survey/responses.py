@@ -33,6 +33,7 @@ TEXT_SAMPLE = 100  # staff results list the newest free-text answers; the export
 class Settings:
     token_secret: str
     token_ttl_seconds: float = 24 * 3600
+    invitation_ttl_days: float = 30
     min_group: int = 5
     idempotency_hours: float = 24
 
@@ -40,13 +41,36 @@ class Settings:
 # ====================================================================== participation
 
 def issue_participation(uow, survey_id, settings: Settings) -> dict:
+    """A token for anyone, for a survey open to all."""
     row = survey_domain.visible_survey(uow.session, survey_id)
+    if row.access == "invitation":
+        raise Forbidden("this survey is by invitation: use the token you were given")
     _refuse_unless_open(row, utcnow())
-    ttl = settings.token_ttl_seconds
-    if row.closes_at is not None:
-        ttl = min(ttl, (aware(row.closes_at) - utcnow()).total_seconds() + 60)
-    token, expires = tokens.issue(settings.token_secret, PARTICIPATION, row.id, ttl)
+    token, expires = tokens.issue(settings.token_secret, PARTICIPATION, row.id, _ttl(row, settings.token_ttl_seconds))
     return {"token": token, "survey_id": row.id, "expires_at": datetime.fromtimestamp(expires, timezone.utc)}
+
+
+def issue_invitations(uow, survey_id, count: int, actor, settings: Settings) -> dict:
+    """Staff: ``count`` invitation tokens, valid until the survey closes (or
+    ``invitation_ttl_days``); only these let people answer a survey by invitation. They are
+    not stored: hand each to one person (notify can mail them)."""
+    require_staff(actor)
+    row = survey_domain.find_survey(uow.session, survey_id)
+    if row is None:
+        raise NotFound("survey not found")
+    if row.status == "closed":
+        raise Conflict("the survey is closed and takes no more responses")
+    ttl = _ttl(row, settings.invitation_ttl_days * 86400)
+    issued = [tokens.issue(settings.token_secret, PARTICIPATION, row.id, ttl, extra={"inv": True})
+              for _ in range(count)]
+    return {"survey_id": row.id, "tokens": [token for token, _ in issued],
+            "expires_at": datetime.fromtimestamp(issued[0][1], timezone.utc)}
+
+
+def _ttl(row, longest: float) -> float:
+    if row.closes_at is None:
+        return longest
+    return max(1, min(longest, (aware(row.closes_at) - utcnow()).total_seconds() + 60))
 
 
 def _refuse_unless_open(row, now) -> None:
@@ -74,6 +98,8 @@ def submit_response(uow, survey_id, body: dict, idempotency_key: str | None, set
             return first
     _refuse_unless_open(row, now)
     claims = tokens.read(settings.token_secret, PARTICIPATION, body.get("token"), "token", subject=row.id)
+    if row.access == "invitation" and not claims.get("inv"):
+        raise ValidationFailed("this survey is by invitation", {"token": ["not an invitation to this survey"]})
     answers = checked_answers(row.questions, body.get("answers"))
     if not insert_ignoring_duplicates(session, used_tokens, {
             "token_hash": tokens.digest(body["token"]), "survey_id": row.id,

@@ -10,13 +10,13 @@ from nameko.rpc import ServiceRpc
 from nameko.timer import timer
 
 from contracts.survey import events  # noqa: F401 (registers the event contracts the domain emits)
-from contracts.survey.api import (ExportQuerySchema, ResponseCreateSchema, ResultsQuerySchema, SurveyCreateSchema,
+from contracts.survey.api import (ExportQuerySchema, InvitationRequestSchema, ResponseCreateSchema, ResultsQuerySchema, SurveyCreateSchema,
                                   SurveyQuerySchema, SurveyUpdateSchema)
 from kernel import tokens
 from kernel.dependencies import CallerIdentity, Database, Tracing
 from kernel.errors import ValidationFailed
 from kernel.rpc import rpc
-from kernel.schemas import load_input
+from kernel.schemas import load_input, with_expected_version
 from services.survey import export, responses, surveys
 from services.survey.catalog_link import link_checker
 from services.survey.models import metadata
@@ -33,6 +33,7 @@ class SurveySettings(DependencyProvider):
         self.settings = responses.Settings(
             token_secret=tokens.check_secret(config.get("SURVEY_TOKEN_SECRET"), "SURVEY_TOKEN_SECRET"),
             token_ttl_seconds=float(config.get("PARTICIPATION_TOKEN_TTL_SECONDS", 24 * 3600)),
+            invitation_ttl_days=float(config.get("INVITATION_TTL_DAYS", 30)),
             min_group=int(config.get("RESULTS_MIN_GROUP", 5)),
             idempotency_hours=float(config.get("IDEMPOTENCY_KEY_TTL_HOURS", 24)))
 
@@ -69,10 +70,7 @@ class SurveyService:
 
     @rpc
     def update_survey(self, survey_id, changes, expected_version=None):
-        payload = dict(changes) if isinstance(changes, dict) else changes
-        if isinstance(payload, dict) and expected_version is not None:
-            payload["version"] = expected_version
-        changes = load_input(SurveyUpdateSchema, payload)
+        changes = load_input(SurveyUpdateSchema, with_expected_version(changes, expected_version))
         with self.db() as uow:
             return surveys.update_survey(uow, survey_id, changes, changes["version"], self.caller.actor,
                                          link_checker(self.catalog))
@@ -92,6 +90,12 @@ class SurveyService:
     def issue_participation(self, survey_id):
         with self.db() as uow:
             return responses.issue_participation(uow, survey_id, self.settings)
+
+    @rpc
+    def issue_invitations(self, survey_id, request):
+        count = load_input(InvitationRequestSchema, request, what="request")["count"]
+        with self.db() as uow:
+            return responses.issue_invitations(uow, survey_id, count, self.caller.actor, self.settings)
 
     @rpc
     def submit_response(self, survey_id, body, idempotency_key=None):

@@ -71,8 +71,8 @@ def is_open(row, now=None) -> bool:
 
 def represent(row, staff: bool) -> dict:
     data = {column: getattr(row, column) for column in
-            ("id", "kind", "status", "title", "description", "questions", "quota", "results_public", "link",
-             "response_count", "version", "close_reason", "demo")}
+            ("id", "kind", "status", "title", "description", "questions", "quota", "results_public", "access",
+             "link", "response_count", "version", "close_reason", "demo")}
     data.update({column: aware(getattr(row, column)) for column in
                  ("opens_at", "closes_at", "created_at", "updated_at", "published_at", "closed_at")})
     data["open"] = is_open(row)
@@ -94,7 +94,8 @@ def create_survey(uow, data: dict, actor, check_link) -> dict:
         "id": new_id(), "kind": data.get("kind", "survey"), "status": "draft", "title": data["title"],
         "description": data.get("description"), "questions": questions, "opens_at": data.get("opens_at"),
         "closes_at": data.get("closes_at"), "quota": data.get("quota"),
-        "results_public": bool(data.get("results_public", False)), "link": check_link(data.get("link")),
+        "results_public": bool(data.get("results_public", False)), "access": data.get("access") or "open",
+        "link": check_link(data.get("link")),
         "response_count": 0, "version": 1, "demo": bool(data.get("demo", False)), "created_by": actor_name(actor),
         "created_at": now, "updated_at": now,
     }
@@ -123,6 +124,8 @@ def update_survey(uow, survey_id, changes: dict, expected_version: int, actor, c
         if changes["questions"] is None:
             raise ValidationFailed("questions cannot be removed", {"questions": ["must be a list of questions"]})
         values["questions"] = normalise_questions(changes["questions"], "questions")
+    if "access" in changes and row.status != "draft":
+        raise InvalidTransition("who may take part is decided before publishing", {"access": ["only in a draft"]})
     if "title" in changes and changes["title"] is None:
         raise ValidationFailed("a survey needs a title", {"title": ["cannot be removed"]})
     if "link" in changes:

@@ -3,9 +3,9 @@ import pytest
 import sqlalchemy as sa
 
 import contracts.catalog.events  # noqa: F401  (registers the event contracts)
-from kernel.db import create_db_engine, unit_of_work_factory
+from kernel.db import create_db_engine
 from services.catalog import models
-from tests.databases import DIALECTS, fresh_catalog_database_of
+from tests.databases import DIALECTS, emptied_units_of_work, fresh_catalog_database_of
 
 STAFF = {"sub": "editor-1", "roles": ["editor"]}
 ADMIN = {"sub": "admin-1", "roles": ["admin"]}
@@ -31,10 +31,7 @@ def catalog_engine(request, tmp_path_factory):
 
 @pytest.fixture
 def make_uow(catalog_engine):
-    with catalog_engine.begin() as conn:
-        for name in _WRITTEN:
-            conn.execute(sa.delete(models.metadata.tables[name]))
-    return unit_of_work_factory(catalog_engine, "catalog", models.metadata)
+    return emptied_units_of_work(catalog_engine, "catalog", models.metadata, _WRITTEN)
 
 
 @pytest.fixture(scope="session")

@@ -109,6 +109,7 @@ def staff_calls(data):
         ("survey", "create_survey", (EVERY_TYPE,)),
         ("survey", "update_survey", (draft, {"title": "Gekapert"}, 1)),
         ("survey", "publish_survey", (draft,)),
+        ("survey", "issue_invitations", (running, {"count": 3})),
         ("survey", "close_survey", (running,)),
         ("survey", "get_survey", (draft,)),                              # a draft
         ("survey", "list_surveys", ({"status": "draft"},)),

@@ -50,8 +50,14 @@ def test_export_writes_every_response_and_close_stops_the_survey(survey_rpc, tmp
     exported = json.loads(as_json.stdout)
     assert [item["answers"]["alter"] for item in exported["responses"]] == [30, 40, 50]
 
+    invited = CliRunner().invoke(kosi, ["survey", "invite", survey["id"], "--count", "2"])
+    assert invited.exit_code == 0, invited.output
+    handed_out = invited.stdout.split()
+    assert len(handed_out) == 2 and "2 invitation tokens" in invited.output
+    survey_rpc.submit_response(survey["id"], {"token": handed_out[0], "answers": GOOD_ANSWERS})
+
     closed = CliRunner().invoke(kosi, ["survey", "close", survey["id"]])
-    assert closed.exit_code == 0 and "closed: Leben im Dorf (3 responses)" in closed.output
+    assert closed.exit_code == 0 and "closed: Leben im Dorf (4 responses)" in closed.output
     assert survey_rpc.get_survey(survey["id"])["status"] == "closed"
     again = CliRunner().invoke(kosi, ["survey", "close", survey["id"]])
     assert again.exit_code == 1 and "InvalidTransition" in again.output

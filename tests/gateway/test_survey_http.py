@@ -82,6 +82,8 @@ def test_a_survey_end_to_end(platform, web_session):
     assert_problem(web_session.get(f"{API}/surveys/{survey['id']}"), 404)  # a draft
     assert web_session.post(f"{API}/surveys/{survey['id']}/publish", headers=bearer()).json()["status"] == "published"
 
+    ready = web_session.get(f"{API}/ready")
+    assert ready.status_code == 200 and ready.json()["checks"]["survey"] == {"status": "ok"}
     public = web_session.get(f"{API}/surveys/{survey['id']}")
     assert public.status_code == 200 and public.json()["open"] is True and "created_by" not in public.json()
     assert web_session.get(f"{API}/surveys").json()["total"] == 1
@@ -236,7 +238,8 @@ def test_participation_leaves_no_client_address_in_the_access_log(platform, web_
 
 @pytest.fixture
 def limited_platform(rabbit_config, web_config, runner_factory, databases):
-    runner = runner_factory(survey_config(*databases, PARTICIPATION_PER_SURVEY=4, PARTICIPATION_PER_CLIENT=6),
+    runner = runner_factory(survey_config(*databases, PARTICIPATION_PER_SURVEY=4, PARTICIPATION_PER_CLIENT=6,
+                                          TRUST_FORWARDED_FOR=True),
                             CatalogService, SurveyService, GatewayService)
     runner.start()
     yield runner
@@ -244,6 +247,7 @@ def limited_platform(rabbit_config, web_config, runner_factory, databases):
 
 def test_a_participation_flood_gets_429_per_survey_and_client(limited_platform, web_session):
     first, second = open_survey(web_session), open_survey(web_session)
+    web_session.headers["X-Forwarded-For"] = "203.0.113.7"  # the bot, as the trusted proxy saw it
     for _ in range(2):
         assert respond(web_session, first["id"]).status_code == 201  # a token and a response: 2 each
     flooded = web_session.post(f"{API}/surveys/{first['id']}/participation")
@@ -252,6 +256,10 @@ def test_a_participation_flood_gets_429_per_survey_and_client(limited_platform, 
     # the same client may still take part in another survey, up to its overall limit
     assert respond(web_session, second["id"]).status_code == 201
     assert_problem(web_session.post(f"{API}/surveys/{second['id']}/participation"), 429)
+    # everybody else goes on answering the flooded survey
+    for neighbour in ("198.51.100.1", "198.51.100.2"):
+        web_session.headers["X-Forwarded-For"] = neighbour
+        assert respond(web_session, first["id"]).status_code == 201
     # staff work and entry submissions are counted apart
     assert web_session.get(f"{API}/surveys/{first['id']}/results", headers=bearer()).status_code == 200
 
@@ -318,3 +326,18 @@ def test_the_csv_opens_in_libreoffice_calc_with_a_row_per_response_and_umlauts_i
     assert body[1][idee].startswith("'=HYPERLINK")            # shown as text, never run as a formula
     assert body[2][idee] == "Grüße aus Güntersberge; \"Straße\" frei"
     assert body[3][header.index("ort: Wo wohnen Sie?")] == "Stadt" and body[3][idee] == ""
+
+
+def test_a_survey_by_invitation(platform, web_session):
+    survey = open_survey(web_session, access="invitation")
+    assert survey["access"] == "invitation"
+    assert_problem(web_session.post(f"{API}/surveys/{survey['id']}/participation"), 403)
+    assert_problem(web_session.post(f"{API}/surveys/{survey['id']}/invitations", json={"count": 2}), 401)
+    assert_problem(web_session.post(f"{API}/surveys/{survey['id']}/invitations", json={"count": 0},
+                                    headers=bearer()), 422, "count")
+    issued = web_session.post(f"{API}/surveys/{survey['id']}/invitations", json={"count": 2}, headers=bearer())
+    assert issued.status_code == 201, issued.text
+    first, second = issued.json()["tokens"]
+    assert respond(web_session, survey["id"], participation=first).status_code == 201
+    assert_problem(respond(web_session, survey["id"], participation=first), 409)
+    assert respond(web_session, survey["id"], participation=second).status_code == 201

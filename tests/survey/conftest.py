@@ -3,11 +3,11 @@ import pytest
 import sqlalchemy as sa
 
 import contracts.survey.events  # noqa: F401  (registers the event contracts)
-from kernel.db import create_db_engine, unit_of_work_factory
+from kernel.db import create_db_engine
 from kernel.migrations import upgrade
 from services.survey import models
 from services.survey.responses import Settings
-from tests.databases import DIALECTS, fresh_database_of
+from tests.databases import DIALECTS, emptied_units_of_work, fresh_database_of
 
 EDITOR = {"sub": "editor-1", "roles": ["editor"]}
 SETTINGS = Settings(token_secret="survey-test-secret-0123456789abcdef-xyz", min_group=5)
@@ -26,10 +26,7 @@ def survey_engine(request, tmp_path_factory):
 
 @pytest.fixture
 def make_uow(survey_engine):
-    with survey_engine.begin() as conn:
-        for name in _WRITTEN:
-            conn.execute(sa.delete(models.metadata.tables[name]))
-    return unit_of_work_factory(survey_engine, "survey", models.metadata)
+    return emptied_units_of_work(survey_engine, "survey", models.metadata, _WRITTEN)
 
 
 def outbox_events(engine, event_type=None) -> list[dict]:

@@ -264,3 +264,25 @@ def test_idempotency_keys_and_used_tokens_are_forgotten_in_time(make_uow, survey
     assert responses.prune(make_uow, SETTINGS) == {"idempotency_keys": 0, "used_tokens": 0}
     later = utcnow() + timedelta(hours=SETTINGS.idempotency_hours + 1, seconds=SETTINGS.token_ttl_seconds)
     assert responses.prune(make_uow, SETTINGS, now=later) == {"idempotency_keys": 1, "used_tokens": 1}
+
+
+def test_a_survey_by_invitation_takes_only_the_tokens_staff_handed_out(make_uow):
+    survey = published(make_uow, access="invitation")
+    with make_uow() as uow:
+        with pytest.raises(Forbidden, match="invitation"):
+            responses.issue_participation(uow, survey["id"], SETTINGS)
+        with pytest.raises(Forbidden):
+            responses.issue_invitations(uow, survey["id"], 2, None, SETTINGS)
+        issued = responses.issue_invitations(uow, survey["id"], 2, EDITOR, SETTINGS)
+    assert len(set(issued["tokens"])) == 2
+    plain, _ = tokens.issue(SETTINGS.token_secret, responses.PARTICIPATION, survey["id"], 600)
+    with pytest.raises(ValidationFailed) as caught:
+        answer(make_uow, survey["id"], token=plain)  # a participation token is no invitation
+    assert "token" in caught.value.fields
+    answer(make_uow, survey["id"], token=issued["tokens"][0])
+    with pytest.raises(Conflict, match="used"):
+        answer(make_uow, survey["id"], token=issued["tokens"][0])
+    answer(make_uow, survey["id"], token=issued["tokens"][1])
+    assert stored(make_uow, survey["id"])["response_count"] == 2
+    with pytest.raises(InvalidTransition):
+        update(make_uow, survey["id"], 2, access="open")

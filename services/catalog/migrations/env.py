@@ -1,35 +1,5 @@
-"""Alembic environment of the catalog service.
-
-The database URL comes from the alembic config (``kernel.migrations`` sets
-``sqlalchemy.url``); the target metadata is the catalog's tables.
-"""
-import sqlalchemy as sa
-from alembic import context
-
+"""Alembic environment of the catalog service: its tables (the rest is ``kernel.migrations``)."""
+from kernel.migrations import run_environment
 from services.catalog.models import metadata
 
-config = context.config
-target_metadata = metadata
-
-
-def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def run_migrations_online() -> None:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
-    with engine.connect() as connection:
-        # render_as_batch: later ALTERs also work on SQLite (the make-run default)
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
-
-
-if context.is_offline_mode():
-    run_migrations_offline()
-else:
-    run_migrations_online()
+run_environment(metadata)

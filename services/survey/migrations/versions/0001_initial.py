@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('closes_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('quota', sa.Integer(), nullable=True),
     sa.Column('results_public', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('access', sa.String(length=10), server_default='open', nullable=False),
     sa.Column('link', sa.JSON(), nullable=True),
     sa.Column('response_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
