@@ -44,6 +44,7 @@ test: $(STAMP) services tools
 bench: $(STAMP) services
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.survey
 
 clean:
 	rm -rf $(VENV) var
