@@ -13,7 +13,7 @@ reading results at 1,000 and at 100,000 responses.
                   receipt (``bench/bare.py``, ``/bare-post``). Target: responses/s ≥ 0.6 × floor.
 2. ``results``    ``GET /api/v1/surveys/{id}/results`` with a staff token, one at a time, on
                   surveys holding 1,000 and 100,000 responses, filled through the domain
-                  (``checked_answers`` + ``record_response``, many per unit of work), and the
+                  (``checked_answers`` + ``record_responses``, 1,000 per unit of work), and the
                   domain call ``survey_results`` in this process. Target: median at 100,000
                   ≤ 2 × median at 1,000.
 
@@ -135,10 +135,11 @@ def prepare_database(sizes: list[int], batch: int, rng: random.Random, say) -> t
 
 
 def fill(make_uow, survey_id: str, count: int, batch: int, rng: random.Random, say) -> dict:
-    """``count`` responses counted by the domain, ``batch`` per unit of work (one transaction)."""
+    """``count`` responses counted by the domain, ``batch`` per unit of work (one transaction,
+    ``record_responses``: as paper questionnaires are typed in)."""
     from kernel.rows import new_id, utcnow
     from services.survey.answers import checked_answers
-    from services.survey.responses import record_response
+    from services.survey.responses import record_responses
     from services.survey.surveys import find_survey
 
     with make_uow() as uow:
@@ -147,13 +148,13 @@ def fill(make_uow, survey_id: str, count: int, batch: int, rng: random.Random, s
     started = time.perf_counter()
     report_every = max(batch, count // 5)
     for offset in range(0, count, batch):
+        numbers = range(offset, min(count, offset + batch))
+        submitted_at = (first_minute + FILL_SPAN * offset / count).replace(second=0, microsecond=0)
         with make_uow() as uow:
-            for number in range(offset, min(count, offset + batch)):
-                answers = checked_answers(row.questions, random_answers(rng))
-                submitted_at = (first_minute + FILL_SPAN * number / count).replace(second=0, microsecond=0)
-                record_response(uow, row, answers, new_id(), submitted_at, utcnow())
+            record_responses(uow, row, [(new_id(), checked_answers(row.questions, random_answers(rng)))
+                                        for _ in numbers], submitted_at, utcnow())
             uow.commit()
-        done = min(count, offset + batch)
+        done = numbers.stop
         if done % report_every < batch and done < count:
             say(f"  filling: {done:,}/{count:,} after {time.perf_counter() - started:.0f}s")
     seconds = time.perf_counter() - started
@@ -415,7 +416,7 @@ def main(argv=None) -> None:
     parser.add_argument("--small", type=int, default=1_000, help="responses of the first results survey")
     parser.add_argument("--large", type=int, default=100_000, help="responses of the second results survey")
     parser.add_argument("--reads", type=int, default=50, help="results reads at each size")
-    parser.add_argument("--fill-batch", type=int, default=100, help="responses per unit of work when filling")
+    parser.add_argument("--fill-batch", type=int, default=1000, help="responses per unit of work when filling")
     parser.add_argument("--seed", type=int, default=20250601)
     parser.add_argument("--quick", action="store_true", help="10,000 instead of 100,000, 3s runs, 20 reads")
     parser.add_argument("--gateway-port", type=int, default=8130)

@@ -233,6 +233,9 @@ class OutboxRelay:
                                     use_confirms=True, mandatory=True,
                                     retry=True, retry_policy={"max_retries": 1, "interval_start": 0.2})
         self._pruned_at = 0.0
+        self._mark_published = sa.update(self._outbox).where(
+            self._outbox.c.id.in_(sa.bindparam("ids", expanding=True))).values(
+            attempts=self._outbox.c.attempts + 1, published_at=sa.bindparam("now"), last_error=None)
 
     def pending_count(self) -> int:
         with self._engine.connect() as conn:
@@ -288,12 +291,13 @@ class OutboxRelay:
 
     def _mark(self, conn, outcomes) -> None:
         outbox = self._outbox
-        now = datetime.now(timezone.utc)
+        published = [row_id for row_id, error in outcomes if error is None]
+        if published:  # one statement for the batch
+            conn.execute(self._mark_published, {"ids": published, "now": datetime.now(timezone.utc)})
         for row_id, error in outcomes:
-            values = {"published_at": now, "last_error": None} if error is None else \
-                {"last_error": describe_error(error)}
-            conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(
-                attempts=outbox.c.attempts + 1, **values))
+            if error is not None:
+                conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(
+                    attempts=outbox.c.attempts + 1, last_error=describe_error(error)))
 
     def prune_if_due(self) -> None:
         if time.monotonic() - self._pruned_at < PRUNE_EVERY_SECONDS:
@@ -316,8 +320,10 @@ class OutboxRelay:
                     if not self.lease.acquire():
                         wait_for_wake(standby_seconds)
                         continue
-                    # the lease is checked before every batch: a relay that lost it stops at once
-                    while self.publish_pending() and not should_stop() and self.lease.acquire():
+                    # the lease is checked before every batch: a relay that lost it stops at once;
+                    # a batch that was not full was all there was (a commit since wakes the loop)
+                    while (self.publish_pending() >= self._batch_size and not should_stop()
+                           and self.lease.acquire()):
                         pass
                     self.prune_if_due()
                     backoff = 0.1

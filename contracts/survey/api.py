@@ -214,8 +214,8 @@ class SurveyQuerySchema(InputSchema):
 class ResponseCreateSchema(InputSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                           **described("the participation token (POST …/participation)"))
-    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.Raw(allow_none=True),
-                          required=True, **described("question id → answer; leave out or null what is skipped"))
+    # an object; its keys and values are checked against the survey's questions by the service
+    answers = fields.Dict(required=True, **described("question id → answer; leave out or null what is skipped"))
 
 
 class ResultsQuerySchema(InputSchema):

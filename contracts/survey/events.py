@@ -3,7 +3,8 @@ field by field. They carry counts, never answers, and nothing about who took par
 
 - ``survey.published``: a survey or poll opened for answers (at its opening time).
 - ``survey.closed``: it stopped taking answers (``reason``: time, quota or staff).
-- ``response.submitted``: one more response was counted (``response_count`` after it).
+- ``response.submitted``: a response was counted (``response_count`` after it; a bulk entry of
+  several, e.g. paper questionnaires, is one event with the count after them all).
 """
 from marshmallow import fields
 

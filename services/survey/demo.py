@@ -87,12 +87,12 @@ def load_demo(make_uow) -> dict:
 def _answer_poll(make_uow, survey_id: str, answers: dict[str, int]) -> int:
     choices = [value for value, count in answers.items() for _ in range(count)]
     random.Random(7).shuffle(choices)
-    for choice in choices:
-        with make_uow() as uow:
-            now = utcnow()
-            row = surveys.find_survey(uow.session, survey_id)
-            responses.record_response(uow, row, {"q1": choice}, new_id(), now.replace(second=0, microsecond=0), now)
-            uow.commit()
+    with make_uow() as uow:
+        now = utcnow()
+        responses.record_responses(uow, surveys.find_survey(uow.session, survey_id),
+                                   [(new_id(), {"q1": choice}) for choice in choices],
+                                   now.replace(second=0, microsecond=0), now)
+        uow.commit()
     with make_uow() as uow:
         surveys.close(uow, surveys.find_survey(uow.session, survey_id, lock=True), "staff")
         uow.commit()

@@ -107,33 +107,46 @@ def submit_response(uow, survey_id, body: dict, idempotency_key: str | None, set
         raise Conflict("this participation token has been used: each one counts once",
                        {"token": ["already used"]})
     record_response(uow, row, answers, receipt["response_id"], submitted_at, now)
-    uow.commit()
+    uow.commit(answer=receipt)
     return receipt
 
 
 def record_response(uow, row, answers: dict, response_id: str, submitted_at, now) -> int:
-    """Count checked ``answers`` for the survey ``row``: its response count (refused when it closed
-    or filled up meanwhile), the response, the counters, the event; closes it at its quota.
-    Returns the response's position."""
+    """Count checked ``answers`` for the survey ``row``; returns the response's position."""
+    return record_responses(uow, row, [(response_id, answers)], submitted_at, now)[-1]
+
+
+def record_responses(uow, row, responses_: list[tuple[str, dict]], submitted_at, now) -> list[int]:
+    """Count checked answers (``[(response_id, answers), …]``, e.g. paper questionnaires typed in)
+    for the survey ``row``: its response count (refused when it closed or would go past its
+    quota meanwhile), the responses, the counters, one event with the new count; closes it at
+    its quota. Returns the positions."""
     session = uow.session
-    seq = session.execute(
+    count = len(responses_)
+    last = session.execute(
         sa.update(surveys)
         .where(surveys.c.id == row.id, surveys.c.status == "published",
-               sa.or_(surveys.c.quota.is_(None), surveys.c.response_count < surveys.c.quota))
-        .values(response_count=surveys.c.response_count + 1)
+               sa.or_(surveys.c.quota.is_(None), surveys.c.response_count + count <= surveys.c.quota))
+        .values(response_count=surveys.c.response_count + count)
         .returning(surveys.c.response_count)).scalar()
-    if seq is None:  # closed or full since it was read
+    if last is None:  # closed or full since it was read
         _refuse_unless_open(survey_domain.find_survey(session, row.id), now)
         raise Conflict("the survey takes no more responses")
-    session.execute(sa.insert(responses).values(id=response_id, survey_id=row.id, seq=seq,
-                                                submitted_at=submitted_at, answers=answers))
+    positions = list(range(last - count + 1, last + 1))
+    session.execute(sa.insert(responses), [
+        {"id": response_id, "survey_id": row.id, "seq": seq, "submitted_at": submitted_at, "answers": answers}
+        for seq, (response_id, answers) in zip(positions, responses_)])
+    totals: dict[tuple[str, str], int] = {}
+    for _, answers in responses_:
+        for key, added in counter_updates(row.questions, answers).items():
+            totals[key] = totals.get(key, 0) + added
     add_to_counts(session, result_counts, ["survey_id", "question", "bucket"], [
-        {"survey_id": row.id, "question": question, "bucket": bucket, "count": count}
-        for (question, bucket), count in counter_updates(row.questions, answers).items()])
-    uow.emit("response.submitted", {"survey_id": row.id, "response_count": seq})
-    if row.quota is not None and seq >= row.quota:
+        {"survey_id": row.id, "question": question, "bucket": bucket, "count": added}
+        for (question, bucket), added in totals.items()])
+    uow.emit("response.submitted", {"survey_id": row.id, "response_count": last})
+    if row.quota is not None and last >= row.quota:
         survey_domain.close(uow, survey_domain.find_survey(session, row.id), "quota")
-    return seq
+    return positions
 
 
 def _claim_key(session, survey_id: str, key: str, body: dict, receipt: dict, now) -> dict | None:

@@ -286,3 +286,26 @@ def test_a_survey_by_invitation_takes_only_the_tokens_staff_handed_out(make_uow)
     assert stored(make_uow, survey["id"])["response_count"] == 2
     with pytest.raises(InvalidTransition):
         update(make_uow, survey["id"], 2, access="open")
+
+
+def test_responses_typed_in_together_count_each_and_respect_the_quota(make_uow, survey_engine):
+    from services.survey.answers import checked_answers
+
+    survey = published(make_uow, quota=5)
+    answer(make_uow, survey["id"])
+    now = utcnow()
+    with make_uow() as uow:
+        row = surveys.find_survey(uow.session, survey["id"])
+        batch = [(f"00000000-0000-4000-8000-00000000000{i}", checked_answers(row.questions, {**GOOD_ANSWERS, "alter": 20 + i}))
+                 for i in range(5)]
+        with pytest.raises(Conflict):  # 1 + 5 would pass the quota of 5: nothing is counted
+            responses.record_responses(uow, row, batch, now, now)
+    with make_uow() as uow:
+        row = surveys.find_survey(uow.session, survey["id"])
+        assert responses.record_responses(uow, row, batch[:4], now, now) == [2, 3, 4, 5]
+        uow.commit()
+    counted = stored(make_uow, survey["id"])
+    assert (counted["response_count"], counted["status"], counted["close_reason"]) == (5, "closed", "quota")
+    alter = next(q for q in results(make_uow, survey["id"])["questions"] if q["id"] == "alter")
+    assert alter["answered"] == 5 and alter["median"] == 22
+    assert [e["data"]["response_count"] for e in outbox_events(survey_engine, "response.submitted")] == [1, 5]
