@@ -118,9 +118,12 @@ def _number(question, answer):
     if not _is_number(answer) or answer != answer or answer in (float("inf"), float("-inf")):
         raise ValueError("must be a number")
     low, high = question.get("min"), question.get("max")
-    if low is not None and answer < low or high is not None and answer > high:
-        raise ValueError(f"must be from {_plain(low)} to {_plain(high)}" if low is not None and high is not None
-                         else f"must be at least {_plain(low)}" if low is not None else f"must be at most {_plain(high)}")
+    if low is not None and high is not None and not low <= answer <= high:
+        raise ValueError(f"must be from {_plain(low)} to {_plain(high)}")
+    if low is not None and answer < low:
+        raise ValueError(f"must be at least {_plain(low)}")
+    if high is not None and answer > high:
+        raise ValueError(f"must be at most {_plain(high)}")
     decimals = question["decimals"]
     if -Decimal(str(answer)).as_tuple().exponent > decimals and Decimal(str(answer)) != int(answer):
         raise ValueError("must be a whole number" if decimals == 0 else f"at most {decimals} decimal places")

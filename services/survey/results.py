@@ -147,7 +147,8 @@ def _distribution_summary(question: dict, counts: dict[str, int], guard: int | N
                "median": _median(pairs) if total else None}
     if question["type"] == "rating":
         scale = question["scale"]
-        cells = [{"value": value, "count": counts.get(str(value), 0)} for value in range(scale["min"], scale["max"] + 1)]
+        cells = [{"value": value, "count": counts.get(str(value), 0)}
+                 for value in range(scale["min"], scale["max"] + 1)]
     else:
         cells = _bins(question, pairs)
     summary["distribution"] = _shares(_hide_small(cells, guard), total)
@@ -197,8 +198,9 @@ def _borda(question: dict, counts: dict[str, int], answered: int, language: str)
     for option in options:
         places = {position: counts.get(f"{option['value']}@{position}", 0) for position in range(1, n + 1)}
         score = sum((n - position) * count for position, count in places.items())
+        mean_position = round(sum(p * c for p, c in places.items()) / answered, 3) if answered else None
         ranked.append({"value": option["value"], "label": _label(option["label"], language), "borda": score,
-                       "mean_position": round(sum(p * c for p, c in places.items()) / answered, 3) if answered else None,
+                       "mean_position": mean_position,
                        "first_places": places[1]})
     return sorted(ranked, key=lambda item: (-item["borda"], item["value"]))
 

@@ -10,7 +10,8 @@ from nameko.rpc import ServiceRpc
 from nameko.timer import timer
 
 from contracts.survey import events  # noqa: F401 (registers the event contracts the domain emits)
-from contracts.survey.api import (ExportQuerySchema, InvitationRequestSchema, ResponseCreateSchema, ResultsQuerySchema, SurveyCreateSchema,
+from contracts.survey.api import (ExportQuerySchema, InvitationRequestSchema, ResponseCreateSchema, ResultsQuerySchema,
+                                  SurveyCreateSchema,
                                   SurveyQuerySchema, SurveyUpdateSchema)
 from kernel import tokens
 from kernel.dependencies import CallerIdentity, Database, Tracing

@@ -113,9 +113,10 @@ def update_survey(uow, survey_id, changes: dict, expected_version: int, actor, c
         raise Conflict(f"the survey is at version {row.version}, not {expected_version}; reload it and try again",
                        {"version": [f"current version is {row.version}"]})
     changes = {key: value for key, value in changes.items() if key != "version"}
-    if row.status == "closed" and set(changes) - CHANGEABLE_WHEN_CLOSED:
+    frozen = set(changes) - CHANGEABLE_WHEN_CLOSED
+    if row.status == "closed" and frozen:
         raise InvalidTransition("the survey is closed: only title, description and results_public can change",
-                                {name: ["cannot change after closing"] for name in set(changes) - CHANGEABLE_WHEN_CLOSED})
+                                {name: ["cannot change after closing"] for name in frozen})
     values = dict(changes)
     if "questions" in changes:
         if row.response_count:

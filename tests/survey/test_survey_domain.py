@@ -296,8 +296,8 @@ def test_responses_typed_in_together_count_each_and_respect_the_quota(make_uow, 
     now = utcnow()
     with make_uow() as uow:
         row = surveys.find_survey(uow.session, survey["id"])
-        batch = [(f"00000000-0000-4000-8000-00000000000{i}", checked_answers(row.questions, {**GOOD_ANSWERS, "alter": 20 + i}))
-                 for i in range(5)]
+        batch = [(f"00000000-0000-4000-8000-00000000000{i}",
+                  checked_answers(row.questions, {**GOOD_ANSWERS, "alter": 20 + i})) for i in range(5)]
         with pytest.raises(Conflict):  # 1 + 5 would pass the quota of 5: nothing is counted
             responses.record_responses(uow, row, batch, now, now)
     with make_uow() as uow:
