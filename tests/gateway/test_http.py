@@ -435,7 +435,11 @@ def test_openapi_document_has_every_route_and_docs_render_it(platform, web_sessi
     expected = {"/entries", "/entries/{entry_id}", "/entries/{entry_id}/review", "/entries/{entry_id}/history",
                 "/entries/{entry_id}/related", "/entries/{entry_id}/contact", "/entries/{entry_id}/links", "/organisations",
                 "/organisations/{organisation_id}", "/articles", "/articles/{article_id}", "/themes",
-                "/regions", "/map", "/network", "/search", "/search/suggest", "/health", "/ready", "/metrics", "/openapi.json", "/docs"}
+                "/regions", "/map", "/network", "/search", "/search/suggest", "/health", "/ready", "/metrics", "/openapi.json", "/docs",
+                "/surveys", "/surveys/{survey_id}", "/surveys/{survey_id}/publish", "/surveys/{survey_id}/close",
+                "/surveys/{survey_id}/participation", "/surveys/{survey_id}/invitations",
+                "/surveys/{survey_id}/responses", "/surveys/{survey_id}/results",
+                "/surveys/{survey_id}/responses.csv", "/surveys/{survey_id}/responses.json"}
     assert {API + path for path in expected} == set(document["paths"])
     entries = document["paths"][f"{API}/entries/{{entry_id}}"]
     assert set(entries) == {"get", "patch", "delete"}
