@@ -60,6 +60,13 @@ def insert_ignoring_duplicates(session: Session, table: sa.Table, values: dict) 
     return session.execute(statement, _numbered([values], columns)).rowcount == 1
 
 
+def insert_all_ignoring_duplicates(session: Session, table: sa.Table, rows: list[dict]) -> None:
+    """Several rows (with the same columns) in one INSERT … ON CONFLICT DO NOTHING."""
+    columns = tuple(rows[0])
+    statement = _insert_on_conflict(session.get_bind().dialect, table, columns, len(rows))
+    session.execute(statement, _numbered(rows, columns))
+
+
 def add_to_counts(session: Session, table: sa.Table, keys: list[str], rows: list[dict], count: str = "count") -> None:
     """Add each row's ``count`` to the stored one with the same ``keys`` (created at 0 when new):
     one INSERT … ON CONFLICT DO UPDATE. Rows are written in key order, so concurrent

@@ -21,6 +21,7 @@ from kernel.errors import AlreadyApplied, Conflict, KosiError
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner
 
 CALL_KEY = "rpc_call"  # worker context data: the correlation id of the call being handled
+REDELIVERED_KEY = "rpc_redelivered"  # …and whether the broker delivered it before (its handler died)
 
 
 class OnceRpc(Rpc):
@@ -28,6 +29,7 @@ class OnceRpc(Rpc):
         # nameko builds the worker's context data from the headers; this one is ours, whatever
         # the caller sent under its name
         message.headers[CALL_KEY] = message.properties.get("correlation_id")
+        message.headers[REDELIVERED_KEY] = bool(message.delivery_info.get("redelivered"))
         super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from kernel import tokens
-from kernel.db import add_to_counts, insert_ignoring_duplicates
-from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from kernel.db import add_to_counts, insert_all_ignoring_duplicates, insert_ignoring_duplicates
+from kernel.errors import Conflict, Forbidden, KosiError, NotFound, ValidationFailed
 from kernel.roles import is_staff, require_staff
 from kernel.rows import aware, new_id, utcnow
 from services.survey import surveys as survey_domain
 from services.survey.answers import checked_answers
-from services.survey.models import idempotency_keys, responses, result_counts, surveys, used_tokens
+from services.survey.models import handled_calls, idempotency_keys, responses, result_counts, surveys, used_tokens
 from services.survey.results import counter_updates, summarise
 
 PARTICIPATION = "survey-participation"  # the purpose (audience) of participation tokens
@@ -73,30 +73,83 @@ def _ttl(row, longest: float) -> float:
     return max(1, min(longest, (aware(row.closes_at) - utcnow()).total_seconds() + 60))
 
 
-def _refuse_unless_open(row, now) -> None:
+def _refuse_unless_open(row, now, pending: int = 0) -> None:
+    """``Conflict`` unless ``row`` takes a response now (``pending``: accepted, not yet counted)."""
     if row.status == "scheduled" or (row.status == "published" and row.opens_at and aware(row.opens_at) > now):
         opens = aware(row.opens_at)
         raise Conflict(f"the survey is not open yet: it opens at {opens.isoformat() if opens else 'a later time'}")
     if row.status == "closed" or (row.closes_at is not None and now >= aware(row.closes_at)):
         raise Conflict("the survey is closed and takes no more responses")
-    if row.quota is not None and row.response_count >= row.quota:
+    if row.quota is not None and row.response_count + pending >= row.quota:
         raise Conflict("the survey has reached its quota of responses")
 
 
 # ====================================================================== responding
 
+@dataclass
+class Submission:
+    """One response as sent: its body (``{token, answers}``, loaded), ``Idempotency-Key``, and
+    the RPC call it came with (``kernel.rpc``: a redelivered call answers its first result)."""
+    body: dict
+    key: str | None = None
+    call_key: str | None = None
+    redelivered: bool = False  # only a call delivered again can have been answered before
+
+
 def submit_response(uow, survey_id, body: dict, idempotency_key: str | None, settings: Settings) -> dict:
     """Count one response; answers ``{response_id, survey_id, submitted_at}``."""
+    [outcome] = submit_responses(uow, survey_id, [Submission(body, idempotency_key)], settings)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def submit_responses(uow, survey_id, submissions: list[Submission], settings: Settings) -> list:
+    """Count the responses that arrived together, in one transaction (``services.survey.writer``
+    groups them): a receipt, or the error (a ``KosiError``) for each, in order. One failing
+    does not touch the others: what it claimed (its key) is taken back.
+
+    The survey row is locked first, so batches of several processes count one after another,
+    and the quota (checked against the responses accepted so far) holds."""
     session = uow.session
-    row = survey_domain.visible_survey(session, survey_id)
+    row = survey_domain.find_survey(session, survey_id, lock=True)
+    if row is None or row.status not in survey_domain.VISIBLE:
+        return [NotFound("survey not found") for _ in submissions]
     now = utcnow()
     submitted_at = now.replace(second=0, microsecond=0)
-    receipt = {"response_id": new_id(), "survey_id": row.id, "submitted_at": submitted_at.isoformat()}
-    if idempotency_key is not None:
-        first = _claim_key(session, row.id, idempotency_key, body, receipt, now)
-        if first is not None:
-            return first
-    _refuse_unless_open(row, now)
+    outcomes, accepted, answered = [], [], []
+    for submission in submissions:
+        claimed = None
+        try:
+            first = _first_answer(session, submission.call_key) if submission.redelivered else None
+            if first is None and submission.key is not None:
+                receipt = {"response_id": new_id(), "survey_id": row.id, "submitted_at": submitted_at.isoformat()}
+                claimed = _claim_key(session, row.id, submission.key, submission.body, receipt, now)
+                first = None if claimed else _first_receipt(session, row.id, submission.key, submission.body)
+            if first is None:
+                receipt = claimed or {"response_id": new_id(), "survey_id": row.id,
+                                      "submitted_at": submitted_at.isoformat()}
+                answers = _accepted_answers(session, row, submission.body, settings, now, len(accepted))
+                accepted.append((receipt["response_id"], answers))
+                first = receipt
+            outcomes.append(first)
+            if submission.call_key is not None:
+                answered.append({"call_key": submission.call_key, "result": first})
+        except KosiError as error:
+            if claimed:
+                _release_key(session, row.id, submission.key)
+            outcomes.append(error)
+    if accepted:
+        record_responses(uow, row, accepted, submitted_at, now)
+    if answered:  # each call's answer, for a redelivery of it to give again
+        insert_all_ignoring_duplicates(session, handled_calls, answered)
+    uow.commit()
+    return outcomes
+
+
+def _accepted_answers(session, row, body: dict, settings: Settings, now, pending: int) -> dict:
+    """The checked answers of a response that may count now; claims its token."""
+    _refuse_unless_open(row, now, pending)
     claims = tokens.read(settings.token_secret, PARTICIPATION, body.get("token"), "token", subject=row.id)
     if row.access == "invitation" and not claims.get("inv"):
         raise ValidationFailed("this survey is by invitation", {"token": ["not an invitation to this survey"]})
@@ -106,9 +159,19 @@ def submit_response(uow, survey_id, body: dict, idempotency_key: str | None, set
             "expires_at": datetime.fromtimestamp(claims["exp"], timezone.utc)}):
         raise Conflict("this participation token has been used: each one counts once",
                        {"token": ["already used"]})
-    record_response(uow, row, answers, receipt["response_id"], submitted_at, now)
-    uow.commit(answer=receipt)
-    return receipt
+    return answers
+
+
+def _first_answer(session, call_key: str | None):
+    """The answer a redelivered RPC call gave the first time (None for a new call)."""
+    if call_key is None:
+        return None
+    result = session.execute(sa.select(handled_calls.c.result).where(handled_calls.c.call_key == call_key)).first()
+    if result is None:
+        return None
+    if result.result is None:
+        raise Conflict("this call was applied before (it was delivered again)")
+    return result.result
 
 
 def record_response(uow, row, answers: dict, response_id: str, submitted_at, now) -> int:
@@ -149,23 +212,40 @@ def record_responses(uow, row, responses_: list[tuple[str, dict]], submitted_at,
     return positions
 
 
-def _claim_key(session, survey_id: str, key: str, body: dict, receipt: dict, now) -> dict | None:
-    """None when the key is new (claimed in this transaction); else the first request's receipt."""
+def _hashes(key: str, body: dict) -> tuple[str, str]:
     if not isinstance(key, str) or not 1 <= len(key) <= 200:
         raise ValidationFailed("the Idempotency-Key must have 1 to 200 characters",
                                {"Idempotency-Key": ["1 to 200 characters"]})
-    key_hash = hashlib.sha256(key.encode()).hexdigest()
-    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return (hashlib.sha256(key.encode()).hexdigest(),
+            hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest())
+
+
+def _claim_key(session, survey_id: str, key: str, body: dict, receipt: dict, now) -> dict | None:
+    """``receipt`` when the key is new (claimed in this transaction with it), else None."""
+    key_hash, request_hash = _hashes(key, body)
     if insert_ignoring_duplicates(session, idempotency_keys, {
             "survey_id": survey_id, "key_hash": key_hash, "request_hash": request_hash, "receipt": receipt,
             "created_at": now}):
-        return None
+        return receipt
+    return None
+
+
+def _first_receipt(session, survey_id: str, key: str, body: dict) -> dict:
+    """The receipt of the first request with ``key``; the same key with another body is refused."""
+    key_hash, request_hash = _hashes(key, body)
     first = session.execute(sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.receipt).where(
         idempotency_keys.c.survey_id == survey_id, idempotency_keys.c.key_hash == key_hash)).first()
     if first.request_hash != request_hash:
         raise ValidationFailed("this Idempotency-Key was used for a different request",
                                {"Idempotency-Key": ["already used with another body; use a new key"]})
     return first.receipt
+
+
+def _release_key(session, survey_id: str, key: str) -> None:
+    """Take back the claim of a key whose response was refused: its retry is judged afresh."""
+    key_hash = hashlib.sha256(key.encode()).hexdigest()
+    session.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.survey_id == survey_id,
+                                                      idempotency_keys.c.key_hash == key_hash))
 
 
 # ====================================================================== results

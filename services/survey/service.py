@@ -21,6 +21,7 @@ from kernel.schemas import load_input, with_expected_version
 from services.survey import export, responses, surveys
 from services.survey.catalog_link import link_checker
 from services.survey.models import metadata
+from services.survey.writer import ResponseWriter
 
 SCHEDULE_SECONDS = 5  # how late a survey may open or close (answers check the times themselves)
 EXPORT_PAGE_LIMIT = 2000
@@ -50,6 +51,7 @@ class SurveyService:
     tracing = Tracing()
     settings = SurveySettings()
     catalog = ServiceRpc("catalog")
+    writer = ResponseWriter()  # group commit of responses
 
     # ------------------------------------------------------------------ definitions
     @rpc
@@ -101,8 +103,7 @@ class SurveyService:
     @rpc
     def submit_response(self, survey_id, body, idempotency_key=None):
         body = load_input(ResponseCreateSchema, body, what="response")
-        with self.db() as uow:
-            return responses.submit_response(uow, survey_id, body, idempotency_key, self.settings)
+        return self.writer(survey_id, body, idempotency_key, self.settings)
 
     # ------------------------------------------------------------------ results
     @rpc

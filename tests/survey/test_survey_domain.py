@@ -309,3 +309,32 @@ def test_responses_typed_in_together_count_each_and_respect_the_quota(make_uow, 
     alter = next(q for q in results(make_uow, survey["id"])["questions"] if q["id"] == "alter")
     assert alter["answered"] == 5 and alter["median"] == 22
     assert [e["data"]["response_count"] for e in outbox_events(survey_engine, "response.submitted")] == [1, 5]
+
+
+def test_responses_counted_together_each_get_their_own_outcome(make_uow):
+    from services.survey.responses import Submission, submit_responses
+
+    survey = published(make_uow, quota=3)
+    tokens_ = [token_for(make_uow, survey["id"]) for _ in range(4)]
+    batch = [Submission({"token": tokens_[0], "answers": GOOD_ANSWERS}, "k0", "call-0#0"),
+             Submission({"token": tokens_[0], "answers": GOOD_ANSWERS}, "k0", "call-1#0"),   # a retry in the batch
+             Submission({"token": tokens_[1], "answers": {"alter": "x"}}, "k1", "call-2#0"),  # invalid
+             Submission({"token": tokens_[0], "answers": GOOD_ANSWERS}, "k2", "call-3#0"),   # token used
+             Submission({"token": tokens_[2], "answers": GOOD_ANSWERS}, None, "call-4#0"),
+             Submission({"token": tokens_[3], "answers": GOOD_ANSWERS}, None, "call-5#0"),
+             Submission({"token": tokens_[1], "answers": GOOD_ANSWERS}, "k1", "call-6#0")]  # quota
+    with make_uow() as uow:
+        outcomes = submit_responses(uow, survey["id"], batch, SETTINGS)
+    assert outcomes[1] == outcomes[0] and isinstance(outcomes[0], dict)
+    assert isinstance(outcomes[2], ValidationFailed) and isinstance(outcomes[3], Conflict)
+    assert isinstance(outcomes[4], dict) and isinstance(outcomes[5], dict)
+    assert isinstance(outcomes[6], Conflict) and "quota" in str(outcomes[6])
+    assert stored(make_uow, survey["id"])["response_count"] == 3
+    # k1 was refused both times: it claims nothing, so it may be used again later
+    with make_uow() as uow:
+        assert uow.session.execute(sa.select(sa.func.count()).select_from(models.idempotency_keys)).scalar() == 1
+    # a call the broker delivers again (its handler died after the commit) answers what it answered
+    with make_uow() as uow:
+        [again] = submit_responses(uow, survey["id"], [Submission(
+            {"token": tokens_[2], "answers": GOOD_ANSWERS}, None, "call-4#0", redelivered=True)], SETTINGS)
+    assert again == outcomes[4]
