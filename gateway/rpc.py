@@ -58,6 +58,11 @@ class TimedRpc(ServiceRpc):
     def setup(self):
         self.publisher_options.setdefault("expiration", rpc_timeout())
         super().setup()
+        # nameko declares the reply queue before every request: an auto-delete queue is never
+        # in kombu's declaration cache, so that was a queue and an exchange declaration per
+        # request (measured: 16% of the gateway's CPU on survey responses). The reply listener
+        # declares it whenever it (re)connects, which is when it can have gone.
+        self.publisher.declare = []
 
     def get_dependency(self, worker_ctx):
         return TimedClient(super().get_dependency(worker_ctx), self.reply_listener.pending)
