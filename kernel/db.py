@@ -60,11 +60,15 @@ def insert_ignoring_duplicates(session: Session, table: sa.Table, values: dict) 
     return session.execute(statement, _numbered([values], columns)).rowcount == 1
 
 
-def insert_all_ignoring_duplicates(session: Session, table: sa.Table, rows: list[dict]) -> None:
-    """Several rows (with the same columns) in one INSERT … ON CONFLICT DO NOTHING."""
+def insert_all_ignoring_duplicates(session: Session, table: sa.Table, rows: list[dict],
+                                   returning: str | None = None) -> list | None:
+    """Several rows (with the same columns) in one INSERT … ON CONFLICT DO NOTHING; with
+    ``returning``, that column of the rows inserted (of rows with the same key in ``rows``,
+    the first is inserted)."""
     columns = tuple(rows[0])
-    statement = _insert_on_conflict(session.get_bind().dialect, table, columns, len(rows))
-    session.execute(statement, _numbered(rows, columns))
+    statement = _insert_on_conflict(session.get_bind().dialect, table, columns, len(rows), returning=returning)
+    result = session.execute(statement, _numbered(rows, columns))
+    return list(result.scalars()) if returning else None
 
 
 def add_to_counts(session: Session, table: sa.Table, keys: list[str], rows: list[dict], count: str = "count") -> None:
@@ -85,7 +89,7 @@ def _numbered(rows: list[dict], columns: tuple) -> dict:
 
 @lru_cache(maxsize=512)
 def _insert_on_conflict(dialect, table: sa.Table, columns: tuple, rows: int, keys: tuple = (),
-                        add: str | None = None) -> sa.TextClause:
+                        add: str | None = None, returning: str | None = None) -> sa.TextClause:
     """The INSERT … ON CONFLICT of ``rows`` rows as a text statement with typed parameters
     (``<column>_<row>``), made once per shape: SQLAlchemy does not cache the compiled form of
     its dialects' ``insert(…).on_conflict_…()`` (``inherit_cache = False``), and compiling it
@@ -100,9 +104,12 @@ def _insert_on_conflict(dialect, table: sa.Table, columns: tuple, rows: int, key
     else:
         conflict = (f"ON CONFLICT ({', '.join(map(quote, keys))}) DO UPDATE SET "
                     f"{quote(add)} = {name}.{quote(add)} + excluded.{quote(add)}")
+    if returning is not None:
+        conflict += f" RETURNING {quote(returning)}"
     text = sa.text(f"INSERT INTO {name} ({', '.join(map(quote, columns))}) VALUES {values} {conflict}")
-    return text.bindparams(*(sa.bindparam(f"{column}_{number}", type_=table.c[column].type)
+    text = text.bindparams(*(sa.bindparam(f"{column}_{number}", type_=table.c[column].type)
                              for number in range(rows) for column in columns))
+    return text.columns(table.c[returning]) if returning is not None else text
 
 
 class HandledCall:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from kernel import tokens
-from kernel.db import add_to_counts, insert_all_ignoring_duplicates, insert_ignoring_duplicates
+from kernel.db import add_to_counts, insert_all_ignoring_duplicates
 from kernel.errors import Conflict, Forbidden, KosiError, NotFound, ValidationFailed
 from kernel.roles import is_staff, require_staff
 from kernel.rows import aware, new_id, utcnow
@@ -104,62 +104,173 @@ def submit_response(uow, survey_id, body: dict, idempotency_key: str | None, set
     return outcome
 
 
+@dataclass
+class _Pending:
+    """A submission on its way through ``submit_responses``; ``outcome`` set once decided."""
+    submission: Submission
+    receipt: dict
+    outcome: object = None
+    key_hash: str | None = None
+    request_hash: str | None = None
+    same_as: "_Pending | None" = None  # an earlier one in the batch with the same key and body
+    key_claimed: bool = False
+    token_hash: str | None = None
+    token_expires: datetime | None = None
+    answers: dict | None = None
+    token_claimed: bool = False
+    counted: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.outcome is None and self.same_as is None
+
+
 def submit_responses(uow, survey_id, submissions: list[Submission], settings: Settings) -> list:
     """Count the responses that arrived together, in one transaction (``services.survey.writer``
     groups them): a receipt, or the error (a ``KosiError``) for each, in order. One failing
-    does not touch the others: what it claimed (its key) is taken back.
+    does not touch the others: what it claimed (its key, its token) is taken back.
 
     The survey row is locked first, so batches of several processes count one after another,
-    and the quota (checked against the responses accepted so far) holds."""
+    and the quota (checked against the responses accepted so far) holds. Keys and tokens are
+    claimed for the whole batch at once (``INSERT … ON CONFLICT DO NOTHING RETURNING``)."""
     session = uow.session
     row = survey_domain.find_survey(session, survey_id, lock=True)
     if row is None or row.status not in survey_domain.VISIBLE:
         return [NotFound("survey not found") for _ in submissions]
     now = utcnow()
     submitted_at = now.replace(second=0, microsecond=0)
-    outcomes, accepted, answered = [], [], []
-    for submission in submissions:
-        claimed = None
-        try:
-            first = _first_answer(session, submission.call_key) if submission.redelivered else None
-            if first is None and submission.key is not None:
-                receipt = {"response_id": new_id(), "survey_id": row.id, "submitted_at": submitted_at.isoformat()}
-                claimed = _claim_key(session, row.id, submission.key, submission.body, receipt, now)
-                first = None if claimed else _first_receipt(session, row.id, submission.key, submission.body)
-            if first is None:
-                receipt = claimed or {"response_id": new_id(), "survey_id": row.id,
-                                      "submitted_at": submitted_at.isoformat()}
-                answers = _accepted_answers(session, row, submission.body, settings, now, len(accepted))
-                accepted.append((receipt["response_id"], answers))
-                first = receipt
-            outcomes.append(first)
-            if submission.call_key is not None:
-                answered.append({"call_key": submission.call_key, "result": first})
-        except KosiError as error:
-            if claimed:
-                _release_key(session, row.id, submission.key)
-            outcomes.append(error)
-    if accepted:
-        record_responses(uow, row, accepted, submitted_at, now)
+    batch = [_Pending(submission, {"response_id": new_id(), "survey_id": row.id,
+                                   "submitted_at": submitted_at.isoformat()}) for submission in submissions]
+    for item in batch:
+        if item.submission.redelivered:
+            _settle(item, lambda: _first_answer(session, item.submission.call_key))
+    _claim_keys(session, row.id, batch, now)
+    _check(row, batch, settings, now)
+    _claim_tokens(session, row.id, batch)
+    capacity = None if row.quota is None else row.quota - row.response_count
+    for item in batch:
+        if item.open and item.token_claimed:
+            if capacity is not None and capacity <= 0:
+                item.outcome = Conflict("the survey has reached its quota of responses")
+                continue
+            item.counted, item.outcome = True, item.receipt
+            capacity = None if capacity is None else capacity - 1
+    _take_back(session, row.id, batch)
+    for item in batch:
+        if item.same_as is not None:
+            item.outcome = item.same_as.outcome  # the same request: the same outcome
+    counted = [(item.receipt["response_id"], item.answers) for item in batch if item.counted]
+    if counted:
+        record_responses(uow, row, counted, submitted_at, now)
+    answered = [{"call_key": item.submission.call_key, "result": item.outcome} for item in batch
+                if item.submission.call_key is not None and isinstance(item.outcome, dict)]
     if answered:  # each call's answer, for a redelivery of it to give again
         insert_all_ignoring_duplicates(session, handled_calls, answered)
     uow.commit()
-    return outcomes
+    return [item.outcome for item in batch]
 
 
-def _accepted_answers(session, row, body: dict, settings: Settings, now, pending: int) -> dict:
-    """The checked answers of a response that may count now; claims its token."""
-    _refuse_unless_open(row, now, pending)
+def _settle(item: _Pending, decide) -> None:
+    """``item.outcome = decide()``, or the error it raised; None leaves it open."""
+    try:
+        item.outcome = decide()
+    except KosiError as error:
+        item.outcome = error
+
+
+def _claim_keys(session, survey_id: str, batch: list[_Pending], now) -> None:
+    """Claim each new ``Idempotency-Key`` with its receipt; a key seen before answers the first
+    request's receipt (or 422 for another body), also when the first is in this batch."""
+    keyed = [item for item in batch if item.open and item.submission.key is not None]
+    for item in keyed:
+        _settle(item, lambda: _note_hashes(item))
+    keyed = [item for item in keyed if item.open]
+    if not keyed:
+        return
+    inserted = set(insert_all_ignoring_duplicates(session, idempotency_keys, [
+        {"survey_id": survey_id, "key_hash": item.key_hash, "request_hash": item.request_hash,
+         "receipt": item.receipt, "created_at": now} for item in keyed], returning="key_hash"))
+    claimants: dict[str, _Pending] = {}
+    for item in keyed:
+        if item.key_hash in inserted and item.key_hash not in claimants:
+            claimants[item.key_hash] = item
+            item.key_claimed = True
+    earlier = {found.key_hash: found for found in session.execute(
+        sa.select(idempotency_keys.c.key_hash, idempotency_keys.c.request_hash, idempotency_keys.c.receipt)
+        .where(idempotency_keys.c.survey_id == survey_id,
+               idempotency_keys.c.key_hash.in_([item.key_hash for item in keyed if item.key_hash not in inserted])))
+    } if len(inserted) < len({item.key_hash for item in keyed}) else {}
+    for item in keyed:
+        if item.key_claimed:
+            continue
+        first = claimants.get(item.key_hash)
+        request_hash = first.request_hash if first else earlier[item.key_hash].request_hash
+        if request_hash != item.request_hash:
+            item.outcome = ValidationFailed("this Idempotency-Key was used for a different request", {
+                "Idempotency-Key": ["already used with another body; use a new key"]})
+        elif first is not None:
+            item.same_as = first
+        else:
+            item.outcome = earlier[item.key_hash].receipt
+
+
+def _note_hashes(item: _Pending) -> None:
+    item.key_hash, item.request_hash = _hashes(item.submission.key, item.submission.body)
+
+
+def _check(row, batch: list[_Pending], settings: Settings, now) -> None:
+    """Refuse what cannot count (not open, bad token, bad answers); check the rest's answers."""
+    closed = None
+    try:
+        _refuse_unless_open(row, now)
+    except Conflict as error:
+        closed = error
+    for item in batch:
+        if not item.open:
+            continue
+        if closed is not None:
+            item.outcome = closed
+            continue
+        _settle(item, lambda: _read(row, item, settings))
+
+
+def _read(row, item: _Pending, settings: Settings) -> None:
+    body = item.submission.body
     claims = tokens.read(settings.token_secret, PARTICIPATION, body.get("token"), "token", subject=row.id)
     if row.access == "invitation" and not claims.get("inv"):
         raise ValidationFailed("this survey is by invitation", {"token": ["not an invitation to this survey"]})
-    answers = checked_answers(row.questions, body.get("answers"))
-    if not insert_ignoring_duplicates(session, used_tokens, {
-            "token_hash": tokens.digest(body["token"]), "survey_id": row.id,
-            "expires_at": datetime.fromtimestamp(claims["exp"], timezone.utc)}):
-        raise Conflict("this participation token has been used: each one counts once",
-                       {"token": ["already used"]})
-    return answers
+    item.answers = checked_answers(row.questions, body.get("answers"))
+    item.token_hash = tokens.digest(body["token"])
+    item.token_expires = datetime.fromtimestamp(claims["exp"], timezone.utc)
+
+
+def _claim_tokens(session, survey_id: str, batch: list[_Pending]) -> None:
+    """A token counts once: the first to claim it; every other use is refused."""
+    ready = [item for item in batch if item.open and item.answers is not None]
+    if not ready:
+        return
+    inserted = set(insert_all_ignoring_duplicates(session, used_tokens, [
+        {"token_hash": item.token_hash, "survey_id": survey_id, "expires_at": item.token_expires} for item in ready],
+        returning="token_hash"))
+    for item in ready:
+        if item.token_hash in inserted:
+            inserted.discard(item.token_hash)
+            item.token_claimed = True
+        else:
+            item.outcome = Conflict("this participation token has been used: each one counts once",
+                                    {"token": ["already used"]})
+
+
+def _take_back(session, survey_id: str, batch: list[_Pending]) -> None:
+    """Release the keys and tokens claimed by responses that were not counted: a retry of
+    theirs is judged afresh."""
+    keys = [item.key_hash for item in batch if item.key_claimed and not item.counted]
+    if keys:
+        session.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.survey_id == survey_id,
+                                                          idempotency_keys.c.key_hash.in_(keys)))
+    spent = [item.token_hash for item in batch if item.token_claimed and not item.counted]
+    if spent:
+        session.execute(sa.delete(used_tokens).where(used_tokens.c.token_hash.in_(spent)))
 
 
 def _first_answer(session, call_key: str | None):
@@ -218,34 +329,6 @@ def _hashes(key: str, body: dict) -> tuple[str, str]:
                                {"Idempotency-Key": ["1 to 200 characters"]})
     return (hashlib.sha256(key.encode()).hexdigest(),
             hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest())
-
-
-def _claim_key(session, survey_id: str, key: str, body: dict, receipt: dict, now) -> dict | None:
-    """``receipt`` when the key is new (claimed in this transaction with it), else None."""
-    key_hash, request_hash = _hashes(key, body)
-    if insert_ignoring_duplicates(session, idempotency_keys, {
-            "survey_id": survey_id, "key_hash": key_hash, "request_hash": request_hash, "receipt": receipt,
-            "created_at": now}):
-        return receipt
-    return None
-
-
-def _first_receipt(session, survey_id: str, key: str, body: dict) -> dict:
-    """The receipt of the first request with ``key``; the same key with another body is refused."""
-    key_hash, request_hash = _hashes(key, body)
-    first = session.execute(sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.receipt).where(
-        idempotency_keys.c.survey_id == survey_id, idempotency_keys.c.key_hash == key_hash)).first()
-    if first.request_hash != request_hash:
-        raise ValidationFailed("this Idempotency-Key was used for a different request",
-                               {"Idempotency-Key": ["already used with another body; use a new key"]})
-    return first.receipt
-
-
-def _release_key(session, survey_id: str, key: str) -> None:
-    """Take back the claim of a key whose response was refused: its retry is judged afresh."""
-    key_hash = hashlib.sha256(key.encode()).hexdigest()
-    session.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.survey_id == survey_id,
-                                                      idempotency_keys.c.key_hash == key_hash))
 
 
 # ====================================================================== results

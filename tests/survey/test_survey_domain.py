@@ -322,17 +322,20 @@ def test_responses_counted_together_each_get_their_own_outcome(make_uow):
              Submission({"token": tokens_[0], "answers": GOOD_ANSWERS}, "k2", "call-3#0"),   # token used
              Submission({"token": tokens_[2], "answers": GOOD_ANSWERS}, None, "call-4#0"),
              Submission({"token": tokens_[3], "answers": GOOD_ANSWERS}, None, "call-5#0"),
-             Submission({"token": tokens_[1], "answers": GOOD_ANSWERS}, "k1", "call-6#0")]  # quota
+             Submission({"token": tokens_[1], "answers": GOOD_ANSWERS}, "k6", "call-6#0"),  # quota
+             Submission({"token": tokens_[1], "answers": GOOD_ANSWERS}, "k1", "call-7#0")]  # k1, another body
     with make_uow() as uow:
         outcomes = submit_responses(uow, survey["id"], batch, SETTINGS)
     assert outcomes[1] == outcomes[0] and isinstance(outcomes[0], dict)
     assert isinstance(outcomes[2], ValidationFailed) and isinstance(outcomes[3], Conflict)
     assert isinstance(outcomes[4], dict) and isinstance(outcomes[5], dict)
     assert isinstance(outcomes[6], Conflict) and "quota" in str(outcomes[6])
+    assert isinstance(outcomes[7], ValidationFailed) and "Idempotency-Key" in outcomes[7].fields
     assert stored(make_uow, survey["id"])["response_count"] == 3
-    # k1 was refused both times: it claims nothing, so it may be used again later
+    # the refused ones keep no key: a retry of theirs is judged afresh
     with make_uow() as uow:
         assert uow.session.execute(sa.select(sa.func.count()).select_from(models.idempotency_keys)).scalar() == 1
+        assert uow.session.execute(sa.select(sa.func.count()).select_from(models.used_tokens)).scalar() == 3
     # a call the broker delivers again (its handler died after the commit) answers what it answered
     with make_uow() as uow:
         [again] = submit_responses(uow, survey["id"], [Submission(
