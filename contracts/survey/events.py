@@ -3,8 +3,9 @@ field by field. They carry counts, never answers, and nothing about who took par
 
 - ``survey.published``: a survey or poll opened for answers (at its opening time).
 - ``survey.closed``: it stopped taking answers (``reason``: time, quota or staff).
-- ``response.submitted``: a response was counted (``response_count`` after it; a bulk entry of
-  several, e.g. paper questionnaires, is one event with the count after them all).
+- ``response.submitted``: responses were counted (``response_count`` after them; responses
+  counted together, as the service does with those arriving at the same moment or typed in from
+  paper, are one event).
 """
 from marshmallow import fields
 
