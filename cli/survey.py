@@ -22,18 +22,19 @@ def _calling(action):
 def export_survey(survey_id: str, fmt: str, output, delimiter: str) -> int:
     """Write every response (CSV: UTF-8 with BOM; JSON) to ``output`` or stdout; returns the count."""
     def pages(survey):
-        after, chunks, items, head = 0, [], [], None
+        after, chunks, items, head, rows = 0, [], [], None, 0
         while after is not None:
             query = {"format": fmt, "after": after, **({"delimiter": delimiter} if fmt == "csv" else {})}
             page = survey.export_responses(survey_id, query)
             if fmt == "csv":
                 chunks.append(page["content"])
+                rows += page["rows"]
             else:
                 head = page["survey"]
                 items.extend(page["responses"])
             after = page["next"]
         if fmt == "csv":
-            return "".join(chunks), max(0, "".join(chunks).count("\r\n") - 1)
+            return "".join(chunks), rows
         return json.dumps({"survey": head, "responses": items}, ensure_ascii=False, indent=2) + "\n", len(items)
 
     text, count = _calling(pages)

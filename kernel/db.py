@@ -18,7 +18,10 @@ from kernel.outbox import inbox_table_of, outbox_table_of
 
 
 def create_db_engine(url: str, **options) -> sa.Engine:
-    """An engine that is safe under eventlet (psycopg2 gets psycogreen's wait callback)."""
+    """An engine that is safe under eventlet (psycopg2 gets psycogreen's wait callback), whose
+    errors never quote the statement's parameters (they are answers, contact data: they would
+    end up in logs)."""
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
 
@@ -66,9 +69,13 @@ def insert_all_ignoring_duplicates(session: Session, table: sa.Table, rows: list
     ``returning``, that column of the rows inserted (of rows with the same key in ``rows``,
     the first is inserted)."""
     columns = tuple(rows[0])
-    statement = _insert_on_conflict(session.get_bind().dialect, table, columns, len(rows), returning=returning)
-    result = session.execute(statement, _numbered(rows, columns))
-    return list(result.scalars()) if returning else None
+    returned = []
+    for chunk in _chunks(rows):
+        statement = _insert_on_conflict(session.get_bind().dialect, table, columns, len(chunk), returning=returning)
+        result = session.execute(statement, _numbered(chunk, columns))
+        if returning:
+            returned.extend(result.scalars())
+    return returned if returning else None
 
 
 def add_to_counts(session: Session, table: sa.Table, keys: list[str], rows: list[dict], count: str = "count") -> None:
@@ -79,8 +86,19 @@ def add_to_counts(session: Session, table: sa.Table, keys: list[str], rows: list
         return
     columns = (*keys, count)
     ordered = sorted(rows, key=lambda row: tuple(str(row[key]) for key in keys))
-    statement = _insert_on_conflict(session.get_bind().dialect, table, columns, len(ordered), tuple(keys), count)
-    session.execute(statement, _numbered(ordered, columns))
+    for chunk in _chunks(ordered):
+        statement = _insert_on_conflict(session.get_bind().dialect, table, columns, len(chunk), tuple(keys), count)
+        session.execute(statement, _numbered(chunk, columns))
+
+
+def _chunks(rows: list) -> list[list]:
+    """``rows`` in pieces of 64, 32, 16 … 1, so that few statement shapes are ever cached."""
+    pieces, start = [], 0
+    for size in (64, 32, 16, 8, 4, 2, 1):
+        while len(rows) - start >= size and (size == 64 or len(rows) - start < 2 * size):
+            pieces.append(rows[start:start + size])
+            start += size
+    return pieces
 
 
 def _numbered(rows: list[dict], columns: tuple) -> dict:
@@ -120,7 +138,6 @@ class HandledCall:
     def __init__(self, call_id: str):
         self.call_id = call_id
         self.commits = 0
-        self.answered = False  # its answer was kept by the commit that claimed its first key
 
     def next_key(self) -> str:
         key = f"{self.call_id}#{self.commits}"
@@ -172,16 +189,10 @@ class UnitOfWork:
         it was applied before (or is being applied by a concurrent, committing transaction)."""
         return insert_ignoring_duplicates(self.session, self._inbox, {"consumer": consumer, "event_id": event_id})
 
-    def commit(self, answer=None) -> None:
-        """Commit the changes and their events. ``answer``: what the RPC call will return, when
-        known before the commit (JSON-ready); it is kept in the same transaction, which saves
-        the second one that would keep it after the call."""
+    def commit(self) -> None:
         if self._call is not None and self._calls is not None:
             key = self._call.next_key()
-            claim = {"call_key": key}
-            if answer is not None and self._call.commits == 1:
-                claim["result"] = answer
-            if not insert_ignoring_duplicates(self.session, self._calls, claim):
+            if not insert_ignoring_duplicates(self.session, self._calls, {"call_key": key}):
                 self.session.rollback()
                 first = self.session.execute(sa.select(self._calls.c.result).where(
                     self._calls.c.call_key == self._call.first_key)).scalar()
@@ -194,8 +205,6 @@ class UnitOfWork:
             ])
         had_events = bool(self._events)
         self.session.commit()
-        if self._call is not None and answer is not None and self._call.commits == 1:
-            self._call.answered = True
         self._events = []
         if had_events and self._on_commit:
             self._on_commit()
@@ -213,7 +222,7 @@ def unit_of_work_factory(engine: sa.Engine, producer: str, metadata: sa.MetaData
 def record_call_result(engine: sa.Engine, metadata: sa.MetaData, call: HandledCall, result) -> None:
     """Keep the answer of a call that wrote, for a redelivery of it to give again."""
     calls = metadata.tables.get("handled_calls")
-    if calls is None or not call.commits or call.answered:
+    if calls is None or not call.commits:
         return
     with engine.begin() as conn:
         conn.execute(sa.update(calls).where(calls.c.call_key == call.first_key).values(result=result))

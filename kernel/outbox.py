@@ -330,8 +330,9 @@ class OutboxRelay:
                     if not self.lease.acquire():
                         wait_for_wake(standby_seconds)
                         continue
-                    # the lease is checked before every batch: a relay that lost it stops at once;
-                    # a batch that was not full was all there was (a commit since wakes the loop)
+                    # the lease is checked before every batch (at most once a second, see
+                    # RelayLease.CHECK_SECONDS); a batch that was not full was all there was
+                    # (a commit since wakes the loop)
                     while (self.publish_pending() >= self._batch_size and not should_stop()
                            and self.lease.acquire()):
                         pass

@@ -52,6 +52,8 @@ def read(secret: str, purpose: str, token, field: str, subject: str | None = Non
     return claims
 
 
-def digest(token: str) -> str:
-    """What is stored of a token: its SHA-256, never the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()
+def digest(claims: dict) -> str:
+    """What is stored of a used token: a SHA-256 of what it says (purpose, subject, id), never the
+    token itself, nor a hash of its text (the same token can be written in several ways: PyJWT
+    also accepts a signature with added base64 padding)."""
+    return hashlib.sha256(f"{claims['aud']}|{claims['sub']}|{claims['jti']}".encode()).hexdigest()

@@ -6,6 +6,7 @@ questions answered, in definition order) or raises ``ValidationFailed`` whose fi
 (``show_if``) does not hold is hidden, and an answer to it is an error, as is a missing
 answer to a visible required question. ``null`` means "not answered".
 """
+import math
 from decimal import Decimal
 
 from kernel.errors import ValidationFailed
@@ -51,8 +52,14 @@ def checked_answers(questions: list[dict], answers: dict) -> dict:
 
 # ---------------------------------------------------------------------- one answer per type
 
+LARGEST = 1e12  # no number answer is larger (in size), whatever the question's bounds
+
+
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite number of a sane size (JSON allows 1e308, Python ints any length, and
+    ``Infinity``/``NaN`` reach here from a lenient parser)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and abs(value) <= LARGEST)
 
 
 def _single(question, answer):
@@ -90,7 +97,7 @@ def _rating(question, answer):
 def _on_scale(scale, answer):
     low, high = scale["min"], scale["max"]
     if not _is_number(answer) or answer != int(answer):
-        raise ValueError(f"must be a whole number from {low} to {high}")
+        raise ValueError(f"must be a whole number from {low} to {high}")  # (checked finite first)
     if not low <= answer <= high:
         raise ValueError(f"must be from {low} to {high}")
     return int(answer)
@@ -115,8 +122,8 @@ def _yes_no(question, answer):
 
 
 def _number(question, answer):
-    if not _is_number(answer) or answer != answer or answer in (float("inf"), float("-inf")):
-        raise ValueError("must be a number")
+    if not _is_number(answer):
+        raise ValueError(f"must be a number (at most {LARGEST:.0e} in size)")
     low, high = question.get("min"), question.get("max")
     if low is not None and high is not None and not low <= answer <= high:
         raise ValueError(f"must be from {_plain(low)} to {_plain(high)}")

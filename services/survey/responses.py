@@ -144,7 +144,7 @@ def submit_responses(uow, survey_id, submissions: list[Submission], settings: Se
     for item in batch:
         if item.submission.redelivered:
             _settle(item, lambda: _first_answer(session, item.submission.call_key))
-    _claim_keys(session, row.id, batch, now)
+    _claim_keys(session, row.id, batch, submitted_at)
     _check(row, batch, settings, now)
     _claim_tokens(session, row.id, batch)
     capacity = None if row.quota is None else row.quota - row.response_count
@@ -162,8 +162,9 @@ def submit_responses(uow, survey_id, submissions: list[Submission], settings: Se
     counted = [(item.receipt["response_id"], item.answers) for item in batch if item.counted]
     if counted:
         record_responses(uow, row, counted, submitted_at, now)
-    answered = [{"call_key": item.submission.call_key, "result": item.outcome} for item in batch
-                if item.submission.call_key is not None and isinstance(item.outcome, dict)]
+    # to the minute, as the response: no exact time is kept beside a response id
+    answered = [{"call_key": item.submission.call_key, "result": item.outcome, "handled_at": submitted_at}
+                for item in batch if item.submission.call_key is not None and isinstance(item.outcome, dict)]
     if answered:  # each call's answer, for a redelivery of it to give again
         insert_all_ignoring_duplicates(session, handled_calls, answered)
     uow.commit()
@@ -204,6 +205,9 @@ def _claim_keys(session, survey_id: str, batch: list[_Pending], now) -> None:
         if item.key_claimed:
             continue
         first = claimants.get(item.key_hash)
+        if first is None and item.key_hash not in earlier:  # forgotten (24 h) between the two statements
+            item.outcome = Conflict("the Idempotency-Key expired just now; send the request again")
+            continue
         request_hash = first.request_hash if first else earlier[item.key_hash].request_hash
         if request_hash != item.request_hash:
             item.outcome = ValidationFailed("this Idempotency-Key was used for a different request", {
@@ -240,7 +244,7 @@ def _read(row, item: _Pending, settings: Settings) -> None:
     if row.access == "invitation" and not claims.get("inv"):
         raise ValidationFailed("this survey is by invitation", {"token": ["not an invitation to this survey"]})
     item.answers = checked_answers(row.questions, body.get("answers"))
-    item.token_hash = tokens.digest(body["token"])
+    item.token_hash = tokens.digest(claims)
     item.token_expires = datetime.fromtimestamp(claims["exp"], timezone.utc)
 
 

@@ -4,19 +4,24 @@ from the counters (never from the responses themselves).
 Counters are ``(question, bucket) → count``: ``(q, "*")`` counts who answered ``q``; a choice
 counts under its value (yes/no under ``yes``/``no``), a rating or number under its value, a
 ranking under ``option@position``, a matrix row under ``row=value`` (and ``row=*``). Pairs of
-choice questions are cross-tabulated under ``("a|b", "x|y")``. Reading results therefore
+single choice and yes/no questions are cross-tabulated under ``("a|b", "x|y")``. Reading results therefore
 costs the number of distinct answers, not the number of responses.
 
 Small groups identify people: in public results every count from 1 to ``min_group - 1`` is
-shown as ``{"count": null, "fewer_than": min_group}``, and when exactly one count of a
-question is hidden, the next smallest is hidden too, so it cannot be worked out from the
-total. A question answered by fewer than ``min_group`` people shows no figures at all.
+shown as ``{"count": null, "fewer_than": min_group}``; while the hidden counts of a question
+add up to less than ``min_group``, the smallest shown one is hidden too (``suppressed``), so
+none can be worked out from the total; a distribution with hidden counts shows no mean or
+median (they would tell them). A question answered by fewer than ``min_group`` people shows
+no figures at all.
 """
 from itertools import combinations
 from kernel.errors import ValidationFailed
 from services.survey.definitions import CHOICE_ANSWER_TYPES, option_values
 
 ANSWERED = "*"
+# pairs of these are cross-tabulated: one counter per pair and response (multiple choice would
+# multiply them: 30 questions of 30 options ticked would be 390,000 counters for one response)
+CROSS_TYPES = ("single_choice", "yes_no")
 
 
 def bucket_of(value) -> str:
@@ -52,7 +57,7 @@ def counter_updates(questions: list[dict], answers: dict) -> dict[tuple[str, str
                 buckets += [f"{row}={ANSWERED}", f"{row}={value}"]
         for bucket in buckets:
             updates[(qid, bucket)] = 1
-    choice_questions = [q for q in questions if q["type"] in CHOICE_ANSWER_TYPES and q["id"] in answers]
+    choice_questions = [q for q in questions if q["type"] in CROSS_TYPES and q["id"] in answers]
     for first, second in combinations(choice_questions, 2):
         for a in _choices(first, answers[first["id"]]):
             for b in _choices(second, answers[second["id"]]):
@@ -108,22 +113,35 @@ def _question_result(question: dict, counts: dict[str, int], guard: int | None, 
     elif kind in ("rating", "number"):
         result.update(_distribution_summary(question, counts, guard))
     elif kind == "ranking":
-        result["options"] = _borda(question, counts, answered, language)
+        result["options"] = _borda(question, counts, answered, language, guard)
     elif kind == "matrix":
         result["rows"] = [_matrix_row(question, row, counts, guard, language) for row in question["rows"]]
     return result
 
 
 def _hide_small(cells: list[dict], guard: int | None) -> list[dict]:
+    """Hide every count from 1 to ``guard - 1``; then, while the hidden ones add up to less than
+    ``guard`` (the total minus the shown would give them away), the smallest shown one too
+    (marked ``suppressed``: it is not small itself)."""
     if guard is None:
         return cells
-    hidden = [cell for cell in cells if 0 < cell["count"] < guard]
-    if len(hidden) == 1:  # with the total shown, a single hidden cell could be worked out
-        shown = sorted((cell for cell in cells if cell["count"] >= guard), key=lambda cell: cell["count"])
-        hidden += shown[:1]
-    for cell in hidden:
+    small = [cell for cell in cells if 0 < cell["count"] < guard]
+    hidden_sum = sum(cell["count"] for cell in small)
+    shown = sorted((cell for cell in cells if cell["count"] >= guard), key=lambda cell: cell["count"])
+    also = []
+    while small and hidden_sum < guard and shown:
+        cell = shown.pop(0)
+        hidden_sum += cell["count"]
+        also.append(cell)
+    for cell in small:
         cell.update(count=None, fewer_than=guard)
+    for cell in also:
+        cell.update(count=None, suppressed=True)
     return cells
+
+
+def _any_hidden(cells: list[dict]) -> bool:
+    return any(cell["count"] is None for cell in cells)
 
 
 def _shares(cells: list[dict], answered: int) -> list[dict]:
@@ -152,6 +170,8 @@ def _distribution_summary(question: dict, counts: dict[str, int], guard: int | N
     else:
         cells = _bins(question, pairs)
     summary["distribution"] = _shares(_hide_small(cells, guard), total)
+    if _any_hidden(summary["distribution"]):  # with the total, a mean would tell what is hidden
+        summary.update(mean=None, median=None)
     if guard is None and pairs:
         summary.update(min=_number(pairs[0][0]), max=_number(pairs[-1][0]))
     return summary
@@ -190,8 +210,10 @@ def _bins(question: dict, pairs: list[tuple[float, int]], bins: int = 10) -> lis
     return cells
 
 
-def _borda(question: dict, counts: dict[str, int], answered: int, language: str) -> list[dict]:
-    """Borda count: with n options, first place gives n - 1 points, last place 0."""
+def _borda(question: dict, counts: dict[str, int], answered: int, language: str,
+           guard: int | None = None) -> list[dict]:
+    """Borda count: with n options, first place gives n - 1 points, last place 0. First places
+    are a count like any other (hidden when small, in public results)."""
     options = question["options"]
     n = len(options)
     ranked = []
@@ -200,8 +222,10 @@ def _borda(question: dict, counts: dict[str, int], answered: int, language: str)
         score = sum((n - position) * count for position, count in places.items())
         mean_position = round(sum(p * c for p, c in places.items()) / answered, 3) if answered else None
         ranked.append({"value": option["value"], "label": _label(option["label"], language), "borda": score,
-                       "mean_position": mean_position,
-                       "first_places": places[1]})
+                       "mean_position": mean_position, "count": places[1]})
+    _hide_small(ranked, guard)
+    for item in ranked:
+        item["first_places"] = item.pop("count")
     return sorted(ranked, key=lambda item: (-item["borda"], item["value"]))
 
 
@@ -222,9 +246,9 @@ def cross_table(questions: list[dict], counts: Counts, pair: tuple[str, str], la
     by_id = {question["id"]: question for question in questions}
     first, second = (by_id.get(qid) for qid in pair)
     for qid, question in zip(pair, (first, second)):
-        if question is None or question["type"] not in CHOICE_ANSWER_TYPES:
+        if question is None or question["type"] not in CROSS_TYPES:
             raise ValidationFailed("cross needs two choice questions", {"cross": [
-                f"{qid} is not a single choice, multiple choice or yes/no question of this survey"]})
+                f"{qid} is not a single choice or yes/no question of this survey"]})
     if first is second:
         raise ValidationFailed("cross needs two different questions", {"cross": ["name two different questions"]})
     ordered = [q for q in questions if q["id"] in pair]

@@ -127,7 +127,7 @@ class SurveyService:
             return page
         content = export.csv_text(page["survey"]["questions"], page["responses"], options["delimiter"],
                                   header=after == 0)
-        return {"content": content, "next": page["next"]}
+        return {"content": content, "rows": len(page["responses"]), "next": page["next"]}
 
     # ------------------------------------------------------------------ timers, ops
     # Not eager: see the note on the search service's refill timer

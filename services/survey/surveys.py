@@ -108,6 +108,8 @@ def create_survey(uow, data: dict, actor, check_link) -> dict:
 def update_survey(uow, survey_id, changes: dict, expected_version: int, actor, check_link) -> dict:
     require_staff(actor)
     session = uow.session
+    # asked before the row is locked: the catalog may take seconds, responses must not wait
+    link = check_link(changes["link"]) if "link" in changes else None
     row = _locked(session, survey_id)
     if row.version != expected_version:
         raise Conflict(f"the survey is at version {row.version}, not {expected_version}; reload it and try again",
@@ -130,7 +132,10 @@ def update_survey(uow, survey_id, changes: dict, expected_version: int, actor, c
     if "title" in changes and changes["title"] is None:
         raise ValidationFailed("a survey needs a title", {"title": ["cannot be removed"]})
     if "link" in changes:
-        values["link"] = check_link(changes["link"])
+        values["link"] = link
+    if "opens_at" in changes and row.status not in ("draft", "scheduled"):
+        raise InvalidTransition("the survey has opened; its opening time cannot change",
+                                {"opens_at": ["only before the survey opens"]})
     if changes.get("quota") is not None and changes["quota"] <= row.response_count and row.status != "closed":
         raise ValidationFailed("the quota must be above the responses counted so far",
                                {"quota": [f"{row.response_count} responses are counted already"]})
@@ -197,13 +202,14 @@ def run_schedule(make_uow, now=None) -> dict:
     done = {"opened": 0, "closed": 0}
     with make_uow() as uow:
         due_open = list(uow.session.execute(sa.select(surveys.c.id).where(
-            surveys.c.status == "scheduled", surveys.c.opens_at <= now)).scalars())
+            surveys.c.status == "scheduled", sa.or_(surveys.c.opens_at.is_(None), surveys.c.opens_at <= now)))
+            .scalars())
         due_close = list(uow.session.execute(sa.select(surveys.c.id).where(
             surveys.c.status == "published", surveys.c.closes_at.is_not(None), surveys.c.closes_at <= now)).scalars())
     for survey_id in due_open:
         with make_uow() as uow:
             row = find_survey(uow.session, survey_id, lock=True)
-            if row.status == "scheduled" and aware(row.opens_at) <= now:
+            if row.status == "scheduled" and (row.opens_at is None or aware(row.opens_at) <= now):
                 uow.session.execute(sa.update(surveys).where(surveys.c.id == row.id).values(
                     status="published", published_at=now, version=row.version + 1, updated_at=now))
                 uow.emit("survey.published", published_event(find_survey(uow.session, row.id)))

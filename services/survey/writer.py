@@ -11,6 +11,7 @@ import logging
 
 import eventlet
 from eventlet.event import Event
+from eventlet.greenpool import GreenPool
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 
@@ -29,6 +30,7 @@ class ResponseWriter(DependencyProvider):
 
     def setup(self):
         self.queue = LightQueue()
+        self.pool = GreenPool(8)
         self._thread = None
 
     def start(self):
@@ -74,17 +76,26 @@ class ResponseWriter(DependencyProvider):
                     self.queue.put(None)  # stop after this batch
                     break
                 batch.append(item)
-            for survey_id in dict.fromkeys(item[0] for item in batch):
-                self._count([item for item in batch if item[0] == survey_id])
+            # surveys apart, at once: one waiting for its row lock holds up no other
+            groups = [[item for item in batch if item[0] == survey_id]
+                      for survey_id in dict.fromkeys(item[0] for item in batch)]
+            list(self.pool.imap(self._count, groups))
             eventlet.sleep(0)  # let the workers of this batch answer before the next one starts
 
     def _count(self, items) -> None:
+        """One transaction for ``items`` (of one survey; its events carry the first one's request
+        id). When it fails, each is tried alone, so one response cannot fail the others."""
         survey_id, settings, request_id = items[0][0], items[0][2], items[0][4]
         try:
             with self.database.make_uow(request_id) as uow:
                 outcomes = submit_responses(uow, survey_id, [item[1] for item in items], settings)
-        except Exception as error:  # the database is away: none of them was counted
-            log.warning("could not count %d response(s)", len(items), exc_info=True)
-            outcomes = [error] * len(items)
+        except Exception as error:  # none of them was counted
+            if len(items) > 1:
+                for item in items:
+                    self._count([item])
+                return
+            # the class only: a database error's text holds the statement's parameters (answers)
+            log.warning("could not count a response: %s", type(error).__name__)
+            outcomes = [error]
         for item, outcome in zip(items, outcomes):
             item[3].send(outcome)

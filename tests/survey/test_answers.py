@@ -130,6 +130,10 @@ def test_optional_questions_may_be_left_out_or_null():
     ({"alter": True}, "alter", "must be a number"),                                  # a bool is no number
     ({"alter": 130}, "alter", "from 0 to 120"),                                      # out of range
     ({"alter": 67.5}, "alter", "whole number"),                                      # decimals
+    ({"alter": float("inf")}, "alter", "must be a number"),                          # what a lenient parser lets in
+    ({"alter": 10 ** 200}, "alter", "must be a number"),
+    ({"zufrieden": float("inf")}, "zufrieden", "whole number"),
+    ({"noten": {"o1": float("nan")}}, "noten", "row o1"),
     ({"auto": "nein"}, "auto", "true or false"),
     ({"auto": None}, "auto", "required"),                                            # missing required
     ({"wege": ["o1", "o2", "o3"]}, "wege", "at most 2"),                             # too many choices
@@ -192,3 +196,16 @@ def test_conditions_combine_with_all_any_and_not():
     with pytest.raises(ValidationFailed) as caught:
         checked_answers(questions, {"n": 9.55})
     assert "1 decimal" in caught.value.fields["answers.n"][0]
+
+
+def test_a_number_question_without_bounds_still_takes_only_sane_numbers():
+    questions = questions_of({"title": "T", "questions": [{"id": "n", "type": "number", "label": "n", "decimals": 2}]})
+    assert checked_answers(questions, {"n": -12.25}) == {"n": -12.25}
+    for wild in (1e300, -(10 ** 13), float("nan")):
+        with pytest.raises(ValidationFailed):
+            checked_answers(questions, {"n": wild})
+    with pytest.raises(ValidationFailed) as caught:
+        questions_of({"title": "T", "questions": [
+            {"id": "n", "type": "number", "label": "n"},
+            {"id": "t", "type": "text", "label": "t", "show_if": {"question": "n", "at_least": float("inf")}}]})
+    assert "questions.1.show_if.at_least" in caught.value.fields

@@ -3,6 +3,9 @@ import csv
 import io
 from collections import Counter
 
+import pytest
+
+from kernel.errors import ValidationFailed
 from services.survey.answers import checked_answers
 from services.survey.export import csv_text
 from services.survey.results import counter_updates, summarise
@@ -68,7 +71,8 @@ def test_public_results_hide_small_groups_and_what_could_be_worked_out_from_them
     assert [o["count"] for o in staff["options"]] == [8, 2]
     public, summary = result_of(rows, False, "ort", 10)
     # 2 is hidden; 8 then too, or 10 - 8 would give the 2 away
-    assert [(o["count"], o.get("fewer_than")) for o in public["options"]] == [(None, 5), (None, 5)]
+    assert [(o["count"], o.get("fewer_than"), o.get("suppressed")) for o in public["options"]] == [
+        (None, None, True), (None, 5, None)]
     assert summary["response_count"] == 10
     few = counted([variant()] * 3)
     question, summary = result_of(few, False, "zufrieden", 3)
@@ -77,10 +81,34 @@ def test_public_results_hide_small_groups_and_what_could_be_worked_out_from_them
     assert summary["response_count"] is None
 
 
+def test_a_small_group_hides_the_next_count_even_a_large_one():
+    answers = [variant(ort="stadt", idee=None)] * 10 + [variant(ort="dorf")] * 2
+    rows = counted(answers + [variant(ort=None, idee=None)] * 2)
+    public, _ = result_of(rows, False, "ort", 14)
+    assert [o["count"] for o in public["options"]] == [None, None]  # 2 and 10: the 10 goes too
+
+
+def test_a_distribution_with_hidden_counts_has_no_mean_that_would_tell_them():
+    rows = counted([variant(zufrieden=4)] * 2 + [variant(zufrieden=5)] * 10)
+    rating, _ = result_of(rows, False, "zufrieden", 12)
+    assert rating["mean"] is None and rating["median"] is None
+    assert [cell["count"] for cell in rating["distribution"]] == [0, 0, 0, None, None]
+    staff, _ = result_of(rows, True, "zufrieden", 12)
+    assert staff["mean"] == round(58 / 12, 3)
+
+
+def test_public_rankings_hide_small_counts_of_first_places():
+    orders = [["arzt", "laden", "schule"]] * 6 + [["laden", "arzt", "schule"]] * 2
+    rows = counted([variant(prio=order) for order in orders])
+    ranking, _ = result_of(rows, False, "prio", 8)
+    first = {option["value"]: option["first_places"] for option in ranking["options"]}
+    assert first == {"arzt": None, "laden": None, "schule": 0}
+
+
 def test_public_results_leave_out_the_extremes_and_texts():
-    rows = counted([variant(alter=age) for age in range(20, 30)])
+    rows = counted([variant(alter=age) for age in [20] * 5 + [30] * 5])
     number, _ = result_of(rows, False, "alter", 10)
-    assert "min" not in number and "max" not in number and number["median"] == 24.5
+    assert "min" not in number and "max" not in number and number["median"] == 25
     text, _ = result_of(rows, False, "idee", 10)
     assert "texts" not in text and text["answered"] == 10
 
@@ -100,6 +128,8 @@ def test_staff_cross_tabulate_two_choice_questions_in_either_order():
     table = {row["value"]: row["counts"] for row in summary["cross"]["table"]}
     assert table == {"dorf": {"yes": 0, "no": 3}, "stadt": {"yes": 2, "no": 0}}
     _, flipped = result_of(rows, True, "ort", 5, cross=("auto", "ort"))
+    with pytest.raises(ValidationFailed):  # multiple choice is not cross-tabulated
+        result_of(rows, True, "ort", 5, cross=("ort", "wege"))
     assert {row["value"]: row["counts"] for row in flipped["cross"]["table"]} == {
         True: {"dorf": 0, "stadt": 2}, False: {"dorf": 3, "stadt": 0}}
 

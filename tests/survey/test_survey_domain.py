@@ -160,6 +160,8 @@ def test_a_token_counts_once_and_only_for_its_survey(make_uow):
     answer(make_uow, survey["id"], token=token)
     with pytest.raises(Conflict, match="used"):
         answer(make_uow, survey["id"], token=token)
+    with pytest.raises(Conflict, match="used"):  # the same token written another way is the same token
+        answer(make_uow, survey["id"], token=token + "=")
     with pytest.raises(ValidationFailed) as caught:
         answer(make_uow, other["id"], token=token_for(make_uow, survey["id"]))
     assert "token" in caught.value.fields
@@ -214,7 +216,8 @@ def test_a_response_keeps_its_answers_and_nothing_about_the_participant(make_uow
         row = conn.execute(sa.select(models.responses)).one()
         used = conn.execute(sa.select(models.used_tokens)).one()
     assert row.id == receipt["response_id"] and row.submitted_at.second == 0 and row.submitted_at.microsecond == 0
-    assert used.token_hash == tokens.digest(token) and token not in json.dumps(row.answers)
+    claims = tokens.read(SETTINGS.token_secret, responses.PARTICIPATION, token, "token")
+    assert used.token_hash == tokens.digest(claims) and token not in json.dumps(row.answers)
     [event] = outbox_events(survey_engine, "response.submitted")
     assert event["data"] == {"survey_id": survey["id"], "response_count": 1}
 
@@ -341,3 +344,12 @@ def test_responses_counted_together_each_get_their_own_outcome(make_uow):
         [again] = submit_responses(uow, survey["id"], [Submission(
             {"token": tokens_[2], "answers": GOOD_ANSWERS}, None, "call-4#0", redelivered=True)], SETTINGS)
     assert again == outcomes[4]
+
+
+def test_the_opening_time_changes_only_before_the_survey_opens(make_uow):
+    now = utcnow()
+    scheduled = published(make_uow, opens_at=(now + timedelta(hours=1)).isoformat())
+    assert update(make_uow, scheduled["id"], 2, opens_at=None)["opens_at"] is None
+    assert surveys.run_schedule(make_uow) == {"opened": 1, "closed": 0}  # no opening time: open now
+    with pytest.raises(InvalidTransition):
+        update(make_uow, scheduled["id"], 4, opens_at=(now + timedelta(hours=2)).isoformat())
