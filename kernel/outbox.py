@@ -255,17 +255,18 @@ class OutboxRelay:
     def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it published. Raises if none could be.
 
-        The batch is read, published and marked in separate short transactions: holding a
-        transaction across the network calls would hold SQLite's database-wide write lock
-        (its busy wait blocks the eventlet hub). Only one relay is active, so nobody else
-        reads the rows meanwhile.
+        The batch is read, published and marked in separate short transactions (on one
+        connection: a checkout costs a pre-ping round trip): holding a transaction across the
+        network calls would hold SQLite's database-wide write lock (its busy wait blocks the
+        eventlet hub). Only one relay is active, so nobody else reads the rows meanwhile.
         """
         with self._engine.connect() as conn:
             rows = conn.execute(self._pending_query()).all()
-        outcomes = self._publish(rows)
-        if outcomes:
-            with self._engine.begin() as conn:
+            conn.commit()
+            outcomes = self._publish(rows)
+            if outcomes:
                 self._mark(conn, outcomes)
+                conn.commit()
         published = sum(1 for _row_id, error in outcomes if error is None)
         if outcomes and not published:
             raise outcomes[0][1]  # not even the first event went out: the broker is away
