@@ -40,6 +40,7 @@ class Operation:
     content_type: str = "application/json"
     errors: tuple = ()
     headers: dict = field(default_factory=dict)  # response header name → description
+    request_headers: dict = field(default_factory=dict)  # optional request header name → description
     other_responses: dict = field(default_factory=dict)  # another success status → its schema
 
 
@@ -88,6 +89,9 @@ def _operation(spec_op: Operation, method: str, url: str) -> dict:
                "schema": {"type": "string", "format": "uuid"}} for m in _PATH_PARAM.finditer(url)]
     if spec_op.query:
         params.append({"in": "query", "schema": spec_op.query})
+    params += [{"in": "header", "name": name, "required": False, "description": text,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+               for name, text in spec_op.request_headers.items()]
     description = spec_op.description
     if spec_op.auth in (AUTH_STAFF, AUTH_ADMIN):
         roles = "editor or admin" if spec_op.auth == AUTH_STAFF else "admin"

@@ -62,6 +62,7 @@ class SurveyRoutes:
     @route("PATCH", "/surveys/<survey_id>")
     @documented(summary="Change a survey", tag="surveys", auth=AUTH_STAFF, body=schemas.SurveyUpdateSchema,
                 response=schemas.SurveyStaffSchema, errors=(409, 503), headers={"ETag": "the new version"},
+                request_headers={"If-Match": "the ETag of the version you edited (or send version in the body)"},
                 description="Send the version you edited (body or If-Match). Questions cannot change once a "
                             "response was counted (409); a closed survey only changes title, description "
                             "and results_public.")
@@ -112,6 +113,8 @@ class SurveyRoutes:
     @documented(summary="Answer a survey", tag="surveys", body=schemas.ResponseCreateSchema,
                 response=schemas.ResponseReceiptSchema, status=201, errors=(409, 429),
                 headers={"Location": "the survey's results"},
+                request_headers={"Idempotency-Key": "a string of your choice, new for each response; a retry "
+                                                    "with it answers the first receipt and counts nothing twice"},
                 description="Every answer is checked against the survey: 422 names each question and what "
                             "is wrong. 409 when the survey is not open (yet), is full, or the token was used. "
                             "Send an Idempotency-Key header to retry safely: a retry answers the first "

@@ -341,3 +341,11 @@ def test_a_survey_by_invitation(platform, web_session):
     assert respond(web_session, survey["id"], participation=first).status_code == 201
     assert_problem(respond(web_session, survey["id"], participation=first), 409)
     assert respond(web_session, survey["id"], participation=second).status_code == 201
+
+
+def test_the_openapi_document_names_the_idempotency_key(platform, web_session):
+    document = web_session.get(f"{API}/openapi.json").json()
+    answer = document["paths"][f"{API}/surveys/{{survey_id}}/responses"]["post"]
+    headers = {p["name"]: p for p in answer["parameters"] if p["in"] == "header"}
+    assert headers["Idempotency-Key"]["required"] is False and answer["responses"]["201"]
+    assert "404" in answer["responses"] and "422" in answer["responses"]
