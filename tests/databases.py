@@ -16,13 +16,17 @@ def fresh_database(name: str) -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
-def fresh_catalog_database(name: str) -> str:
-    """A fresh database with the catalog's schema and reference data at head."""
+def fresh_service_database(service: str, name: str) -> str:
+    """A fresh PostgreSQL database with ``service``'s schema (and reference data) at head."""
     from kernel.migrations import upgrade
 
     url = fresh_database(name)
-    upgrade("catalog", url)
+    upgrade(service, url)
     return url
+
+
+def fresh_catalog_database(name: str) -> str:
+    return fresh_service_database("catalog", name)
 
 
 DIALECTS = ["postgresql", "sqlite"]  # production and tests; the embedded default of `make run`
@@ -35,13 +39,17 @@ def fresh_database_of(dialect: str, name: str, folder) -> str:
     return f"sqlite:///{folder / (name + '.db')}"
 
 
-def fresh_catalog_database_of(dialect: str, name: str, folder) -> str:
-    """The same with the catalog's schema and reference data at head."""
+def fresh_service_database_of(service: str, dialect: str, name: str, folder) -> str:
+    """The same with ``service``'s schema (and reference data) at head."""
     from kernel.migrations import upgrade
 
     url = fresh_database_of(dialect, name, folder)
-    upgrade("catalog", url)
+    upgrade(service, url)
     return url
+
+
+def fresh_catalog_database_of(dialect: str, name: str, folder) -> str:
+    return fresh_service_database_of("catalog", dialect, name, folder)
 
 
 def emptied_units_of_work(engine, producer: str, metadata, tables):

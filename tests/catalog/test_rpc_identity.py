@@ -18,7 +18,7 @@ from services.catalog.service import CatalogService
 from services.search.service import SearchService
 from services.survey.models import surveys as surveys_table
 from services.survey.service import SurveyService
-from tests.databases import fresh_catalog_database, fresh_database
+from tests.databases import fresh_catalog_database, fresh_service_database
 from tests.identity import ADMIN, EDITOR, GATEWAY_KEY, SERVICE_TRUST, staff_rpc
 from tests.search.test_search_service import entry_data
 from tests.survey.conftest import EVERY_TYPE, GOOD_ANSWERS, SETTINGS
@@ -58,10 +58,7 @@ def database_url():
 
 @pytest.fixture(scope="module")
 def survey_url():
-    from kernel.migrations import upgrade
-
-    url = fresh_database("kosi_test_rpc_identity_survey")
-    upgrade("survey", url)
+    url = fresh_service_database("survey", "kosi_test_rpc_identity_survey")
     return url
 
 

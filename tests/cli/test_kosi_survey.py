@@ -10,17 +10,14 @@ from cli.main import main as kosi
 from kernel import tokens
 from services.survey.responses import PARTICIPATION
 from services.survey.service import SurveyService
-from tests.databases import fresh_database
+from tests.databases import fresh_service_database
 from tests.identity import SERVICE_TRUST, operator_environment, staff_rpc
 from tests.survey.conftest import EVERY_TYPE, GOOD_ANSWERS, SETTINGS
 
 
 @pytest.fixture
 def survey_rpc(container_factory, rabbit_config, rabbit_uri, monkeypatch):
-    from kernel.migrations import upgrade
-
-    url = fresh_database("kosi_test_cli_survey")
-    upgrade("survey", url)
+    url = fresh_service_database("survey", "kosi_test_cli_survey")
     monkeypatch.setenv("KOSI_OPERATOR_AMQP_URI", rabbit_uri)
     for name, value in operator_environment().items():
         monkeypatch.setenv(name, value)

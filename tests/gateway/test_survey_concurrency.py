@@ -14,6 +14,7 @@ from kernel import tokens
 from services.survey import models
 from services.survey.responses import PARTICIPATION
 from services.survey.service import SurveyService
+from tests.databases import fresh_service_database
 from tests.gateway.test_http import API, bearer
 from tests.gateway.test_survey_http import open_survey, survey_config
 from tests.survey.conftest import SETTINGS
@@ -27,12 +28,7 @@ CONCURRENCY = 40
 
 @pytest.fixture
 def survey_database():
-    from kernel.migrations import upgrade
-    from tests.databases import fresh_database
-
-    url = fresh_database("kosi_test_survey_concurrency")
-    upgrade("survey", url)
-    return url
+    return fresh_service_database("survey", "kosi_test_survey_concurrency")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from gateway.service import GatewayService
 from services.catalog.service import CatalogService
 from services.survey.service import SurveyService
-from tests.databases import fresh_catalog_database, fresh_database
+from tests.databases import fresh_catalog_database, fresh_service_database
 from tests.gateway.test_http import API, TEST_AUTH, assert_problem, bearer, entry_data
 from tests.identity import GATEWAY_SIGNING, SERVICE_TRUST
 from tests.survey.conftest import EVERY_TYPE, GOOD_ANSWERS, SETTINGS
@@ -31,11 +31,8 @@ def survey_config(catalog_url, survey_url, **extra):
 
 @pytest.fixture
 def databases():
-    from kernel.migrations import upgrade
-
-    survey_url = fresh_database("kosi_test_survey_http")
-    upgrade("survey", survey_url)
-    return fresh_catalog_database("kosi_test_survey_http_catalog"), survey_url
+    return (fresh_catalog_database("kosi_test_survey_http_catalog"),
+            fresh_service_database("survey", "kosi_test_survey_http"))
 
 
 @pytest.fixture

@@ -4,10 +4,9 @@ import sqlalchemy as sa
 
 import contracts.survey.events  # noqa: F401  (registers the event contracts)
 from kernel.db import create_db_engine
-from kernel.migrations import upgrade
 from services.survey import models
 from services.survey.responses import Settings
-from tests.databases import DIALECTS, emptied_units_of_work, fresh_database_of
+from tests.databases import DIALECTS, emptied_units_of_work, fresh_service_database_of
 
 EDITOR = {"sub": "editor-1", "roles": ["editor"]}
 SETTINGS = Settings(token_secret="survey-test-secret-0123456789abcdef-xyz", min_group=5)
@@ -17,8 +16,8 @@ _WRITTEN = ("handled_calls", "idempotency_keys", "used_tokens", "result_counts",
 
 @pytest.fixture(scope="session", params=DIALECTS)
 def survey_engine(request, tmp_path_factory):
-    url = fresh_database_of(request.param, "kosi_test_survey_domain", tmp_path_factory.mktemp("survey"))
-    upgrade("survey", url)
+    url = fresh_service_database_of("survey", request.param, "kosi_test_survey_domain",
+                                    tmp_path_factory.mktemp("survey"))
     engine = create_db_engine(url)
     yield engine
     engine.dispose()

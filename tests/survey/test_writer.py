@@ -11,17 +11,14 @@ from kernel import tokens
 from services.survey import writer
 from services.survey.responses import PARTICIPATION
 from services.survey.service import SurveyService
-from tests.databases import fresh_database
+from tests.databases import fresh_service_database
 from tests.identity import SERVICE_TRUST, staff_rpc
 from tests.survey.conftest import EVERY_TYPE, GOOD_ANSWERS, SETTINGS
 
 
 @pytest.fixture
 def survey(container_factory, rabbit_config, rabbit_uri):
-    from kernel.migrations import upgrade
-
-    url = fresh_database("kosi_test_survey_writer")
-    upgrade("survey", url)
+    url = fresh_service_database("survey", "kosi_test_survey_writer")
     with nameko.config.patch({"SURVEY_DATABASE_URL": url, "SURVEY_TOKEN_SECRET": SETTINGS.token_secret,
                               "max_workers": 20, **SERVICE_TRUST}):
         container_factory(SurveyService).start()
