@@ -5,6 +5,7 @@ input becomes a 4xx problem; validation of the content itself is the job of the
 catalog's marshmallow schemas (``validate``).
 """
 import json
+import math
 import re
 import uuid
 
@@ -37,7 +38,8 @@ def json_body(request) -> dict:
         raise UnsupportedMediaType(
             f"send the body as application/json, not {request.mimetype or 'without a Content-Type'}")
     try:
-        body = json.loads(raw.decode(request.mimetype_params.get("charset", "utf-8")))
+        body = json.loads(raw.decode(request.mimetype_params.get("charset", "utf-8")),
+                          parse_constant=_no_constant)
     except (UnicodeDecodeError, LookupError):
         raise MalformedRequest("the body is not UTF-8 text") from None
     except ValueError as exc:
@@ -46,12 +48,22 @@ def json_body(request) -> dict:
         raise MalformedRequest("the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise MalformedRequest("the body must be a JSON object")
-    _check_strings(body)
+    _check_values(body)
     return body
 
 
-def _check_strings(body) -> None:
-    """JSON escapes can smuggle in what no database stores: NUL and lone surrogates."""
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+# what a number may be to cross the wire (RPC messages are encoded by orjson: 64-bit integers)
+_SMALLEST_INT, _LARGEST_INT = -(2 ** 63), 2 ** 64 - 1
+
+
+def _check_values(body) -> None:
+    """JSON escapes can smuggle in what no database stores: NUL and lone surrogates; and JSON
+    numbers may be larger than any service takes (an integer beyond 64 bits, a float that
+    overflows to infinity, as ``1e999`` does)."""
     pending = [body]
     while pending:
         value = pending.pop()
@@ -60,6 +72,14 @@ def _check_strings(body) -> None:
             pending.extend(value.values())
         elif isinstance(value, list):
             pending.extend(value)
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if not _SMALLEST_INT <= value <= _LARGEST_INT:
+                raise MalformedRequest("a number in the body is too large (integers have at most 64 bits)")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise MalformedRequest("a number in the body is too large")
         elif isinstance(value, str):
             if "\x00" in value:
                 raise MalformedRequest("the body contains a NUL character")

@@ -7,8 +7,6 @@ defaults are written out (``required``, multiple choice ``min_choices``/``max_ch
 rating scale, number ``decimals``, text ``max_length``). Conditions (``show_if``) may only
 name questions before their own, so they can be evaluated in order and never loop.
 """
-import math
-
 from kernel.errors import ValidationFailed
 
 CONDITION_OPERATORS = ("equals", "in", "answered", "at_least", "at_most")
@@ -148,8 +146,8 @@ def _operand_problems(target: dict, operator: str, operand, path: str) -> dict:
 
 
 def _is_number(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            and abs(value) <= 1e12)
+    # False for NaN and infinities; huge ints are compared without overflow
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= 1e12
 
 
 def option_values(question: dict) -> list:

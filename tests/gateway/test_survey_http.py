@@ -346,3 +346,18 @@ def test_the_openapi_document_names_the_idempotency_key(platform, web_session):
     headers = {p["name"]: p for p in answer["parameters"] if p["in"] == "header"}
     assert headers["Idempotency-Key"]["required"] is False and answer["responses"]["201"]
     assert "404" in answer["responses"] and "422" in answer["responses"]
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "18446744073709551616", "-9223372036854775809", "1e999",
+                                    "NaN", "Infinity", "-Infinity"])
+def test_numbers_no_service_can_take_are_refused_at_the_edge(platform, web_session, number):
+    survey = open_survey(web_session)
+    participation = token(web_session, survey["id"])
+    raw = '{"token": "%s", "answers": {"alter": %s}}' % (participation, number)
+    response = web_session.post(f"{API}/surveys/{survey['id']}/responses", data=raw,
+                                headers={"Content-Type": "application/json"})
+    assert_problem(response, 400)
+    definition = '{"title": "T", "questions": [{"type": "number", "label": "n", "max": %s}]}' % number
+    assert_problem(web_session.post(f"{API}/surveys", data=definition,
+                                    headers={**bearer(), "Content-Type": "application/json"}), 400)
+    assert respond(web_session, survey["id"], {**GOOD_ANSWERS, "alter": 2 ** 62}).status_code == 422

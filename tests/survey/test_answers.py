@@ -201,7 +201,7 @@ def test_conditions_combine_with_all_any_and_not():
 def test_a_number_question_without_bounds_still_takes_only_sane_numbers():
     questions = questions_of({"title": "T", "questions": [{"id": "n", "type": "number", "label": "n", "decimals": 2}]})
     assert checked_answers(questions, {"n": -12.25}) == {"n": -12.25}
-    for wild in (1e300, -(10 ** 13), float("nan")):
+    for wild in (1e300, -(10 ** 13), float("nan"), 10 ** 400):
         with pytest.raises(ValidationFailed):
             checked_answers(questions, {"n": wild})
     with pytest.raises(ValidationFailed) as caught:
@@ -209,3 +209,8 @@ def test_a_number_question_without_bounds_still_takes_only_sane_numbers():
             {"id": "n", "type": "number", "label": "n"},
             {"id": "t", "type": "text", "label": "t", "show_if": {"question": "n", "at_least": float("inf")}}]})
     assert "questions.1.show_if.at_least" in caught.value.fields
+    with pytest.raises(ValidationFailed) as caught:
+        questions_of({"title": "T", "questions": [
+            {"id": "n", "type": "number", "label": "n"},
+            {"id": "t", "type": "text", "label": "t", "show_if": {"question": "n", "equals": 10 ** 400}}]})
+    assert "questions.1.show_if.equals" in caught.value.fields
