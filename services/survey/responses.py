@@ -3,10 +3,9 @@
 A response needs a participation token (``issue_participation``): signed, bound to the survey,
 expiring; a used token is kept only as a hash, so it counts once. An ``Idempotency-Key`` makes
 a retried request answer the first one's receipt (the same key with another body is refused).
-Counting is one transaction: the key, the token, the survey's response count (its UPDATE checks
-status and quota, so the quota holds under concurrency: PostgreSQL re-checks the condition on
-the row it waited for), the response, the result counters and the ``response.submitted``
-event. Nothing about the participant is stored: no address, no agent, no identity.
+The responses that arrive together are counted in one transaction (``submit_responses``): the
+survey row locked first, the keys, the tokens, the count (its UPDATE checks status and quota),
+the responses, the result counters and one ``response.submitted`` event. Nothing about the participant is stored: no address, no agent, no identity.
 """
 import hashlib
 import json
@@ -73,14 +72,14 @@ def _ttl(row, longest: float) -> float:
     return max(1, min(longest, (aware(row.closes_at) - utcnow()).total_seconds() + 60))
 
 
-def _refuse_unless_open(row, now, pending: int = 0) -> None:
-    """``Conflict`` unless ``row`` takes a response now (``pending``: accepted, not yet counted)."""
+def _refuse_unless_open(row, now) -> None:
+    """``Conflict`` unless ``row`` takes a response now."""
     if row.status == "scheduled" or (row.status == "published" and row.opens_at and aware(row.opens_at) > now):
         opens = aware(row.opens_at)
         raise Conflict(f"the survey is not open yet: it opens at {opens.isoformat() if opens else 'a later time'}")
     if row.status == "closed" or (row.closes_at is not None and now >= aware(row.closes_at)):
         raise Conflict("the survey is closed and takes no more responses")
-    if row.quota is not None and row.response_count + pending >= row.quota:
+    if row.quota is not None and row.response_count >= row.quota:
         raise Conflict("the survey has reached its quota of responses")
 
 
@@ -196,11 +195,7 @@ def _claim_keys(session, survey_id: str, batch: list[_Pending], now) -> None:
         if item.key_hash in inserted and item.key_hash not in claimants:
             claimants[item.key_hash] = item
             item.key_claimed = True
-    earlier = {found.key_hash: found for found in session.execute(
-        sa.select(idempotency_keys.c.key_hash, idempotency_keys.c.request_hash, idempotency_keys.c.receipt)
-        .where(idempotency_keys.c.survey_id == survey_id,
-               idempotency_keys.c.key_hash.in_([item.key_hash for item in keyed if item.key_hash not in inserted])))
-    } if len(inserted) < len({item.key_hash for item in keyed}) else {}
+    earlier = _stored_keys(session, survey_id, {item.key_hash for item in keyed} - inserted)
     for item in keyed:
         if item.key_claimed:
             continue
@@ -216,6 +211,17 @@ def _claim_keys(session, survey_id: str, batch: list[_Pending], now) -> None:
             item.same_as = first
         else:
             item.outcome = earlier[item.key_hash].receipt
+
+
+def _stored_keys(session, survey_id: str, key_hashes: set[str]) -> dict:
+    """The stored rows of keys that were claimed before this batch, by key hash."""
+    if not key_hashes:
+        return {}
+    rows = session.execute(sa.select(idempotency_keys.c.key_hash, idempotency_keys.c.request_hash,
+                                     idempotency_keys.c.receipt)
+                           .where(idempotency_keys.c.survey_id == survey_id,
+                                  idempotency_keys.c.key_hash.in_(sorted(key_hashes))))
+    return {row.key_hash: row for row in rows}
 
 
 def _note_hashes(item: _Pending) -> None:
@@ -287,11 +293,6 @@ def _first_answer(session, call_key: str | None):
     if result.result is None:
         raise Conflict("this call was applied before (it was delivered again)")
     return result.result
-
-
-def record_response(uow, row, answers: dict, response_id: str, submitted_at, now) -> int:
-    """Count checked ``answers`` for the survey ``row``; returns the response's position."""
-    return record_responses(uow, row, [(response_id, answers)], submitted_at, now)[-1]
 
 
 def record_responses(uow, row, responses_: list[tuple[str, dict]], submitted_at, now) -> list[int]:
