@@ -13,7 +13,7 @@ SERVICES = {
 # services that publish events (each has the exchange <name>.events)
 PRODUCERS = ["catalog", "survey"]
 # services whose data lives in a database of their own, migrated by Alembic
-DATABASE_SERVICES = ["catalog", "survey"]
+DATABASE_SERVICES = ["catalog", "survey", "notify"]
 # broker user tags: the gateway reads queue depths for /metrics from the management API
 BROKER_TAGS = {"gateway": "management"}
 

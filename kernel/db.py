@@ -63,6 +63,18 @@ def insert_ignoring_duplicates(session: Session, table: sa.Table, values: dict) 
     return session.execute(statement, _numbered([values], columns)).rowcount == 1
 
 
+def insert_or_ignore(session: Session, table: sa.Table):
+    """An ``INSERT … ON CONFLICT DO NOTHING`` statement to complete (``.values()``,
+    ``.from_select()``), for the inserts whose shape varies (the cached text statements above
+    serve the hot, fixed ones)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"no INSERT … ON CONFLICT for {dialect}")
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
+
+
 def insert_all_ignoring_duplicates(session: Session, table: sa.Table, rows: list[dict],
                                    returning: str | None = None) -> list | None:
     """Several rows (with the same columns) in one INSERT … ON CONFLICT DO NOTHING; with

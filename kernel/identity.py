@@ -94,7 +94,9 @@ def parse_trusted_signers(text: str | dict | None) -> dict[str, Ed25519PublicKey
 
 
 class ActorVerifier:
-    """Checks assertions against the trusted signers; an actor is ``{"sub", "roles"}``."""
+    """Checks assertions against the trusted signers; an actor is ``{"sub", "roles", "issuer"}``
+    (the issuer is the signer whose key checked out: ``gateway``, ``kosi-cli``, or a service
+    acting as itself, such as ``notify``)."""
 
     def __init__(self, trusted: dict[str, Ed25519PublicKey]):
         self._trusted = trusted
@@ -123,7 +125,7 @@ class ActorVerifier:
         roles = claims["roles"]
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise Forbidden("the actor assertion's roles must be a list of strings")
-        return {"sub": str(claims["sub"]), "roles": roles}
+        return {"sub": str(claims["sub"]), "roles": roles, "issuer": issuer}
 
 
 class Caller:

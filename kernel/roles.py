@@ -25,6 +25,13 @@ def require_admin(actor) -> None:
         raise Forbidden("this needs an admin")
 
 
+def require_service(actor, service: str) -> None:
+    """The call must come from ``service`` acting as itself (signed with that service's own key:
+    no user token and no broker access can produce it)."""
+    if not isinstance(actor, dict) or actor.get("issuer") != service or actor.get("sub") != service:
+        raise Forbidden(f"only the {service} service may call this")
+
+
 def actor_name(actor) -> str | None:
     if isinstance(actor, dict) and actor.get("sub"):
         return str(actor["sub"])[:200]

@@ -8,7 +8,8 @@ from kernel.rpc import signed_rpc
 
 GATEWAY_KEY, GATEWAY_PUBLIC = generate_keypair()
 OPERATOR_KEY, OPERATOR_PUBLIC = generate_keypair()
-TRUSTED_SIGNERS = f"gateway:{GATEWAY_PUBLIC},kosi-cli:{OPERATOR_PUBLIC}"
+NOTIFY_KEY, NOTIFY_PUBLIC = generate_keypair()  # the notify service acting as itself
+TRUSTED_SIGNERS = f"gateway:{GATEWAY_PUBLIC},kosi-cli:{OPERATOR_PUBLIC},notify:{NOTIFY_PUBLIC}"
 SERVICE_TRUST = {"TRUSTED_SIGNERS": TRUSTED_SIGNERS}
 GATEWAY_SIGNING = {"ACTOR_ISSUER": "gateway", "ACTOR_SIGNING_KEY": GATEWAY_KEY}
 

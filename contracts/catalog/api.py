@@ -168,6 +168,8 @@ class EntryQuerySchema(ListQuerySchema):
     status = fields.String(validate=validate.OneOf(ENTRY_STATUSES),
                            **described("staff only; the public always sees published entries"))
     sort = fields.String(load_default="newest", validate=validate.OneOf(ENTRY_SORTS))
+    published_since = fields.AwareDateTime(**described("only entries published at or after this time (ISO 8601 "
+                                                       "with a time zone)"))
 
 
 class OrganisationQuerySchema(ListQuerySchema):
@@ -178,6 +180,8 @@ class OrganisationQuerySchema(ListQuerySchema):
 class ArticleQuerySchema(ListQuerySchema):
     type = fields.String(validate=validate.OneOf(ARTICLE_TYPES))
     theme = fields.String(validate=validate.Length(max=60))
+    published_since = fields.AwareDateTime(**described("only articles published at or after this time (ISO 8601 "
+                                                       "with a time zone)"))
 
 
 class MapQuerySchema(InputSchema):

@@ -19,6 +19,8 @@ def list_articles(uow, query: dict) -> dict:
         select = select.where(articles.c.type == query["type"])
     if query.get("theme"):
         select = select.where(json_list_contains(articles.c.themes, query["theme"]))
+    if query.get("published_since"):
+        select = select.where(articles.c.published_at >= query["published_since"])
     return paginate(uow.session, select, query, lambda rows: [represent(row) for row in rows])
 
 

@@ -17,7 +17,7 @@ already-validated input (see ``schemas.py``); writes commit the unit of work.
 """
 import sqlalchemy as sa
 
-from kernel.roles import actor_name, is_staff, require_admin, require_staff
+from kernel.roles import actor_name, is_staff, require_admin, require_service, require_staff
 from kernel.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from services.catalog import taxonomy
 from services.catalog.common import (aware, by_id_or_slug, json_list_contains, new_id, paginate, unique_slug, utcnow)
@@ -70,6 +70,8 @@ def list_entries(uow, query: dict, actor=None) -> dict:
             .where(entry_organisations.c.organisation_id == query["organisation"])))
     if query.get("tag"):
         select = select.where(json_list_contains(entries.c.tags, _normal_tag(query["tag"])))
+    if query.get("published_since"):
+        select = select.where(entries.c.published_at >= query["published_since"])
     sort = query.get("sort") or "newest"
     if sort == "title":
         select = select.order_by(entries.c.title, entries.c.id)
@@ -214,6 +216,20 @@ def erase_personal_data(uow, entry_id, actor) -> dict:
     _, staff_view = _record_version(uow, row.id, "erase_personal_data", actor)
     uow.commit()
     return staff_view
+
+
+def submitter_contact(uow, entry_id, actor) -> dict | None:
+    """The notify service only: where to tell the submitter of a public submission what became of
+    it (``{email, name, language}``), or None when the entry was created by staff or carries no
+    address. Events never carry contact data; this is the one way it leaves the catalog."""
+    require_service(actor, "notify")
+    row = find_entry(uow.session, entry_id)
+    if row is None:
+        raise NotFound(f"no entry {str(entry_id)[:40]!r}")
+    contact = row.contact or {}
+    if row.created_by is not None or not contact.get("email"):
+        return None
+    return {"email": contact["email"], "name": contact.get("name"), "language": row.language}
 
 
 # ====================================================================== internals

@@ -64,6 +64,12 @@ class CatalogService:
             return entries.review_entry(uow, entry_id, decision, self.caller.actor)
 
     @rpc
+    def submitter_contact(self, entry_id):
+        """The notify service only: the submitter's address of a public submission, or None."""
+        with self.db() as uow:
+            return entries.submitter_contact(uow, entry_id, self.caller.actor)
+
+    @rpc
     def entry_history(self, entry_id):
         with self.db() as uow:
             return entries.entry_history(uow, entry_id, self.caller.actor)

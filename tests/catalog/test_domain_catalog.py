@@ -1,11 +1,15 @@
 """Listing and filtering entries, themes and regions with counts, organisations, articles."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
+import sqlalchemy as sa
 
 from kernel.errors import Forbidden, NotFound, ValidationFailed
 from services.catalog import articles, entries, organisations, taxonomy
 from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema,
                                       EntryQuerySchema, OrganisationCreateSchema, OrganisationQuerySchema)
 from kernel.schemas import load_input
+from services.catalog.models import entries as entries_table
 from tests.catalog.conftest import BERLIN, CITIZEN, HALLE, STAFF, entry_data, outbox_events
 
 
@@ -90,6 +94,29 @@ def test_organisations(make_uow, catalog_engine):
             organisations.create_organisation(uow, {"name": "X", "kind": "other"}, CITIZEN)
     with pytest.raises(ValidationFailed):
         new_organisation(make_uow, location=BERLIN)
+
+
+def test_published_since_lists_what_was_published_from_then_on(make_uow, theme_slugs, catalog_engine):
+    older = create(make_uow, entry_data(theme_slugs, title="Früher veröffentlicht"))
+    submitted = create(make_uow, entry_data(theme_slugs, title="Später geprüft"), actor=None)
+    with catalog_engine.begin() as conn:  # the first one was published a week ago
+        conn.execute(sa.update(entries_table).where(entries_table.c.id == older["id"])
+                     .values(published_at=datetime.now(timezone.utc) - timedelta(days=7)))
+    since = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
+    assert ids(listing(make_uow, published_since=since)) == []
+    with make_uow() as uow:
+        entries.review_entry(uow, submitted["id"], {"action": "publish", "version": 1}, STAFF)
+    assert ids(listing(make_uow, published_since=since)) == [submitted["id"]]
+    assert set(ids(listing(make_uow))) == {older["id"], submitted["id"]}
+    with pytest.raises(ValidationFailed):  # a time without a zone is ambiguous
+        listing(make_uow, published_since="2026-12-01T10:00:00")
+    raw = {"type": "news", "title": "Neu", "body": "…", "themes": theme_slugs[:1]}
+    with make_uow() as uow:
+        news = articles.create_article(uow, load_input(ArticleCreateSchema, raw), STAFF)
+        assert ids(articles.list_articles(uow, load_input(ArticleQuerySchema, {"published_since": since}))) == \
+            [news["id"]]
+        later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+        assert articles.list_articles(uow, load_input(ArticleQuerySchema, {"published_since": later}))["total"] == 0
 
 
 def test_articles_and_news(make_uow, theme_slugs, catalog_engine):

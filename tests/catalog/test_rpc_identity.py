@@ -19,7 +19,7 @@ from services.search.service import SearchService
 from services.survey.models import surveys as surveys_table
 from services.survey.service import SurveyService
 from tests.databases import fresh_catalog_database, fresh_service_database
-from tests.identity import ADMIN, EDITOR, GATEWAY_KEY, SERVICE_TRUST, staff_rpc
+from tests.identity import ADMIN, EDITOR, GATEWAY_KEY, NOTIFY_KEY, SERVICE_TRUST, staff_rpc
 from tests.search.test_search_service import entry_data
 from tests.survey.conftest import EVERY_TYPE, GOOD_ANSWERS, SETTINGS
 
@@ -123,6 +123,10 @@ PUBLIC_CALLS = {("catalog", name) for name in (
     {("survey", name) for name in ("issue_participation", "submit_response", "health")}
 
 
+# the RPCs only a service acting as itself may make: (service, method) → that service
+SERVICE_CALLS = {("catalog", "submitter_contact"): "notify"}
+
+
 def rpc_names(service_cls) -> set[str]:
     from nameko.rpc import Rpc
 
@@ -137,7 +141,23 @@ def test_every_rpc_is_either_a_tested_staff_call_or_public():
     declared = {("catalog", name) for name in rpc_names(CatalogService)} | \
         {("search", name) for name in rpc_names(SearchService)} | \
         {("survey", name) for name in rpc_names(SurveyService)}
-    assert declared == staff | PUBLIC_CALLS
+    assert declared == staff | PUBLIC_CALLS | set(SERVICE_CALLS)
+
+
+def test_a_submitter_s_address_goes_to_the_notify_service_alone(platform, rabbit_uri):
+    public = call_as(rabbit_uri, None, "catalog", "create_entry",
+                     ({**entry_data(title="Von Bürgern"), "contact": {"email": "buerger@example.org"}},))
+    notify = ActorSigner("notify", NOTIFY_KEY).sign({"sub": "notify", "roles": []})
+    assert call_as(rabbit_uri, notify, "catalog", "submitter_contact", (public["id"],))["email"] == \
+        "buerger@example.org"
+    staff_made = platform["published"]["id"]
+    assert call_as(rabbit_uri, notify, "catalog", "submitter_contact", (staff_made,)) is None
+    # an admin, an impostor naming itself notify, an anonymous caller: refused
+    impostor = ActorSigner("notify", INTRUDER_KEY).sign({"sub": "notify", "roles": []})
+    gateway_as_notify = ActorSigner("gateway", GATEWAY_KEY).sign({"sub": "notify", "roles": ["notify"]})
+    for assertion in (ActorSigner("gateway", GATEWAY_KEY).sign(ADMIN), impostor, gateway_as_notify, None):
+        with pytest.raises(Forbidden):
+            call_as(rabbit_uri, assertion, "catalog", "submitter_contact", (public["id"],))
 
 
 def snapshot(database_url, survey_url) -> list:

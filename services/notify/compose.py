@@ -1,0 +1,144 @@
+"""What each delivery says: the mail of a ``deliveries`` row, rendered when it is sent.
+
+Subscriber mails are addressed from the subscriber row (the delivery keeps no address) and
+only while the subscriber may get them: a confirmation while pending, anything else once
+confirmed. A newsletter is rendered once per newsletter and language; each recipient's copy
+differs only in its links.
+"""
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from services.notify import subscriptions
+from services.notify.mail import Mail, MailSettings, Renderer, build_message
+from services.notify.models import alerts, items, newsletters
+from services.notify.texts import texts
+
+MANAGE_MARK, UNSUBSCRIBE_MARK = "@@MANAGE@@", "@@UNSUBSCRIBE@@"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    recipient: str
+    message: bytes
+
+
+class Composer:
+    def __init__(self, mail_settings: MailSettings, subscription_settings: subscriptions.Settings):
+        self.mail_settings = mail_settings
+        self.renderer = Renderer(mail_settings)
+        self.subscription_settings = subscription_settings
+        self._newsletters: dict[tuple, Mail] = {}
+
+    def compose(self, connection, delivery: dict) -> Outgoing | None:
+        """The mail of ``delivery`` (a row with its subscriber's ``email``, ``status``,
+        ``token_version`` when it has one), or None when it must not be sent any more."""
+        kind = delivery["kind"]
+        if delivery["subscriber_id"] is not None:
+            allowed = ("pending", "confirmed", "bounced") if kind == "confirm" else ("confirmed",)
+            if delivery["status"] not in allowed:
+                return None
+        return getattr(self, f"_{kind}")(connection, delivery)
+
+    # ------------------------------------------------------------------ per kind
+
+    def _subscriber_links(self, delivery: dict) -> dict:
+        subscriber = {"id": delivery["subscriber_id"], "token_version": delivery["token_version"]}
+        token = subscriptions.manage_token(self.subscription_settings, subscriber)
+        return {"manage": self.renderer.url(f"/api/v1/subscriptions/me?token={token}"),
+                "unsubscribe": self.renderer.url(f"/api/v1/subscriptions/unsubscribe?token={token}")}
+
+    def _to_subscriber(self, delivery: dict, mail: Mail, links: dict) -> Outgoing:
+        return Outgoing(delivery["email"], build_message(mail, delivery["email"], delivery["id"], self.mail_settings,
+                                                         unsubscribe_url=links["unsubscribe"]))
+
+    def _confirm(self, connection, delivery: dict) -> Outgoing:
+        subscriber = {"id": delivery["subscriber_id"], "token_version": delivery["token_version"]}
+        token = subscriptions.confirm_token(self.subscription_settings, subscriber)
+        language = delivery["language"]
+        links = {"confirm": self.renderer.url(f"/api/v1/subscriptions/confirm?token={token}")}
+        mail = self.renderer.render("confirm", language, texts(language)["confirm_subject"], links)
+        return Outgoing(delivery["email"], build_message(mail, delivery["email"], delivery["id"], self.mail_settings))
+
+    def _alert(self, connection, delivery: dict) -> Outgoing | None:
+        rows = connection.execute(
+            sa.select(items.c.title, items.c.summary, items.c.path).join(alerts, alerts.c.item_key == items.c.key)
+            .where(alerts.c.delivery_id == delivery["id"]).order_by(items.c.published_at)).all()
+        if not rows:
+            return None
+        language, t = delivery["language"], texts(delivery["language"])
+        entries = [{"title": row.title, "summary": row.summary, "url": self.renderer.url(row.path)} for row in rows]
+        subject = (t["alert_subject_one"].format(title=rows[0].title[:120]) if len(rows) == 1
+                   else t["alert_subject_many"].format(count=len(rows)))
+        heading = {"daily": t["digest_daily"], "weekly": t["digest_weekly"]}.get(delivery["frequency"])
+        links = self._subscriber_links(delivery)
+        mail = self.renderer.render("items", language, subject, links, heading=heading, intro=[t["alert_intro"]],
+                                    items=entries)
+        return self._to_subscriber(delivery, mail, links)
+
+    def _newsletter_mail(self, connection, newsletter_id: str, test: bool) -> Mail | None:
+        cache_key = (newsletter_id, test)
+        if cache_key not in self._newsletters:
+            row = connection.execute(sa.select(newsletters).where(newsletters.c.id == newsletter_id)).mappings().first()
+            if row is None:
+                return None
+            self._newsletters[cache_key] = self.newsletter_mail(row, test)
+            if len(self._newsletters) > 8:
+                self._newsletters.pop(next(iter(self._newsletters)))
+        return self._newsletters[cache_key]
+
+    def newsletter_mail(self, row, test: bool = False, links: dict | None = None) -> Mail:
+        language = row["language"]
+        entries = [{"title": item["title"], "summary": item.get("summary"), "url": self.renderer.url(item["path"])}
+                   for item in row["items"]]
+        subject = (texts(language)["test_marker"] if test else "") + row["subject"]
+        intro = [part.strip() for part in row["intro"].split("\n\n") if part.strip()]
+        links = links or {"manage": MANAGE_MARK, "unsubscribe": UNSUBSCRIBE_MARK}
+        return self.renderer.render("items", language, subject, links, heading=row["subject"], intro=intro,
+                                    items=entries)
+
+    def _newsletter(self, connection, delivery: dict) -> Outgoing | None:
+        mail = self._newsletter_mail(connection, delivery["ref"], test=False)
+        if mail is None:
+            return None
+        links = self._subscriber_links(delivery)
+        personal = Mail(mail.subject, _with_links(mail.text, links), _with_links(mail.html, links))
+        return self._to_subscriber(delivery, personal, links)
+
+    def _test(self, connection, delivery: dict) -> Outgoing | None:
+        mail = self._newsletter_mail(connection, delivery["ref"], test=True)
+        if mail is None:
+            return None
+        links = {"manage": "#", "unsubscribe": "#"}
+        sample = Mail(mail.subject, _with_links(mail.text, links), _with_links(mail.html, links))
+        return Outgoing(delivery["recipient"], build_message(sample, delivery["recipient"], delivery["id"],
+                                                             self.mail_settings))
+
+    def _review(self, connection, delivery: dict) -> Outgoing | None:
+        context, language = delivery["context"] or {}, delivery["language"]
+        if not delivery["recipient"] or not context:
+            return None
+        t = texts(language)
+        subject = t[f"review_{context['decision']}_subject"].format(title=context["title"][:120])
+        mail = self.renderer.render("review", language, subject, personal=True, decision=context["decision"],
+                                    reason=context.get("reason"), title=context["title"],
+                                    url=self.renderer.url(context["path"]))
+        return Outgoing(delivery["recipient"], build_message(mail, delivery["recipient"], delivery["id"],
+                                                             self.mail_settings))
+
+    def _review_digest(self, connection, delivery: dict) -> Outgoing | None:
+        context, language = delivery["context"] or {}, delivery["language"]
+        if not delivery["recipient"] or not context.get("entries"):
+            return None
+        t = texts(language)
+        entries = [{"title": entry["title"], "summary": entry.get("summary"), "url": self.renderer.url(entry["path"])}
+                   for entry in context["entries"]]
+        subject = t["review_digest_subject"].format(count=len(entries))
+        mail = self.renderer.render("items", language, subject, heading=subject, intro=[t["review_digest_body"]],
+                                    items=entries)
+        return Outgoing(delivery["recipient"], build_message(mail, delivery["recipient"], delivery["id"],
+                                                             self.mail_settings))
+
+
+def _with_links(text: str, links: dict) -> str:
+    return text.replace(MANAGE_MARK, links["manage"]).replace(UNSUBSCRIBE_MARK, links["unsubscribe"])

@@ -1,0 +1,158 @@
+"""The send loop: deliveries due are claimed in small batches, composed and handed to SMTP,
+each recorded as soon as the server accepted it.
+
+Several notify processes may run: a batch is claimed with ``FOR UPDATE SKIP LOCKED`` and a
+lease (``claimed_until``); the rows of a process that died are claimed again when their lease
+ran out. A mail the server accepted right before a crash, whose record did not make it, is
+sent again under the same ``Message-ID`` (the delivery's id), which receiving systems use to
+recognise it; at most one mail per sending process can be in that state. Transient failures
+are retried with exponential backoff up to ``max_attempts``; a permanent one fails the
+delivery at once and counts a hard bounce against the subscriber, who gets no more mail after
+``hard_bounce_limit`` of them. Final rows keep no address and no personal context.
+"""
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from kernel.rows import utcnow
+from services.notify.compose import Composer
+from services.notify.mail import envelope_sender
+from services.notify.models import deliveries, subscribers
+from services.notify.smtp import PermanentFailure, TransientFailure
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBER_COLUMNS = (subscribers.c.email, subscribers.c.status, subscribers.c.token_version,
+                      subscribers.c.frequency)
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    rate_per_second: float = 50
+    batch_size: int = 50
+    lease_seconds: float = 60
+    max_attempts: int = 8
+    backoff_seconds: float = 30
+    max_backoff_seconds: float = 6 * 3600
+    hard_bounce_limit: int = 3
+
+
+class Sender:
+    def __init__(self, engine: sa.Engine, transport, composer: Composer, settings: SendSettings,
+                 sleep=time.sleep, clock=time.monotonic):
+        self.engine = engine
+        self.transport = transport
+        self.composer = composer
+        self.settings = settings
+        self.sleep, self.clock = sleep, clock
+        self._next_send = 0.0
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, should_stop, wait) -> None:
+        while not should_stop():
+            try:
+                sent = self.send_batch()
+            except Exception:
+                log.exception("notify: the send loop failed; trying again")
+                self.transport.close()
+                sent = 0
+                wait(2.0)
+            if not sent:
+                if self._idle_long():  # no connection held open while nothing is sent
+                    self.transport.close()
+                wait(0.5)
+        self.transport.close()
+
+    def _idle_long(self) -> bool:
+        return self.clock() - self._next_send > 30
+
+    def send_batch(self) -> int:
+        """Claim and send one batch; returns how many deliveries it handled (0: nothing due)."""
+        batch = self.claim()
+        for delivery in batch:
+            self._pace()
+            self.send_one(delivery)
+        return len(batch)
+
+    def claim(self) -> list[dict]:
+        now = utcnow()
+        due = sa.or_(sa.and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now),
+                     sa.and_(deliveries.c.state == "sending", deliveries.c.claimed_until < now))
+        with self.engine.begin() as connection:
+            query = (sa.select(deliveries.c.id).where(due).order_by(deliveries.c.next_attempt_at)
+                     .limit(self.settings.batch_size))
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True)
+            ids = connection.execute(query).scalars().all()
+            if not ids:
+                return []
+            connection.execute(sa.update(deliveries).where(deliveries.c.id.in_(ids)).values(
+                state="sending", claimed_until=now + timedelta(seconds=self.settings.lease_seconds),
+                attempts=deliveries.c.attempts + 1))
+            rows = connection.execute(
+                sa.select(deliveries, *SUBSCRIBER_COLUMNS)
+                .select_from(deliveries.outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
+                .where(deliveries.c.id.in_(ids)).order_by(deliveries.c.next_attempt_at)).mappings().all()
+        return [dict(row) for row in rows]
+
+    def _pace(self) -> None:
+        rate = self.settings.rate_per_second
+        if rate <= 0:
+            return
+        now = self.clock()
+        if self._next_send > now:
+            self.sleep(self._next_send - now)
+        self._next_send = max(now, self._next_send) + 1.0 / rate
+
+    def send_one(self, delivery: dict) -> None:
+        with self.engine.connect() as connection:
+            try:
+                outgoing = self.composer.compose(connection, delivery)
+            except Exception as error:  # a mail that cannot be made will not be made by trying again
+                log.exception("notify: delivery %s could not be composed", delivery["id"])
+                self._finish(delivery, "failed", f"could not be composed: {type(error).__name__}")
+                return
+        if outgoing is None:
+            self._finish(delivery, "cancelled", None)
+            return
+        try:
+            self.transport.send(envelope_sender(self.composer.mail_settings), outgoing.recipient, outgoing.message)
+        except TransientFailure as error:
+            self._retry(delivery, str(error))
+        except PermanentFailure as error:
+            self._finish(delivery, "failed", str(error), bounced=True)
+        else:
+            self._finish(delivery, "sent", None)
+
+    # ------------------------------------------------------------------ records
+
+    def _finish(self, delivery: dict, state: str, error: str | None, bounced: bool = False) -> None:
+        now = utcnow()
+        with self.engine.begin() as connection:
+            if self._postgres and state == "sent":
+                # a record lost to a database crash only means a resend under the same Message-ID
+                connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
+            connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
+                state=state, error=error, recipient=None, context=None, claimed_until=None,
+                sent_at=now if state == "sent" else None))
+            if bounced and delivery["subscriber_id"] is not None:
+                connection.execute(sa.update(subscribers).where(subscribers.c.id == delivery["subscriber_id"]).values(
+                    hard_bounces=subscribers.c.hard_bounces + 1,
+                    status=sa.case((subscribers.c.hard_bounces + 1 >= self.settings.hard_bounce_limit,
+                                    sa.literal("bounced")), else_=subscribers.c.status)))
+
+    def _retry(self, delivery: dict, error: str) -> None:
+        attempts = delivery["attempts"]  # counted when it was claimed
+        if attempts >= self.settings.max_attempts:
+            self._finish(delivery, "failed", f"gave up after {attempts} attempts: {error}")
+            return
+        delay = min(self.settings.backoff_seconds * 2 ** (attempts - 1), self.settings.max_backoff_seconds)
+        with self.engine.begin() as connection:
+            connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
+                state="pending", error=error[:300], claimed_until=None,
+                next_attempt_at=utcnow() + timedelta(seconds=delay)))
