@@ -14,7 +14,7 @@ actor assertion (``kernel.identity``), so long runs never outlive an assertion.
 from contextlib import contextmanager
 from functools import partial
 
-from nameko.rpc import Rpc
+from nameko.rpc import Client, Rpc, ServiceRpc
 from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel.errors import AlreadyApplied, Conflict, KosiError
@@ -43,6 +43,41 @@ class OnceRpc(Rpc):
 
 
 rpc = partial(OnceRpc.decorator, expected_exceptions=(KosiError,))
+
+
+class RpcAsService(ServiceRpc):
+    """An RPC client to ``target_service`` whose calls carry this service's own identity (an
+    assertion signed with its key: config ``ACTOR_SIGNING_KEY``, issuer = the service's name),
+    for the few calls a service makes on its own behalf, such as notify asking the catalog for a
+    submitter's address. Each call gets a fresh assertion; the worker's context (and so what
+    its own caller asserted) stays as it is."""
+
+    def setup(self):
+        super().setup()
+        from nameko import config
+
+        name = self.container.service_name
+        if not config.get("ACTOR_SIGNING_KEY"):
+            raise ValueError(f"{name} needs ACTOR_SIGNING_KEY to call {self.target_service} as itself")
+        self.signer = ActorSigner(name, config["ACTOR_SIGNING_KEY"])
+        self.identity = {"sub": name, "roles": []}
+
+    def get_dependency(self, worker_ctx):
+        return _AsService(self, worker_ctx)
+
+
+class _AsService:
+    def __init__(self, provider: RpcAsService, worker_ctx):
+        self._provider, self._worker_ctx = provider, worker_ctx
+
+    def __getattr__(self, method):
+        provider = self._provider
+
+        def call(*args, **kwargs):
+            context = {**self._worker_ctx.context_data, ACTOR_CONTEXT_KEY: provider.signer.sign(provider.identity)}
+            client = Client(provider.publisher.publish, provider.reply_listener.register_for_reply, context)
+            return getattr(getattr(client, provider.target_service), method)(*args, **kwargs)
+        return call
 
 
 class _SignedService:

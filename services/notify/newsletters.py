@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from kernel.db import insert_or_ignore
 from kernel.errors import Conflict, InvalidTransition, NotFound
 from kernel.roles import actor_name, require_staff
-from kernel.rows import looks_like_uuid, new_id, paginate, utcnow
+from kernel.rows import aware, looks_like_uuid, new_id, paginate, utcnow
 from services.notify.models import deliveries, interests, newsletters, subscribers
 
 QUEUE_CHUNK = 2000
@@ -164,6 +164,8 @@ def _locked(session, newsletter_id) -> dict:
 
 
 def _view(session, row: dict) -> dict:
-    return {key: row[key] for key in ("id", "status", "subject", "intro", "language", "segment", "items", "version",
-                                      "created_by", "created_at", "updated_at", "sent_at")} | \
-        {"progress": progress(session, row["id"])}
+    view = {key: row[key] for key in ("id", "status", "subject", "intro", "language", "segment", "items", "version",
+                                      "created_by")}
+    times = {key: aware(row[key]).isoformat() if row[key] is not None else None
+             for key in ("created_at", "updated_at", "sent_at")}
+    return {**view, **times, "progress": progress(session, row["id"])}

@@ -16,7 +16,8 @@ from services.notify.models import deliveries, items
 
 
 def queue_decision_mail(session, data: dict, decision: str, contact: dict | None, now=None) -> bool:
-    """A ``review`` delivery for a published or rejected submission; once per entry version."""
+    """A ``review`` delivery for a published or rejected submission; once per entry and decision
+    (published again after a withdrawal, it is not announced again)."""
     if not contact or not contact.get("email"):
         return False
     now = now or utcnow()
@@ -24,7 +25,7 @@ def queue_decision_mail(session, data: dict, decision: str, contact: dict | None
                "reason": data.get("rejection_reason") if decision == "rejected" else None}
     delivery_id = new_id()
     statement = insert_or_ignore(session, deliveries).values(
-        id=delivery_id, key=f"review:{data['id']}:{data['version']}", kind="review", ref=data["id"],
+        id=delivery_id, key=f"review:{data['id']}:{decision}", kind="review", ref=data["id"],
         subscriber_id=None, recipient=contact["email"], language=contact.get("language") or "de", context=context,
         state="pending", next_attempt_at=now, created_at=now)
     return session.execute(statement).rowcount == 1

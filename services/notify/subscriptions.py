@@ -137,7 +137,11 @@ def _write_index(session, subscriber_id: str, preferences: dict) -> None:
 def view(row: dict, settings: Settings) -> dict:
     public = prefs.public_view(row["preferences"])
     return {"status": row["status"], "email": row["email"], "language": row["language"], **public,
-            "confirmed_at": row.get("confirmed_at")}
+            "confirmed_at": _iso(row.get("confirmed_at"))}
+
+
+def _iso(value) -> str | None:
+    return aware(value).isoformat() if value is not None else None
 
 
 def get_subscription(uow, token, settings: Settings) -> dict:
