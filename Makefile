@@ -45,6 +45,7 @@ bench: $(STAMP) services
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.survey
+	$(BIN)/python -m bench.notify
 
 clean:
 	rm -rf $(VENV) var
