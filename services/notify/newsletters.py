@@ -148,19 +148,18 @@ def finish_sent(session) -> int:
     return len(done)
 
 
-def _row(session, newsletter_id) -> dict:
+def _row(session, newsletter_id, lock: bool = False) -> dict:
     row = None
     if looks_like_uuid(newsletter_id):
-        row = session.execute(sa.select(newsletters).where(newsletters.c.id == newsletter_id)).mappings().first()
+        query = sa.select(newsletters).where(newsletters.c.id == newsletter_id)
+        row = session.execute(query.with_for_update() if lock else query).mappings().first()
     if row is None:
         raise NotFound(f"no newsletter {str(newsletter_id)[:40]!r}")
     return dict(row)
 
 
 def _locked(session, newsletter_id) -> dict:
-    _row(session, newsletter_id)
-    return dict(session.execute(sa.select(newsletters).where(newsletters.c.id == newsletter_id)
-                                .with_for_update()).mappings().first())
+    return _row(session, newsletter_id, lock=True)
 
 
 def _view(session, row: dict) -> dict:

@@ -25,6 +25,7 @@ from services.notify.smtp import PermanentFailure, TransientFailure
 
 log = logging.getLogger(__name__)
 
+IDLE_CLOSE_SECONDS = 30  # the SMTP connection is closed after this long without a mail
 SUBSCRIBER_COLUMNS = (subscribers.c.email, subscribers.c.status, subscribers.c.token_version,
                       subscribers.c.frequency)
 
@@ -49,6 +50,7 @@ class Sender:
         self.settings = settings
         self.sleep, self.clock = sleep, clock
         self._next_send = 0.0
+        self._last_sent = clock()
         self._postgres = engine.dialect.name == "postgresql"
 
     # ------------------------------------------------------------------ the loop
@@ -69,14 +71,16 @@ class Sender:
         self.transport.close()
 
     def _idle_long(self) -> bool:
-        return self.clock() - self._next_send > 30
+        return self.clock() - self._last_sent > IDLE_CLOSE_SECONDS
 
     def send_batch(self) -> int:
         """Claim and send one batch; returns how many deliveries it handled (0: nothing due)."""
         batch = self.claim()
-        for delivery in batch:
-            self._pace()
-            self.send_one(delivery)
+        if batch:
+            with self.engine.connect() as connection:  # one connection composes the whole batch
+                for delivery in batch:
+                    self._pace()
+                    self.send_one(connection, delivery)
         return len(batch)
 
     def claim(self) -> list[dict]:
@@ -109,17 +113,17 @@ class Sender:
             self.sleep(self._next_send - now)
         self._next_send = max(now, self._next_send) + 1.0 / rate
 
-    def send_one(self, delivery: dict) -> None:
-        with self.engine.connect() as connection:
-            try:
-                outgoing = self.composer.compose(connection, delivery)
-            except Exception as error:  # a mail that cannot be made will not be made by trying again
-                log.exception("notify: delivery %s could not be composed", delivery["id"])
-                self._finish(delivery, "failed", f"could not be composed: {type(error).__name__}")
-                return
+    def send_one(self, connection, delivery: dict) -> None:
+        try:
+            outgoing = self.composer.compose(connection, delivery)
+        except Exception as error:  # a mail that cannot be made will not be made by trying again
+            log.exception("notify: delivery %s could not be composed", delivery["id"])
+            self._finish(delivery, "failed", f"could not be composed: {type(error).__name__}")
+            return
         if outgoing is None:
             self._finish(delivery, "cancelled", None)
             return
+        self._last_sent = self.clock()
         try:
             self.transport.send(envelope_sender(self.composer.mail_settings), outgoing.recipient, outgoing.message)
         except TransientFailure as error:

@@ -111,7 +111,7 @@ def confirm(uow, token, settings: Settings) -> dict:
         values["preferences"] = prefs.merged(row["preferences"], requested)
         values["language"] = requested.get("language", row["language"])
     elif row["status"] == "confirmed":  # the link was followed before: nothing changes
-        return view(row, settings)
+        return view(row)
     preferences = values.get("preferences", row["preferences"])
     _write_index(session, row["id"], preferences)
     session.execute(sa.update(subscribers).where(subscribers.c.id == row["id"]).values(**values))
@@ -122,7 +122,7 @@ def confirm(uow, token, settings: Settings) -> dict:
     session.execute(sa.insert(consents).values(subscriber_id=row["id"], action="confirmed",
                                                text_version=text_version, at=now))
     uow.commit()
-    return view({**row, **values}, settings)
+    return view({**row, **values})
 
 
 def _write_index(session, subscriber_id: str, preferences: dict) -> None:
@@ -134,7 +134,7 @@ def _write_index(session, subscriber_id: str, preferences: dict) -> None:
     session.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(**columns))
 
 
-def view(row: dict, settings: Settings) -> dict:
+def view(row: dict) -> dict:
     public = prefs.public_view(row["preferences"])
     return {"status": row["status"], "email": row["email"], "language": row["language"], **public,
             "confirmed_at": _iso(row.get("confirmed_at"))}
@@ -145,7 +145,7 @@ def _iso(value) -> str | None:
 
 
 def get_subscription(uow, token, settings: Settings) -> dict:
-    return view(_subscriber_of(uow.session, settings, MANAGE, token), settings)
+    return view(_subscriber_of(uow.session, settings, MANAGE, token))
 
 
 def update_preferences(uow, token, changes: dict, settings: Settings) -> dict:
@@ -163,7 +163,7 @@ def update_preferences(uow, token, changes: dict, settings: Settings) -> dict:
     _write_index(session, row["id"], values["preferences"])
     session.execute(sa.update(subscribers).where(subscribers.c.id == row["id"]).values(**values))
     uow.commit()
-    return view({**row, **values}, settings)
+    return view({**row, **values})
 
 
 def unsubscribe(uow, token, settings: Settings) -> dict:
@@ -176,7 +176,6 @@ def unsubscribe(uow, token, settings: Settings) -> dict:
         _stop_mailing(session, row["id"])
         session.execute(sa.insert(consents).values(subscriber_id=row["id"], action="withdrawn", at=now))
         uow.commit()
-        row["status"] = "unsubscribed"
     return {"status": "unsubscribed", "message": "You will get no more mail from us."}
 
 
