@@ -26,6 +26,20 @@ def _broker_missing(amqp_uri: str) -> int:
     return 2
 
 
+MAIL_DIRECTORY = "var/mail"
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _mail_sink(env: dict) -> subprocess.Popen | None:
+    """The local SMTP sink (``var/mail/*.eml``) where notify sends, unless notify is pointed at
+    a real SMTP server elsewhere."""
+    notify = registry.config_of("notify")
+    if str(notify["SMTP_HOST"]) not in LOCAL_HOSTS:
+        return None
+    return subprocess.Popen([sys.executable, "-m", "cli.mailsink", "--dir", MAIL_DIRECTORY,
+                             "--host", "127.0.0.1", "--port", str(notify["SMTP_PORT"])], env=env)
+
+
 def _wait_until_ready(processes, gateway: str, seconds=90) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -52,10 +66,14 @@ def run_platform(load_demo: bool = True) -> int:
 
     # the local secrets (JWT secret, signing keys) for whatever the environment does not set
     env = dict(os.environ, LOAD_DEMO_DATA="true" if load_demo else "false", **local_environment())
-    processes = {
+    processes = {}
+    sink = _mail_sink(env)
+    if sink is not None:
+        processes["mail-sink"] = sink
+    processes.update({
         name: subprocess.Popen([sys.executable, "-m", "cli.main", "serve", name], env=env)
         for name in registry.SERVICES
-    }
+    })
     stopping = False
 
     def stop(*_):
@@ -67,7 +85,8 @@ def run_platform(load_demo: bool = True) -> int:
     try:
         gateway = gateway_url()
         if _wait_until_ready(processes, gateway):
-            print(f"\nKoSI is up: {gateway}/api/v1/entries  docs: {gateway}/api/v1/docs  (Ctrl-C stops)\n",
+            mail = f"  mails: {MAIL_DIRECTORY}/*.eml" if sink is not None else ""
+            print(f"\nKoSI is up: {gateway}/api/v1/entries  docs: {gateway}/api/v1/docs{mail}  (Ctrl-C stops)\n",
                   flush=True)
         while not stopping:
             exited = [name for name, process in processes.items() if process.poll() is not None]

@@ -1,4 +1,4 @@
-"""A local SMTP server that keeps every mail as an ``.eml`` file (``kosi mail-sink``).
+"""A local SMTP server that keeps every mail as an ``.eml`` file (``python -m cli.mailsink``).
 
 ``make run`` starts it beside the platform (``var/mail/``); the tests start it as a process of
 its own, outside the eventlet-patched test process. Every accepted mail becomes one file

@@ -8,6 +8,7 @@ SERVICES = {
     "catalog": "services.catalog.service",
     "search": "services.search.service",
     "survey": "services.survey.service",
+    "notify": "services.notify.service",
     "gateway": "gateway.service",
 }
 # services that publish events (each has the exchange <name>.events)

@@ -1,9 +1,9 @@
 """Per-machine development secrets, so the repository never carries one.
 
 ``kosi run`` uses them when the environment sets none: the gateway's JWT secret
-(``var/jwt-secret``), the survey service's token secret
-(``var/survey-token-secret``) and the signing keys of the gateway and of the CLI
-(``var/signing-keys.json``), whose public halves the services trust. ``kosi token`` and
+(``var/jwt-secret``), the survey and notify services' token secrets
+(``var/survey-token-secret``, ``var/notify-token-secret``) and the signing keys of the gateway,
+of the CLI and of notify (``var/signing-keys.json``), whose public halves the services trust. ``kosi token`` and
 the other commands use them then too, so they work against the local platform.
 """
 import json
@@ -15,8 +15,9 @@ from kernel.identity import generate_keypair
 
 LOCAL_SECRET_FILE = Path("var/jwt-secret")
 LOCAL_SURVEY_SECRET_FILE = Path("var/survey-token-secret")
+LOCAL_NOTIFY_SECRET_FILE = Path("var/notify-token-secret")
 LOCAL_KEYS_FILE = Path("var/signing-keys.json")
-SIGNERS = ("gateway", "kosi-cli")
+SIGNERS = ("gateway", "kosi-cli", "notify")
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -40,16 +41,18 @@ def local_jwt_secret(create: bool = True) -> str | None:
 
 
 def local_signing_keys(create: bool = True) -> dict | None:
-    """``{"gateway": {"private", "public"}, "kosi-cli": {…}}`` of this machine."""
-    if LOCAL_KEYS_FILE.exists():
-        return json.loads(LOCAL_KEYS_FILE.read_text())
-    if not create:
+    """``{"gateway": {"private", "public"}, "kosi-cli": {…}, …}`` of this machine; a signer
+    added by a later release gets its key pair beside the existing ones."""
+    keys = json.loads(LOCAL_KEYS_FILE.read_text()) if LOCAL_KEYS_FILE.exists() else None
+    if keys is None and not create:
         return None
-    keys = {}
-    for signer in SIGNERS:
-        private, public = generate_keypair()
-        keys[signer] = {"private": private, "public": public}
-    _write_private(LOCAL_KEYS_FILE, json.dumps(keys, indent=2) + "\n")
+    keys = keys or {}
+    missing = [signer for signer in SIGNERS if signer not in keys]
+    if missing and create:
+        for signer in missing:
+            private, public = generate_keypair()
+            keys[signer] = {"private": private, "public": public}
+        _write_private(LOCAL_KEYS_FILE, json.dumps(keys, indent=2) + "\n")
     return keys
 
 
@@ -59,12 +62,17 @@ def local_environment(create: bool = True) -> dict:
     secret = local_jwt_secret(create)
     if secret:
         values["KOSI_JWT_SECRET"] = secret
-    survey_secret = local_secret(LOCAL_SURVEY_SECRET_FILE, create)
-    if survey_secret:
-        values["KOSI_SURVEY_TOKEN_SECRET"] = survey_secret
+    for name, path in (("KOSI_SURVEY_TOKEN_SECRET", LOCAL_SURVEY_SECRET_FILE),
+                       ("KOSI_NOTIFY_TOKEN_SECRET", LOCAL_NOTIFY_SECRET_FILE)):
+        token_secret = local_secret(path, create)
+        if token_secret:
+            values[name] = token_secret
     keys = local_signing_keys(create)
     if keys:
-        values["KOSI_GATEWAY_SIGNING_KEY"] = keys["gateway"]["private"]
-        values["KOSI_OPERATOR_SIGNING_KEY"] = keys["kosi-cli"]["private"]
-        values["KOSI_TRUSTED_SIGNERS"] = ",".join(f"{signer}:{keys[signer]['public']}" for signer in SIGNERS)
+        for name, signer in (("KOSI_GATEWAY_SIGNING_KEY", "gateway"), ("KOSI_OPERATOR_SIGNING_KEY", "kosi-cli"),
+                             ("KOSI_NOTIFY_SIGNING_KEY", "notify")):
+            if signer in keys:
+                values[name] = keys[signer]["private"]
+        values["KOSI_TRUSTED_SIGNERS"] = ",".join(f"{signer}:{keys[signer]['public']}" for signer in SIGNERS
+                                                  if signer in keys)
     return {name: value for name, value in values.items() if not os.environ.get(name)}

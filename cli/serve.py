@@ -18,11 +18,15 @@ def _prepare_sqlite_folder(database_url: str) -> None:
 
 
 def _load_demo_data(name: str, config: dict) -> None:
-    """Services with demo data have ``services/<name>/demo.py`` with ``load_demo(make_uow)``."""
+    """Services with demo data have ``services/<name>/demo.py`` with ``load_demo(make_uow)``
+    (notify has none: its data are people)."""
     import importlib
+    import importlib.util
 
     from kernel.db import create_db_engine, unit_of_work_factory
 
+    if importlib.util.find_spec(f"services.{name}.demo") is None:
+        return
     module = importlib.import_module(f"services.{name}.demo")
     models = importlib.import_module(f"services.{name}.models")
     engine = create_db_engine(config[database_url_key(name)])

@@ -52,6 +52,27 @@ def json_body(request) -> dict:
     return body
 
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def form_or_json_body(request) -> dict:
+    """An optional body, JSON or an HTML form (RFC 8058's one-click POST is a form); ``{}``
+    without one."""
+    if not body_bytes(request).strip():
+        return {}
+    if request.mimetype in _FORM_TYPES:
+        fields = {}
+        for key in request.form.keys():
+            values = request.form.getlist(key)
+            fields[key] = values if len(values) > 1 else values[0]
+        _check_values(fields)
+        return fields
+    if not _JSON_TYPES.match(request.mimetype or ""):
+        raise UnsupportedMediaType(f"send the body as a form or as application/json, not "
+                                   f"{request.mimetype or 'without a Content-Type'}")
+    return json_body(request)
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 

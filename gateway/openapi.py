@@ -38,6 +38,8 @@ class Operation:
     response: type | None = None
     status: int = 200
     content_type: str = "application/json"
+    body_types: tuple = ("application/json",)  # the media types the body may come in
+    body_required: bool = True
     errors: tuple = ()
     headers: dict = field(default_factory=dict)  # response header name → description
     request_headers: dict = field(default_factory=dict)  # optional request header name → description
@@ -111,8 +113,8 @@ def _operation(spec_op: Operation, method: str, url: str) -> dict:
     else:
         operation["security"] = []
     if spec_op.body:
-        operation["requestBody"] = {"required": True,
-                                    "content": {"application/json": {"schema": spec_op.body}}}
+        operation["requestBody"] = {"required": spec_op.body_required,
+                                    "content": {media: {"schema": spec_op.body} for media in spec_op.body_types}}
     success = {"description": _STATUS_TEXT.get(spec_op.status, "OK")}
     if spec_op.response:
         success["content"] = {spec_op.content_type: {"schema": spec_op.response}}

@@ -52,11 +52,17 @@ def client_address(request, trust_forwarded_for: bool) -> str:
 
 
 class PublicWriteLimit(DependencyProvider):
-    """Injects ``check(request)``: counts an anonymous write of the caller's address."""
+    """Injects ``check(request)``: counts an anonymous write of the caller's address, at most
+    config ``<limit_key>`` in ``<window_key>`` seconds (entry submissions by default)."""
+
+    def __init__(self, limit_key="PUBLIC_WRITES_PER_WINDOW", window_key="PUBLIC_WRITE_WINDOW_SECONDS",
+                 default_limit=20, what="submissions"):
+        self.limit_key, self.window_key = limit_key, window_key
+        self.default_limit, self.what = default_limit, what
 
     def setup(self):
-        self.limiter = SlidingWindowLimiter(int(nameko_config.get("PUBLIC_WRITES_PER_WINDOW", 20)),
-                                            float(nameko_config.get("PUBLIC_WRITE_WINDOW_SECONDS", 3600)))
+        self.limiter = SlidingWindowLimiter(int(nameko_config.get(self.limit_key, self.default_limit)),
+                                            float(nameko_config.get(self.window_key, 3600)), what=self.what)
         self.trust_forwarded_for = bool(nameko_config.get("TRUST_FORWARDED_FOR", False))
 
     def get_dependency(self, worker_ctx):

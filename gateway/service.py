@@ -21,6 +21,7 @@ from gateway.responses import json_response
 from gateway.rpc import TimedClusterRpc, TimedRpc
 from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQuerySchema, NetworkSchema, NoQuery,
                              ReadinessSchema, SubmissionReceiptSchema)
+from gateway.notify_routes import NotifyRoutes
 from gateway.survey_routes import SurveyRoutes
 from gateway.web import route as gateway_route
 from kernel import broker
@@ -53,7 +54,7 @@ def route(method: str, path: str):
     return gateway_route(method, API + path)
 
 
-class GatewayService(SurveyRoutes):
+class GatewayService(SurveyRoutes, NotifyRoutes):
     name = "gateway"
 
     auth = TokenAuth()  # checks the AUTH config at start-up; signs staff actors for the services

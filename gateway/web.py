@@ -69,8 +69,18 @@ class GatewayWsgiApp(WsgiApp):
         return response(environ, start_response)
 
 
-# participation is anonymous: its access log lines do not say who sent them
-_ANONYMOUS_PATHS = re.compile(r"^/api/v1/surveys/[^/?]*/(?:responses|participation)(?:[?/]|$)")
+# participation is anonymous, and who manages a subscription is nobody's business: their
+# access log lines do not say who sent them
+_ANONYMOUS_PATHS = re.compile(r"^/api/v1/(?:surveys/[^/?]*/(?:responses|participation)|subscriptions)(?:[?/]|$)")
+# the links in mails carry a token that is as good as a password: no log line shows one
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*", re.IGNORECASE)
+
+
+class RedactTokens(logging.Filter):
+    def filter(self, record):
+        if isinstance(record.msg, str) and "token=" in record.msg.lower():
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", record.msg)
+        return True
 
 
 class AccessLogProtocol(HttpOnlyProtocol):
@@ -88,8 +98,11 @@ class GatewayServer(WebServer):
     URL_LENGTH_LIMIT = 32 * 1024
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=AccessLogProtocol, debug=False):
+        log = logging.getLogger("nameko.web.server")
+        if not any(isinstance(existing, RedactTokens) for existing in log.filters):
+            log.addFilter(RedactTokens())
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
-                           log=logging.getLogger("nameko.web.server"), url_length_limit=self.URL_LENGTH_LIMIT)
+                           log=log, url_length_limit=self.URL_LENGTH_LIMIT)
 
     def process_request(self, sock, address):
         # without this, responses over eventlet's 16 KiB write buffer stall ~40 ms

@@ -10,6 +10,8 @@ eventlet.monkey_patch()
 
 import pytest  # noqa: E402
 
+from tests.mail import mailbox, smtp_sink  # noqa: E402,F401 (a real SMTP server, for every test)
+
 AMQP_URI = "pyamqp://guest:guest@localhost:5672/"
 
 

@@ -128,6 +128,11 @@ class NewsletterSendSchema(InputSchema):
                            **described("send one test mail to this address instead of the segment"))
 
 
+class NewsletterTestSchema(InputSchema):
+    test_to = fields.Email(required=True, validate=validate.Length(max=254),
+                           **described("where the test copy goes (yourself)"))
+
+
 class NewsletterQuerySchema(InputSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

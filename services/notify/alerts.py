@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from kernel.db import insert_or_ignore
 from kernel.rows import new_id, utcnow
-from services.notify.models import alerts, deliveries, interests, items, subscribers
-from services.notify.preferences import item_facets
+from services.notify.models import alert_keys, alerts, deliveries, items, subscribers
+from services.notify.preferences import item_keys
 
 
 @dataclass(frozen=True)
@@ -58,23 +58,31 @@ def article_item(data: dict) -> dict:
             "lat": None, "lon": None, "published_at": data.get("published_at") or data["updated_at"]}
 
 
-def survey_item(session, data: dict) -> dict:
+def survey_item(data: dict, linked_entry=lambda entry_id: None) -> dict:
     """A survey takes its themes from its link: a theme, or the themes and region of the
-    linked entry (when notify saw it published)."""
+    linked entry (``linked_entry(id)`` → its item, when notify saw it published)."""
     link = data.get("link") or {}
     themes, regions = [], []
     if link.get("type") == "theme":
         themes = [link["ref"]]
     elif link.get("type") == "entry":
-        entry = session.execute(sa.select(items.c.themes, items.c.regions)
-                                .where(items.c.key == f"entry:{link['ref']}")).first()
+        entry = linked_entry(link["ref"])
         if entry is not None:
-            themes, regions = list(entry.themes), list(entry.regions)
+            themes, regions = list(entry["themes"]), list(entry["regions"])
     title = data["title"]
     return {"key": f"survey:{data['id']}", "type": "survey", "kind": "survey",
             "title": title.get("de") if isinstance(title, dict) else str(title), "summary": None,
             "path": f"/api/v1/surveys/{data['id']}", "themes": themes, "regions": regions,
             "lat": None, "lon": None, "published_at": data["published_at"]}
+
+
+def known_entry(session):
+    """``linked_entry`` for ``survey_item``: an entry's item as notify recorded it."""
+    def lookup(entry_id: str) -> dict | None:
+        row = session.execute(sa.select(items.c.themes, items.c.regions)
+                              .where(items.c.key == f"entry:{entry_id}")).first()
+        return dict(row._mapping) if row is not None else None
+    return lookup
 
 
 # ---------------------------------------------------------------------------- matching
@@ -84,39 +92,37 @@ def record_and_match(session, item: dict, schedule: Schedule, now: datetime | No
     matches who has none for it yet. Returns how many alerts were queued."""
     now = now or utcnow()
     row = {key: item[key] for key in ("key", "type", "kind", "summary", "themes", "regions")}
-    session.execute(insert_or_ignore(session, items).values(
-        **row, title=item["title"][:300], path=item["path"][:300], published_at=_timestamp(item["published_at"], now)))
+    first_time = session.execute(insert_or_ignore(session, items).values(
+        **row, title=item["title"][:300], path=item["path"][:300],
+        published_at=_timestamp(item["published_at"], now))).rowcount == 1
     matched = matching_subscribers(item)
-    due = sa.case((subscribers.c.frequency == "daily", sa.literal(schedule.due("daily", now))),
-                  (subscribers.c.frequency == "weekly", sa.literal(schedule.due("weekly", now))),
+    due = sa.case((matched.c.frequency == "daily", sa.literal(schedule.due("daily", now))),
+                  (matched.c.frequency == "weekly", sa.literal(schedule.due("weekly", now))),
                   else_=sa.literal(schedule.due("immediately", now)))
-    rows = sa.select(matched.c.id, sa.literal(item["key"]), due, sa.literal(now)) \
-        .select_from(matched.join(subscribers, subscribers.c.id == matched.c.id))
-    statement = insert_or_ignore(session, alerts).from_select(
-        ["subscriber_id", "item_key", "due_at", "created_at"], rows)
+    # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT (its parser reads it as a join's ON)
+    rows = sa.select(matched.c.id, sa.literal(item["key"]), due, sa.literal(now)).where(sa.true())
+    # alerts of an item exist only once its items row does: the first time, nobody can have one,
+    # and a plain INSERT spares the conflict check per row (a fifth of the cost, measured);
+    # a handler of the same item at the same moment waits for this one's items row
+    into = sa.insert(alerts) if first_time else insert_or_ignore(session, alerts)
+    statement = into.from_select(["subscriber_id", "item_key", "due_at", "created_at"], rows)
     return session.execute(statement).rowcount
 
 
 def matching_subscribers(item: dict):
-    """The ids of confirmed subscribers whose every chosen facet the item matches, as a subquery."""
-    by_facet: dict[str, list[str]] = {}
-    for facet, value in item_facets(item):
-        by_facet.setdefault(facet, []).append(value)
-    offered = sa.or_(*(sa.and_(interests.c.facet == facet, interests.c.value.in_(values))
-                       for facet, values in by_facet.items()))
+    """The confirmed subscribers (id, frequency) whose every chosen facet the item matches, as a
+    subquery: the ``alert_keys`` rows of the keys the item satisfies (``preferences.item_keys``),
+    then the exact box."""
     if item.get("lat") is not None:
         lat, lon = item["lat"], item["lon"]
-        inside = sa.or_(subscribers.c.min_lat.is_(None),
-                        sa.and_(subscribers.c.min_lat <= lat, subscribers.c.max_lat >= lat,
-                                subscribers.c.min_lon <= lon, subscribers.c.max_lon >= lon))
+        inside = sa.or_(alert_keys.c.min_lat.is_(None),
+                        sa.and_(alert_keys.c.min_lat <= lat, alert_keys.c.max_lat >= lat,
+                                alert_keys.c.min_lon <= lon, alert_keys.c.max_lon >= lon))
     else:
-        inside = subscribers.c.min_lat.is_(None)
-    return (sa.select(subscribers.c.id)
-            .select_from(interests.join(subscribers, subscribers.c.id == interests.c.subscriber_id))
-            .where(offered, subscribers.c.status == "confirmed", inside)
-            .group_by(subscribers.c.id, subscribers.c.dimensions)
-            .having(sa.func.count(sa.distinct(interests.c.facet)) == subscribers.c.dimensions)
-            .subquery("matched"))
+        inside = alert_keys.c.min_lat.is_(None)
+    return (sa.select(alert_keys.c.subscriber_id.label("id"), alert_keys.c.frequency)
+            .where(alert_keys.c.key.in_(item_keys(item)), inside)
+            .distinct().subquery("matched"))
 
 
 def forget_pending(session, item_key: str) -> None:

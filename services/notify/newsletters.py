@@ -64,7 +64,7 @@ def get_newsletter(uow, newsletter_id, actor) -> dict:
 def list_newsletters(uow, query: dict, actor) -> dict:
     require_staff(actor)
     select = sa.select(newsletters).order_by(newsletters.c.created_at.desc(), newsletters.c.id)
-    return paginate(uow.session, select, query, lambda rows: [_view(uow.session, dict(row)) for row in rows])
+    return paginate(uow.session, select, query, lambda rows: [_view(uow.session, dict(row._mapping)) for row in rows])
 
 
 def queue_test(uow, newsletter_id, address: str, actor) -> dict:

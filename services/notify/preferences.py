@@ -1,16 +1,23 @@
-"""A subscriber's preferences, and the alert criteria as rows of the ``interests`` index.
+"""A subscriber's preferences, and the alert criteria as rows of two indexes.
 
 An item matches a subscriber when, for every facet the subscriber chose, the item has one of
 the chosen values: themes, regions, kinds, and the grid cells a bounding box covers (the exact
-box is checked after the cell matched). A subscriber who chose no criteria has the single
-facet ``all``. Matching is then one indexed lookup per item (``alerts.match``), whatever the
-number of subscribers.
+box is checked after the cell matched).
+
+``alert_keys`` (matching): one key per combination the subscriber accepts, ``theme|region|kind|cell``
+with ``*`` for a facet left open ("wohnen|15088|*|*": housing in Harz, any kind, anywhere in
+it). An item probes the few keys it could satisfy (each of its values or ``*``, per facet), so
+the lookup reads only the rows of subscribers it matches, not every subscriber of a popular
+theme. ``interests`` (segments of a newsletter): the plain (facet, value) pairs.
 """
+import itertools
 import math
 
 DEFAULTS = {"newsletter": False, "alerts": None, "frequency": "immediately"}
 CELL_DEGREES = 0.25
 MAX_CELLS = 400  # a larger box is matched by its exact bounds alone (facet value "*")
+# more combinations than this with the box's cells: the box is matched by its exact bounds alone
+MAX_KEYS_WITH_CELLS = 1000
 ANY = "*"
 
 
@@ -46,38 +53,42 @@ def _cells(bbox) -> list[str]:
     return [f"{row}:{column}" for row in rows for column in columns]
 
 
-def index_rows(preferences: dict) -> tuple[list[tuple[str, str]], dict]:
-    """(facet, value) pairs of the alert criteria, and the subscriber columns that go with them
-    (``dimensions``: how many facets must match; the box bounds)."""
+def _key(theme: str, region: str, kind: str, grid_cell: str) -> str:
+    return f"{theme}|{region}|{kind}|{grid_cell}"
+
+
+def index_rows(preferences: dict) -> tuple[list[tuple[str, str]], list[str], dict]:
+    """The (facet, value) pairs of the alert criteria, their combination keys, and the subscriber
+    columns that go with them (the box bounds, for the exact check)."""
     criteria = preferences.get("alerts")
     columns = {"newsletter": bool(preferences.get("newsletter")),
-               "frequency": preferences.get("frequency") or "immediately", "dimensions": 0,
+               "frequency": preferences.get("frequency") or "immediately",
                "min_lat": None, "min_lon": None, "max_lat": None, "max_lon": None}
     if criteria is None:
-        return [], columns
+        return [], [], columns
+    themes, regions, kinds = criteria["themes"] or [ANY], criteria["regions"] or [ANY], criteria["kinds"] or [ANY]
     pairs = [("theme", value) for value in criteria["themes"]]
     pairs += [("region", value) for value in criteria["regions"]]
     pairs += [("kind", value) for value in criteria["kinds"]]
+    cells = [ANY]
     if criteria["bbox"]:
         min_lon, min_lat, max_lon, max_lat = criteria["bbox"]
         columns.update(min_lat=min_lat, min_lon=min_lon, max_lat=max_lat, max_lon=max_lon)
-        pairs += [("cell", value) for value in _cells(criteria["bbox"])]
-    if not pairs:
-        pairs = [("all", ANY)]
-    columns["dimensions"] = len({facet for facet, _ in pairs})
-    return pairs, columns
+        cells = _cells(criteria["bbox"])
+        if len(themes) * len(regions) * len(kinds) * len(cells) > MAX_KEYS_WITH_CELLS:
+            cells = [ANY]
+        pairs += [("cell", value) for value in cells]
+    keys = [_key(*combination) for combination in itertools.product(themes, regions, kinds, cells)]
+    return pairs, keys, columns
 
 
-def item_facets(item: dict) -> list[tuple[str, str]]:
-    """(facet, value) pairs a new item offers to the index."""
-    pairs = [("all", ANY)]
-    pairs += [("theme", value) for value in item["themes"]]
-    pairs += [("region", value) for value in item["regions"]]
-    if item.get("kind"):
-        pairs.append(("kind", item["kind"]))
-    if item.get("lat") is not None:
-        pairs += [("cell", cell(item["lat"], item["lon"])), ("cell", ANY)]
-    return pairs
+def item_keys(item: dict) -> list[str]:
+    """The combination keys a new item satisfies: per facet, each of its values or ``*``."""
+    themes = [*item["themes"], ANY]
+    regions = [*item["regions"], ANY]
+    kinds = [item["kind"], ANY] if item.get("kind") else [ANY]
+    cells = [cell(item["lat"], item["lon"]), ANY] if item.get("lat") is not None else [ANY]
+    return [_key(*combination) for combination in itertools.product(themes, regions, kinds, cells)]
 
 
 def public_view(preferences: dict) -> dict:

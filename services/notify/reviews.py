@@ -21,8 +21,7 @@ def queue_decision_mail(session, data: dict, decision: str, contact: dict | None
     if not contact or not contact.get("email"):
         return False
     now = now or utcnow()
-    context = {"decision": decision, "title": data["title"][:300], "path": f"/api/v1/entries/{data['id']}",
-               "reason": data.get("rejection_reason") if decision == "rejected" else None}
+    context = decision_context(data, decision)
     delivery_id = new_id()
     statement = insert_or_ignore(session, deliveries).values(
         id=delivery_id, key=f"review:{data['id']}:{decision}", kind="review", ref=data["id"],
@@ -31,12 +30,22 @@ def queue_decision_mail(session, data: dict, decision: str, contact: dict | None
     return session.execute(statement).rowcount == 1
 
 
+def decision_context(data: dict, decision: str) -> dict:
+    """What the submitter's mail says, from an ``entry.published`` or ``entry.rejected`` event."""
+    return {"decision": decision, "title": data["title"][:300], "path": f"/api/v1/entries/{data['id']}",
+            "reason": data.get("rejection_reason") if decision == "rejected" else None}
+
+
+def submission_item(data: dict) -> dict:
+    """An entry waiting for review, from an ``entry.submitted`` event."""
+    return {"key": f"submitted:{data['id']}", "type": "submitted", "kind": data["kind"], "title": data["title"][:300],
+            "summary": data.get("summary"), "path": f"/api/v1/entries/{data['id']}",
+            "themes": list(data.get("themes") or []), "regions": [data["region"]] if data.get("region") else []}
+
+
 def note_submission(session, data: dict) -> None:
     """An entry waiting for review (from ``entry.submitted``), for the editors' digest."""
-    session.execute(insert_or_ignore(session, items).values(
-        key=f"submitted:{data['id']}", type="submitted", kind=data["kind"], title=data["title"][:300],
-        summary=data.get("summary"), path=f"/api/v1/entries/{data['id']}", themes=list(data.get("themes") or []),
-        regions=[data["region"]] if data.get("region") else [], published_at=utcnow()))
+    session.execute(insert_or_ignore(session, items).values(**submission_item(data), published_at=utcnow()))
 
 
 def reviewed(session, entry_id: str) -> None:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from kernel.rows import utcnow
 from services.notify.compose import Composer
 from services.notify.mail import envelope_sender
-from services.notify.models import deliveries, subscribers
+from services.notify.models import alert_keys, deliveries, subscribers
 from services.notify.smtp import PermanentFailure, TransientFailure
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,11 @@ class Sender:
                     hard_bounces=subscribers.c.hard_bounces + 1,
                     status=sa.case((subscribers.c.hard_bounces + 1 >= self.settings.hard_bounce_limit,
                                     sa.literal("bounced")), else_=subscribers.c.status)))
+                # a bounced address is matched no more (confirming it again writes its keys anew)
+                connection.execute(sa.delete(alert_keys).where(
+                    alert_keys.c.subscriber_id == delivery["subscriber_id"],
+                    sa.exists().where(subscribers.c.id == delivery["subscriber_id"],
+                                      subscribers.c.status == "bounced")))
 
     def _retry(self, delivery: dict, error: str) -> None:
         attempts = delivery["attempts"]  # counted when it was claimed

@@ -261,7 +261,7 @@ class NotifyService:
         data = envelope["data"]
         if not data["demo"]:
             self._apply(envelope, lambda uow, _: alerts.record_and_match(
-                uow.session, alerts.survey_item(uow.session, data), self.mailer.schedule))
+                uow.session, alerts.survey_item(data, alerts.known_entry(uow.session)), self.mailer.schedule))
 
     def _apply(self, envelope, effect):
         apply_once(self.db, "notify", envelope, effect)

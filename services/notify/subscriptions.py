@@ -18,7 +18,7 @@ from kernel import tokens
 from kernel.errors import NotFound, ValidationFailed
 from kernel.rows import aware, new_id, utcnow
 from services.notify import preferences as prefs
-from services.notify.models import alerts, consents, deliveries, interests, subscribers
+from services.notify.models import alert_keys, alerts, consents, deliveries, interests, subscribers
 
 CONFIRM = "notify-confirm"
 MANAGE = "notify-manage"
@@ -126,11 +126,15 @@ def confirm(uow, token, settings: Settings) -> dict:
 
 
 def _write_index(session, subscriber_id: str, preferences: dict) -> None:
-    pairs, columns = prefs.index_rows(preferences)
-    session.execute(sa.delete(interests).where(interests.c.subscriber_id == subscriber_id))
+    pairs, keys, columns = prefs.index_rows(preferences)
+    _drop_index(session, subscriber_id)
     if pairs:
         session.execute(sa.insert(interests), [{"facet": facet, "value": value, "subscriber_id": subscriber_id}
                                                for facet, value in pairs])
+    if keys:
+        shared = {name: columns[name] for name in ("frequency", "min_lat", "min_lon", "max_lat", "max_lon")}
+        session.execute(sa.insert(alert_keys), [{"key": key, "subscriber_id": subscriber_id, **shared}
+                                                for key in keys])
     session.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(**columns))
 
 
@@ -179,8 +183,13 @@ def unsubscribe(uow, token, settings: Settings) -> dict:
     return {"status": "unsubscribed", "message": "You will get no more mail from us."}
 
 
-def _stop_mailing(session, subscriber_id: str) -> None:
+def _drop_index(session, subscriber_id: str) -> None:
     session.execute(sa.delete(interests).where(interests.c.subscriber_id == subscriber_id))
+    session.execute(sa.delete(alert_keys).where(alert_keys.c.subscriber_id == subscriber_id))
+
+
+def _stop_mailing(session, subscriber_id: str) -> None:
+    _drop_index(session, subscriber_id)
     session.execute(sa.delete(alerts).where(alerts.c.subscriber_id == subscriber_id,
                                             alerts.c.delivery_id.is_(None)))
     session.execute(sa.update(deliveries).where(deliveries.c.subscriber_id == subscriber_id,

@@ -15,6 +15,8 @@ from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner, generate_keypair
 from kernel.messaging import subscriptions_of
 from services.catalog.models import entries as entries_table
 from services.catalog.service import CatalogService
+from services.notify.models import newsletters as newsletters_table
+from services.notify.service import NotifyService
 from services.search.service import SearchService
 from services.survey.models import surveys as surveys_table
 from services.survey.service import SurveyService
@@ -62,13 +64,26 @@ def survey_url():
     return url
 
 
+@pytest.fixture(scope="module")
+def notify_url():
+    return fresh_service_database("notify", "kosi_test_rpc_identity_notify")
+
+
 @pytest.fixture
-def platform(rabbit_config, rabbit_uri, runner_factory, database_url, survey_url, tmp_path):
-    broker.declare_topology(rabbit_uri, ["catalog"], subscriptions_of(SearchService))
+def urls(database_url, survey_url, notify_url):
+    return database_url, survey_url, notify_url
+
+
+@pytest.fixture
+def platform(rabbit_config, rabbit_uri, runner_factory, urls, tmp_path):
+    database_url, survey_url, notify_url = urls
+    broker.declare_topology(rabbit_uri, ["catalog", "survey"], subscriptions_of(SearchService) +
+                            subscriptions_of(NotifyService))
     runner_factory({"CATALOG_DATABASE_URL": database_url, "SEARCH_BACKEND": "tantivy",
                     "SEARCH_INDEX_PATH": str(tmp_path / "index"), "SEARCH_AUTO_REFILL": False, "SURVEY_DATABASE_URL": survey_url,
-                    "SURVEY_TOKEN_SECRET": SETTINGS.token_secret, **SERVICE_TRUST},
-                   CatalogService, SearchService, SurveyService).start()
+                    "SURVEY_TOKEN_SECRET": SETTINGS.token_secret, "NOTIFY_DATABASE_URL": notify_url,
+                    "NOTIFY_TOKEN_SECRET": SETTINGS.token_secret, "ACTOR_SIGNING_KEY": NOTIFY_KEY, **SERVICE_TRUST},
+                   CatalogService, SearchService, SurveyService, NotifyService).start()
     with staff_rpc(rabbit_uri, ADMIN) as admin:
         submitted = admin.catalog.create_entry({**entry_data(), "publish": False})
         published = admin.catalog.create_entry(entry_data(title="Kulturscheune Harzgerode"))
@@ -78,14 +93,18 @@ def platform(rabbit_config, rabbit_uri, runner_factory, database_url, survey_url
         admin.survey.publish_survey(running["id"])
         token = admin.survey.issue_participation(running["id"])["token"]
         admin.survey.submit_response(running["id"], {"token": token, "answers": GOOD_ANSWERS})
+        newsletter = admin.notify.create_newsletter(NEWSLETTER)
     return {"submitted": submitted, "published": published, "organisation": organisation,
-            "draft": draft, "running": running}
+            "draft": draft, "running": running, "newsletter": newsletter}
+
+
+NEWSLETTER = {"subject": "Neues im Land", "intro": "Hallo", "items": []}
 
 
 def staff_calls(data):
     """Every staff RPC: (service, method, args)."""
     submitted, published = data["submitted"]["id"], data["published"]["id"]
-    draft, running = data["draft"]["id"], data["running"]["id"]
+    draft, running, newsletter = data["draft"]["id"], data["running"]["id"], data["newsletter"]["id"]
     return [
         ("catalog", "create_entry", (entry_data(title="Eingeschleust"),)),  # staff: published at once
         ("catalog", "update_entry", (published, {"title": "Gekapert"}, 1)),
@@ -112,6 +131,12 @@ def staff_calls(data):
         ("survey", "list_surveys", ({"status": "draft"},)),
         ("survey", "survey_results", (running,)),                        # results while open
         ("survey", "export_responses", (running,)),
+        ("notify", "create_newsletter", (NEWSLETTER,)),
+        ("notify", "update_newsletter", (newsletter, {"subject": "Gekapert"}, 1)),
+        ("notify", "get_newsletter", (newsletter,)),
+        ("notify", "list_newsletters", ()),
+        ("notify", "preview_newsletter", (newsletter,)),
+        ("notify", "send_newsletter", (newsletter,)),
     ]
 
 
@@ -120,7 +145,9 @@ PUBLIC_CALLS = {("catalog", name) for name in (
     "list_organisations", "get_organisation", "list_articles", "get_article", "map_features", "network",
     "export_entries", "published_page", "list_themes", "list_regions", "health")} | \
     {("search", name) for name in ("search", "suggest", "health")} | \
-    {("survey", name) for name in ("issue_participation", "submit_response", "health")}
+    {("survey", name) for name in ("issue_participation", "submit_response", "health")} | \
+    {("notify", name) for name in ("subscribe", "confirm_subscription", "get_subscription", "update_subscription",
+                                   "unsubscribe", "erase_subscription", "health")}  # by the token from the mails
 
 
 # the RPCs only a service acting as itself may make: (service, method) → that service
@@ -137,10 +164,11 @@ def rpc_names(service_cls) -> set[str]:
 
 def test_every_rpc_is_either_a_tested_staff_call_or_public():
     staff = {(service, method) for service, method, _ in staff_calls(
-        {key: {"id": "x"} for key in ("submitted", "published", "organisation", "draft", "running")})}
+        {key: {"id": "x"} for key in ("submitted", "published", "organisation", "draft", "running", "newsletter")})}
     declared = {("catalog", name) for name in rpc_names(CatalogService)} | \
         {("search", name) for name in rpc_names(SearchService)} | \
-        {("survey", name) for name in rpc_names(SurveyService)}
+        {("survey", name) for name in rpc_names(SurveyService)} | \
+        {("notify", name) for name in rpc_names(NotifyService)}
     assert declared == staff | PUBLIC_CALLS | set(SERVICE_CALLS)
 
 
@@ -160,13 +188,17 @@ def test_a_submitter_s_address_goes_to_the_notify_service_alone(platform, rabbit
             call_as(rabbit_uri, assertion, "catalog", "submitter_contact", (public["id"],))
 
 
-def snapshot(database_url, survey_url) -> list:
+def snapshot(urls) -> list:
+    database_url, survey_url, notify_url = urls
     rows = []
     for url, query in ((database_url, sa.select(
             entries_table.c.id, entries_table.c.status, entries_table.c.title, entries_table.c.version,
             entries_table.c.contact).order_by(entries_table.c.id)),
             (survey_url, sa.select(surveys_table.c.id, surveys_table.c.status, surveys_table.c.title,
-                                   surveys_table.c.version, sa.literal(None)).order_by(surveys_table.c.id))):
+                                   surveys_table.c.version, sa.literal(None)).order_by(surveys_table.c.id)),
+            (notify_url, sa.select(newsletters_table.c.id, newsletters_table.c.status, newsletters_table.c.subject,
+                                   newsletters_table.c.version, newsletters_table.c.recipients)
+             .order_by(newsletters_table.c.id))):
         engine = sa.create_engine(url)
         try:
             with engine.connect() as conn:
@@ -183,8 +215,8 @@ def call_as(amqp_uri, assertion, service, method, args):
 
 
 @pytest.mark.parametrize("kind", BAD_ASSERTIONS)
-def test_no_staff_rpc_works_without_a_valid_actor_assertion(platform, rabbit_uri, database_url, survey_url, kind):
-    before = snapshot(database_url, survey_url)
+def test_no_staff_rpc_works_without_a_valid_actor_assertion(platform, rabbit_uri, urls, kind):
+    before = snapshot(urls)
     make = BAD_ASSERTIONS[kind]
     for service, method, args in staff_calls(platform):
         assertion = make() if make else None
@@ -203,19 +235,19 @@ def test_no_staff_rpc_works_without_a_valid_actor_assertion(platform, rabbit_uri
             assert answer["items"] == []  # drafts are staff-only
         else:
             pytest.fail(f"{service}.{method} answered an anonymous call: {answer}")
-    after = snapshot(database_url, survey_url)
+    after = snapshot(urls)
     assert [row for row in after if row in before] == before  # nothing changed ...
     assert {row[1] for row in after if row not in before} <= {"submitted"}  # ... at most submissions added
 
 
-def test_the_old_actor_argument_is_refused(platform, rabbit_uri, database_url, survey_url):
-    before = snapshot(database_url, survey_url)
+def test_the_old_actor_argument_is_refused(platform, rabbit_uri, urls):
+    before = snapshot(urls)
     with ClusterRpcClient(timeout=20, uri=rabbit_uri) as client:
         with pytest.raises((IncorrectSignature, RemoteError)):
             client.catalog.update_entry(platform["published"]["id"], {"title": "Gekapert"}, 1, ADMIN)
         with pytest.raises((IncorrectSignature, RemoteError)):
             client.catalog.entry_history(platform["submitted"]["id"], ADMIN)
-    assert snapshot(database_url, survey_url) == before
+    assert snapshot(urls) == before
 
 
 def test_every_staff_rpc_works_with_a_valid_assertion(platform, rabbit_uri):

@@ -13,6 +13,7 @@ from contracts.samples import ROOT, all_samples, sample, sample_path
 from kernel.events import EventContract, contract, known_versions, read_event, registered_contracts
 from kernel.schemas import load_input
 from services.catalog import articles, entries, links, organisations
+from services.notify import alerts, reviews
 from services.search.documents import IGNORED_EVENTS, document_from_event
 from tests.catalog.conftest import (STAFF, catalog_engine, entry_data, make_uow,  # noqa: F401 (fixtures)
                                     outbox_events, theme_slugs)
@@ -139,7 +140,7 @@ def test_every_subscription_is_to_a_published_contract():
 
 @pytest.mark.parametrize("subscription", SUBSCRIPTIONS, ids=lambda s: s["queue"])
 def test_every_consumer_accepts_every_sample_also_with_fields_it_does_not_know(subscription):
-    consumers = {"search": search_reads}
+    consumers = {"search": search_reads, "notify": notify_reads}
     assert subscription["consumer_service"] in consumers, "add the consumer's reading to this test"
     for version in known_versions(subscription["event_type"]):
         envelope = sample(subscription["event_type"], version)
@@ -148,6 +149,23 @@ def test_every_consumer_accepts_every_sample_also_with_fields_it_does_not_know(s
         newer["data"]["added_later"] = {"any": ["thing"]}
         read = consumers[subscription["consumer_service"]]
         assert read(read_event(envelope)) == read(read_event(newer))
+
+
+def notify_reads(envelope):
+    """What each of notify's handlers takes from its event (``services.notify.service``)."""
+    data = envelope["data"]
+    reading = {
+        "entry.published": lambda: (alerts.entry_item(data), reviews.decision_context(data, "published"),
+                                    data["demo"], data["version"]),
+        "entry.rejected": lambda: reviews.decision_context(data, "rejected"),
+        "entry.submitted": lambda: (reviews.submission_item(data), data["demo"]),
+        "entry.withdrawn": lambda: data["id"],
+        "article.published": lambda: (alerts.article_item(data), data["demo"]),
+        "survey.published": lambda: (alerts.survey_item(data, lambda entry_id: {"themes": ["wohnen"],
+                                                                                "regions": ["15088"]}),
+                                     data["demo"]),
+    }
+    return reading[envelope["type"]]()
 
 
 def search_reads(envelope):

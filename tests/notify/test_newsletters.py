@@ -39,6 +39,17 @@ def test_items_are_picked_from_what_was_published_since_the_last_newsletter(make
         newsletters.create_newsletter(uow, {"subject": "x"}, None, lambda *_: [])
 
 
+def test_newsletters_are_listed_newest_first_for_staff_only(make_uow):
+    older, _ = create(make_uow, subject="Oktober")
+    newer, _ = create(make_uow, subject="November")
+    with make_uow() as uow:
+        page = newsletters.list_newsletters(uow, {"page": 1, "per_page": 1}, EDITOR)
+    assert page["total"] == 2 and [item["subject"] for item in page["items"]] == ["November"]
+    assert page["items"][0]["progress"] == {"recipients": 0, "sent": 0, "failed": 0, "pending": 0}
+    with make_uow() as uow, pytest.raises(Forbidden):
+        newsletters.list_newsletters(uow, {}, None)
+
+
 def test_preview_shows_html_and_text_with_the_items_escaped(make_uow):
     letter, _ = create(make_uow)
     with make_uow() as uow:

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from services.notify import alerts, reviews
 from services.notify.compose import Composer
 from services.notify.mail import MailSettings
-from services.notify.models import deliveries, subscribers
+from services.notify.models import alert_keys, deliveries, subscribers
 from services.notify.sender import Sender, SendSettings
 from services.notify.smtp import SmtpSettings, SmtpTransport
 from tests.notify.conftest import SETTINGS, html_part, text_part
@@ -86,6 +86,20 @@ def test_transient_failures_are_retried_and_hard_bounces_stop_mail_to_an_address
     # the busy one was refused once (451), tried again (no backoff here) and delivered
     assert later["state"] == "sent" and later["attempts"] == 2
     assert len(mailbox.to("later@busy.invalid")) == 1 and mailbox.to("gone@bounce.invalid") == []
+
+
+def test_a_subscriber_whose_alerts_bounce_is_matched_no_more(make_uow, notify_engine, mailbox):
+    gone = confirmed(make_uow, "gone@bounce.invalid", alerts={})
+    assert rows(make_uow, alert_keys, alert_keys.c.subscriber_id == gone["id"])
+    with make_uow() as uow:
+        assert alerts.record_and_match(uow.session, entry(), SCHEDULE, NOW) == 1
+        alerts.compose_due(uow.session, SCHEDULE, SCHEDULE.due("immediately", NOW))
+        uow.commit()
+    send_all(sender_for(notify_engine, mailbox, hard_bounce_limit=1))  # confirmation and alert: 550
+    assert rows(make_uow, subscribers)[0]["status"] == "bounced"
+    assert rows(make_uow, alert_keys) == []
+    with make_uow() as uow:
+        assert alerts.record_and_match(uow.session, entry(key="entry:e2"), SCHEDULE, NOW) == 0
 
 
 def test_a_crashed_sender_s_claims_are_taken_over_after_their_lease(make_uow, notify_engine, mailbox):

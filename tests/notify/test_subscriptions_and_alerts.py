@@ -10,7 +10,7 @@ from kernel import tokens
 from kernel.errors import NotFound, ValidationFailed
 from kernel.schemas import load_input
 from services.notify import alerts, subscriptions
-from services.notify.models import alerts as alerts_table, consents, deliveries, interests, subscribers
+from services.notify.models import alert_keys, alerts as alerts_table, consents, deliveries, interests, subscribers
 from tests.notify.conftest import SETTINGS
 
 SCHEDULE = alerts.Schedule(batch_seconds=60, daily_cap=2)
@@ -177,7 +177,7 @@ def test_unsubscribing_stops_every_mail_and_pending_alert(make_uow):
     with make_uow() as uow:
         subscriptions.unsubscribe(uow, subscriptions.manage_token(SETTINGS, ada), SETTINGS)
     assert rows(make_uow, subscribers)[0]["status"] == "unsubscribed"
-    assert rows(make_uow, alerts_table) == [] and rows(make_uow, interests) == []
+    assert rows(make_uow, alerts_table) == [] and rows(make_uow, interests) == [] == rows(make_uow, alert_keys)
     assert match(make_uow, entry(key="entry:e2")) == set()
     assert rows(make_uow, consents)[-1]["action"] == "withdrawn"
 
@@ -203,6 +203,7 @@ def test_preferences_change_through_the_link(make_uow):
                                                              "frequency": "weekly"}, SETTINGS)
     assert view["alerts"]["regions"] == ["15085"] and view["frequency"] == "weekly"
     assert {(row["facet"], row["value"]) for row in rows(make_uow, interests)} == {("region", "15085")}
+    assert [row["key"] for row in rows(make_uow, alert_keys)] == ["*|15085|*|*"]
     with make_uow() as uow, pytest.raises(ValidationFailed):
         subscriptions.update_preferences(uow, token, {"newsletter": False, "alerts": None}, SETTINGS)
 

@@ -17,7 +17,8 @@ from gateway.auth import mint_token
 from kernel import broker
 from kernel.management import Management
 from tests.databases import fresh_catalog_database, fresh_database
-from tests.identity import GATEWAY_KEY, TRUSTED_SIGNERS
+from tests.identity import GATEWAY_KEY, NOTIFY_KEY, TRUSTED_SIGNERS
+from tests.mail import text_part
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
 
@@ -32,7 +33,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def deployed(rabbit_config, rabbit_uri, tmp_path):
+def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
     from cli import registry
 
     management = Management.from_amqp_uri(rabbit_uri)
@@ -46,7 +47,8 @@ def deployed(rabbit_config, rabbit_uri, tmp_path):
     broker.declare_topology(rabbit_uri, registry.PRODUCERS, registry.all_subscriptions(), registry.retry_delays())
     port = free_port()
     common = {key: value for key, value in os.environ.items() if not key.startswith(("KOSI_", "CATALOG_",
-                                                                                     "SEARCH_", "SURVEY_", "GATEWAY_"))}
+                                                                                     "SEARCH_", "SURVEY_", "NOTIFY_",
+                                                                                     "GATEWAY_", "SMTP_"))}
     common.update(LOG_JSON="true", LOG_LEVEL="INFO")
     own = {
         "catalog": {"CATALOG_AMQP_URI": uris["catalog"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
@@ -56,12 +58,16 @@ def deployed(rabbit_config, rabbit_uri, tmp_path):
         "survey": {"SURVEY_AMQP_URI": uris["survey"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
                    "SURVEY_DATABASE_URL": fresh_database("kosi_test_deployed_survey"),
                    "KOSI_SURVEY_TOKEN_SECRET": "deployed-survey-secret-0123456789abcdef"},
+        "notify": {"NOTIFY_AMQP_URI": uris["notify"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
+                   "NOTIFY_DATABASE_URL": fresh_database("kosi_test_deployed_notify"),
+                   "KOSI_NOTIFY_TOKEN_SECRET": "deployed-notify-secret-0123456789abcdef",
+                   "KOSI_NOTIFY_SIGNING_KEY": NOTIFY_KEY, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_sink.port)},
         "gateway": {"GATEWAY_AMQP_URI": uris["gateway"], "KOSI_GATEWAY_SIGNING_KEY": GATEWAY_KEY,
                     "KOSI_JWT_SECRET": SECRET, "GATEWAY_ADDRESS": f"127.0.0.1:{port}"},
     }
     processes, logs = {}, {}
     try:
-        for name in ("catalog", "search", "survey", "gateway"):
+        for name in ("catalog", "search", "survey", "notify", "gateway"):
             logs[name] = tmp_path / f"{name}.log"
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "cli.main", "serve", name], cwd=tmp_path, env={**common, **own[name],
@@ -147,3 +153,23 @@ def test_a_survey_answered_through_the_deployed_services_logs_no_answers(deploye
     assert requests.get(f"{base}/surveys/{survey_id}", headers=staff, timeout=20).json()["response_count"] == 1
     for path in logs.values():
         assert token not in path.read_text() and "k-1" not in path.read_text()
+
+
+def test_a_rejected_submitter_is_mailed_by_notify_with_its_own_identity(deployed, smtp_sink):
+    """notify asks the catalog for the submitter's address signed with its own key, over its own
+    broker user; the address and the reason appear in the mail and in no log line."""
+    base, logs = deployed["base"], deployed["logs"]
+    smtp_sink.clear()
+    staff = {"Authorization": f"Bearer {mint_token(SECRET, 'redaktion@kosi', ['editor'], 300, issuer='kosi', audience='kosi-api')}"}
+    submitted = requests.post(f"{base}/entries", timeout=20, json=entry_data(
+        title="Nachbarschaftsnetz", contact={"email": "buerger@example.org"}))
+    assert submitted.status_code == 202, submitted.text
+    rejected = requests.post(f"{base}/entries/{submitted.json()['id']}/review", headers=staff, timeout=20,
+                             json={"action": "reject", "reason": "Liegt außerhalb des Landes", "version": 1})
+    assert rejected.status_code == 200, rejected.text
+    assert wait_for(lambda: smtp_sink.to("buerger@example.org"), seconds=30), {
+        name: path.read_text()[-2000:] for name, path in logs.items()}
+    mail, = smtp_sink.to("buerger@example.org")
+    assert "Liegt außerhalb des Landes" in text_part(mail)
+    for path in logs.values():
+        assert "buerger@example.org" not in path.read_text() and "außerhalb des Landes" not in path.read_text()

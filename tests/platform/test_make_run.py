@@ -3,6 +3,7 @@ the tantivy index under var/, demo data, local secrets made on first start. Here
 and port of the test's own, in a fresh directory."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import sys
 import requests
 
 from tests.platform.test_deployed_services import REPO, free_port
+from tests.mail import Mailbox, text_part
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
 
@@ -24,10 +26,10 @@ def kosi(*args, cwd, env) -> subprocess.CompletedProcess:
 def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
     port = free_port()
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("KOSI_", "CATALOG_", "SEARCH_", "SURVEY_", "GATEWAY_"))}
+           if not key.startswith(("KOSI_", "CATALOG_", "SEARCH_", "SURVEY_", "NOTIFY_", "GATEWAY_", "SMTP_"))}
     env.update(PYTHONPATH=str(REPO), GATEWAY_ADDRESS=f"127.0.0.1:{port}", KOSI_OPERATOR_AMQP_URI=rabbit_uri,
                CATALOG_AMQP_URI=rabbit_uri, SEARCH_AMQP_URI=rabbit_uri, SURVEY_AMQP_URI=rabbit_uri,
-               GATEWAY_AMQP_URI=rabbit_uri)
+               NOTIFY_AMQP_URI=rabbit_uri, GATEWAY_AMQP_URI=rabbit_uri, SMTP_PORT=str(free_port()))
     log = open(tmp_path / "run.log", "w")
     platform = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=tmp_path, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -40,8 +42,8 @@ def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
         assert wait_for(up, seconds=120)
         published = [entry for entry in DEMO if entry.get("status", "published") == "published"]
         assert requests.get(f"{base}/entries", timeout=10).json()["total"] == len(published)
-        assert {"catalog.db", "survey.db", "jwt-secret", "survey-token-secret", "search-index", "signing-keys.json"} <= {
-            path.name for path in (tmp_path / "var").iterdir()}
+        assert {"catalog.db", "survey.db", "notify.db", "jwt-secret", "survey-token-secret", "notify-token-secret",
+                "search-index", "signing-keys.json", "mail"} <= {path.name for path in (tmp_path / "var").iterdir()}
         assert oct((tmp_path / "var" / "signing-keys.json").stat().st_mode & 0o777) == "0o600"
         assert wait_for(lambda: requests.get(f"{base}/search", params={"per_page": 1},
                                              timeout=10).json()["total"] >= len(published))
@@ -54,6 +56,7 @@ def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
         assert wait_for(lambda: [item["id"] for item in requests.get(
             f"{base}/search", params={"q": "Mitfahrbank"}, timeout=10).json()["items"]] == [created.json()["id"]])
         _answer_the_demo_survey(base, token.stdout.strip())
+        _subscribe(base, tmp_path / "var" / "mail")
         reindex = kosi("search", "reindex", cwd=tmp_path, env=env)  # signed as the local operator
         assert reindex.returncode == 0, reindex.stderr
         assert f"search index rebuilt: {len(published) + 1 + _articles()} documents" in reindex.stderr
@@ -65,6 +68,19 @@ def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
             platform.kill()
             raise
     assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+
+
+def _subscribe(base: str, mail_folder) -> None:
+    """The README's subscription walk-through: the confirmation mail lands in var/mail/."""
+    asked = requests.post(f"{base}/subscriptions", timeout=10, json={
+        "email": "leser@example.org", "consent": "2026-11", "newsletter": True})
+    assert asked.status_code == 202, asked.text
+    mailbox = Mailbox(mail_folder, port=0)
+    assert wait_for(lambda: mailbox.to("leser@example.org"), seconds=30)
+    mail, = mailbox.to("leser@example.org")
+    link = re.search(r"/api/v1/subscriptions/confirm\?token=[\w.-]+", text_part(mail)).group(0)
+    confirmed = requests.get(f"{base.removesuffix('/api/v1')}{link}", timeout=10)
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed", confirmed.text
 
 
 def _answer_the_demo_survey(base: str, staff_token: str) -> None:

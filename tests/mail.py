@@ -1,0 +1,81 @@
+"""A real SMTP server for tests (``cli.mailsink``) in a process of its own, outside the
+eventlet-patched test process, and what it received."""
+import email
+import socket
+import subprocess
+import sys
+from contextlib import contextmanager
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from tests.wait import wait_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """What the SMTP sink kept: one parsed message per .eml file."""
+
+    def __init__(self, folder: Path, port: int):
+        self.folder, self.port = folder, port
+
+    def messages(self) -> list:
+        return [email.message_from_bytes(path.read_bytes(), policy=policy.default)
+                for path in sorted(self.folder.glob("*.eml"))]
+
+    def to(self, address: str) -> list:
+        return [message for message in self.messages() if message["To"] == address]
+
+    def clear(self) -> None:
+        for path in self.folder.glob("*.eml"):
+            path.unlink()
+
+
+@contextmanager
+def running_sink(folder: Path, port: int | None = None):
+    """Start the sink on ``port`` (a free one by default), yield its ``Mailbox``, stop it."""
+    port = port or free_port()
+    process = subprocess.Popen([sys.executable, "-m", "cli.mailsink", "--dir", str(folder), "--port", str(port)],
+                               cwd=REPO, stdout=subprocess.DEVNULL)
+
+    def listening():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    try:
+        assert wait_for(listening, seconds=20), "the SMTP sink did not start"
+        yield Mailbox(folder, port)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(tmp_path_factory):
+    with running_sink(tmp_path_factory.mktemp("mail")) as mailbox:
+        yield mailbox
+
+
+@pytest.fixture
+def mailbox(smtp_sink):
+    smtp_sink.clear()
+    return smtp_sink
+
+
+def text_part(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_part(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
