@@ -251,6 +251,29 @@ def survey_invite(survey_id, count, output):
     invite(survey_id, count, output)
 
 
+@main.group()
+def newsletter():
+    """Newsletters: list them, send one with a progress bar."""
+
+
+@newsletter.command("list")
+def newsletter_list():
+    """Newsletters, newest first: id, status, sent/recipients, subject."""
+    from cli.newsletter import list_newsletters
+
+    list_newsletters()
+
+
+@newsletter.command("send")
+@click.argument("newsletter_id")
+@click.option("--test-to", help="Send one test copy to this address instead.")
+def newsletter_send(newsletter_id, test_to):
+    """Send a draft to its segment (or follow one being sent) until every mail is out."""
+    from cli.newsletter import send
+
+    sys.exit(send(newsletter_id, test_to))
+
+
 @survey.command("close")
 @click.argument("survey_id")
 def survey_close(survey_id):

@@ -23,6 +23,8 @@ MAX_LIST_VALUES = 50
 MAX_RADIUS_KM = 500
 MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper pages are not served (narrow the search)
+MAX_PERCOLATE_QUERIES = 500  # saved query texts per percolate call
+PERCOLATE_EVENTS = ("entry.published", "article.published")
 
 
 class CommaList(fields.String):  # a String for the OpenAPI document
@@ -97,12 +99,16 @@ def _theme_slug(value):
         raise ValidationError("theme slugs have at most 60 characters")
 
 
+def query_text(**kwargs) -> fields.String:
+    """What a search's ``q`` may be; also each saved query text of ``percolate``."""
+    return fields.String(validate=validate.Length(max=MAX_QUERY_CHARS), **kwargs)
+
+
 class SearchQuerySchema(InputSchema):
     """Query of ``GET /search`` and the ``search`` RPC."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=MAX_QUERY_CHARS),
-                      **described("words to find (German); \"quoted phrases\"; may be empty when "
-                                  "filters are given"))
+    q = query_text(load_default="", **described("words to find (German); \"quoted phrases\"; may be empty when "
+                                                "filters are given"))
     kind = CommaList(_one_of(KINDS, "kind"),
                      **described(f"comma-separated or repeated: {', '.join(KINDS)}"))
     theme = CommaList(_theme_slug, **described("theme slugs, comma-separated or repeated"))
@@ -143,6 +149,24 @@ class SuggestQuerySchema(InputSchema):
     q = fields.String(required=True, validate=validate.Length(min=1, max=100),
                       **described("what has been typed so far"))
     limit = fields.Integer(load_default=8, validate=validate.Range(min=1, max=20))
+
+
+class PercolateDocumentSchema(InputSchema):
+    """The newly published record of a ``percolate`` call: an event's type and its data."""
+
+    type = fields.String(required=True, validate=validate.OneOf(PERCOLATE_EVENTS),
+                         **described(" or ".join(PERCOLATE_EVENTS)))
+    data = fields.Dict(required=True, **described("the event's data as the catalog published it (contract "
+                                                  "version 1); read by the event's contract"))
+
+
+class PercolateSchema(InputSchema):
+    """Input of the ``percolate`` RPC (the notify service's saved searches)."""
+
+    document = fields.Nested(PercolateDocumentSchema, required=True)
+    queries = fields.List(query_text(), required=True,
+                          validate=validate.Length(max=MAX_PERCOLATE_QUERIES),
+                          **described(f"at most {MAX_PERCOLATE_QUERIES} query texts, each as a search's q"))
 
 
 # --------------------------------------------------------------------------- answers (OpenAPI)
@@ -231,6 +255,11 @@ class RelatedResultSchema(Schema):
     entries = fields.List(fields.Nested(RelatedItemSchema), required=True,
                           **described("linked entries first, then similar ones; no entry twice"))
     organisations = fields.List(fields.Nested(RelatedOrganisationOutSchema), required=True)
+
+
+class PercolateResultSchema(Schema):
+    matches = fields.List(fields.Integer(), required=True,
+                          **described("positions in queries (from 0, ascending) of the texts that find the document"))
 
 
 class ReindexStatusSchema(Schema):

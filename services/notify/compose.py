@@ -2,15 +2,15 @@
 
 Subscriber mails are addressed from the subscriber row (the delivery keeps no address) and
 only while the subscriber may get them: a confirmation while pending, anything else once
-confirmed. A newsletter is rendered once per newsletter and language; each recipient's copy
-differs only in its links.
+confirmed. A newsletter is rendered and built once (``mail.MessageTemplate``); each recipient's
+copy differs only in address, Message-ID, date and links.
 """
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from services.notify import subscriptions
-from services.notify.mail import Mail, MailSettings, Renderer, build_message
+from services.notify.mail import Mail, MailSettings, MessageTemplate, Renderer, build_message
 from services.notify.models import alerts, items, newsletters
 from services.notify.texts import texts
 
@@ -28,7 +28,7 @@ class Composer:
         self.mail_settings = mail_settings
         self.renderer = Renderer(mail_settings)
         self.subscription_settings = subscription_settings
-        self._newsletters: dict[tuple, Mail] = {}
+        self._newsletters: dict[tuple, MessageTemplate] = {}
 
     def compose(self, connection, delivery: dict) -> Outgoing | None:
         """The mail of ``delivery`` (a row with its subscriber's ``email``, ``status``,
@@ -76,13 +76,14 @@ class Composer:
                                     items=entries)
         return self._to_subscriber(delivery, mail, links)
 
-    def _newsletter_mail(self, connection, newsletter_id: str, test: bool) -> Mail | None:
+    def _newsletter_template(self, connection, newsletter_id: str, test: bool) -> MessageTemplate | None:
         cache_key = (newsletter_id, test)
         if cache_key not in self._newsletters:
             row = connection.execute(sa.select(newsletters).where(newsletters.c.id == newsletter_id)).mappings().first()
             if row is None:
                 return None
-            self._newsletters[cache_key] = self.newsletter_mail(row, test)
+            self._newsletters[cache_key] = MessageTemplate(self.newsletter_mail(row, test), self.mail_settings,
+                                                           unsubscribe=not test)
             if len(self._newsletters) > 8:
                 self._newsletters.pop(next(iter(self._newsletters)))
         return self._newsletters[cache_key]
@@ -98,21 +99,20 @@ class Composer:
                                     items=entries)
 
     def _newsletter(self, connection, delivery: dict) -> Outgoing | None:
-        mail = self._newsletter_mail(connection, delivery["ref"], test=False)
-        if mail is None:
+        template = self._newsletter_template(connection, delivery["ref"], test=False)
+        if template is None:
             return None
         links = self._subscriber_links(delivery)
-        personal = Mail(mail.subject, _with_links(mail.text, links), _with_links(mail.html, links))
-        return self._to_subscriber(delivery, personal, links)
+        return Outgoing(delivery["email"], template.copy(delivery["email"], delivery["id"],
+                                                         lambda text: _with_links(text, links), links["unsubscribe"]))
 
     def _test(self, connection, delivery: dict) -> Outgoing | None:
-        mail = self._newsletter_mail(connection, delivery["ref"], test=True)
-        if mail is None:
+        template = self._newsletter_template(connection, delivery["ref"], test=True)
+        if template is None:
             return None
-        links = {"manage": "#", "unsubscribe": "#"}
-        sample = Mail(mail.subject, _with_links(mail.text, links), _with_links(mail.html, links))
-        return Outgoing(delivery["recipient"], build_message(sample, delivery["recipient"], delivery["id"],
-                                                             self.mail_settings))
+        placeholders = {"manage": "#", "unsubscribe": "#"}
+        return Outgoing(delivery["recipient"], template.copy(delivery["recipient"], delivery["id"],
+                                                             lambda text: _with_links(text, placeholders)))
 
     def _review(self, connection, delivery: dict) -> Outgoing | None:
         context, language = delivery["context"] or {}, delivery["language"]

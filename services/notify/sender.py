@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from kernel.db import create_db_engine
 from kernel.rows import utcnow
 from services.notify.compose import Composer
 from services.notify.mail import envelope_sender
@@ -51,7 +52,7 @@ class Sender:
         self.sleep, self.clock = sleep, clock
         self._next_send = 0.0
         self._last_sent = clock()
-        self._postgres = engine.dialect.name == "postgresql"
+        self._postgres = engine.dialect.name == "postgresql"  # SKIP LOCKED
 
     # ------------------------------------------------------------------ the loop
 
@@ -114,54 +115,63 @@ class Sender:
         self._next_send = max(now, self._next_send) + 1.0 / rate
 
     def send_one(self, connection, delivery: dict) -> None:
+        """Compose, send and record one delivery; ``connection`` reads what the mail needs and
+        writes its record (each record is its own transaction, committed at once)."""
         try:
             outgoing = self.composer.compose(connection, delivery)
         except Exception as error:  # a mail that cannot be made will not be made by trying again
             log.exception("notify: delivery %s could not be composed", delivery["id"])
-            self._finish(delivery, "failed", f"could not be composed: {type(error).__name__}")
+            connection.rollback()
+            self._finish(connection, delivery, "failed", f"could not be composed: {type(error).__name__}")
             return
         if outgoing is None:
-            self._finish(delivery, "cancelled", None)
+            self._finish(connection, delivery, "cancelled", None)
             return
         self._last_sent = self.clock()
         try:
             self.transport.send(envelope_sender(self.composer.mail_settings), outgoing.recipient, outgoing.message)
         except TransientFailure as error:
-            self._retry(delivery, str(error))
+            self._retry(connection, delivery, str(error))
         except PermanentFailure as error:
-            self._finish(delivery, "failed", str(error), bounced=True)
+            self._finish(connection, delivery, "failed", str(error), bounced=True)
         else:
-            self._finish(delivery, "sent", None)
+            self._finish(connection, delivery, "sent", None)
 
     # ------------------------------------------------------------------ records
 
-    def _finish(self, delivery: dict, state: str, error: str | None, bounced: bool = False) -> None:
+    def _finish(self, connection, delivery: dict, state: str, error: str | None, bounced: bool = False) -> None:
         now = utcnow()
-        with self.engine.begin() as connection:
-            if self._postgres and state == "sent":
-                # a record lost to a database crash only means a resend under the same Message-ID
-                connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
-            connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
-                state=state, error=error, recipient=None, context=None, claimed_until=None,
-                sent_at=now if state == "sent" else None))
-            if bounced and delivery["subscriber_id"] is not None:
-                connection.execute(sa.update(subscribers).where(subscribers.c.id == delivery["subscriber_id"]).values(
-                    hard_bounces=subscribers.c.hard_bounces + 1,
-                    status=sa.case((subscribers.c.hard_bounces + 1 >= self.settings.hard_bounce_limit,
-                                    sa.literal("bounced")), else_=subscribers.c.status)))
-                # a bounced address is matched no more (confirming it again writes its keys anew)
-                connection.execute(sa.delete(alert_keys).where(
-                    alert_keys.c.subscriber_id == delivery["subscriber_id"],
-                    sa.exists().where(subscribers.c.id == delivery["subscriber_id"],
-                                      subscribers.c.status == "bounced")))
+        connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
+            state=state, error=error, recipient=None, context=None, claimed_until=None,
+            sent_at=now if state == "sent" else None))
+        if bounced and delivery["subscriber_id"] is not None:
+            connection.execute(sa.update(subscribers).where(subscribers.c.id == delivery["subscriber_id"]).values(
+                hard_bounces=subscribers.c.hard_bounces + 1,
+                status=sa.case((subscribers.c.hard_bounces + 1 >= self.settings.hard_bounce_limit,
+                                sa.literal("bounced")), else_=subscribers.c.status)))
+            # a bounced address is matched no more (confirming it again writes its keys anew)
+            connection.execute(sa.delete(alert_keys).where(
+                alert_keys.c.subscriber_id == delivery["subscriber_id"],
+                sa.exists().where(subscribers.c.id == delivery["subscriber_id"],
+                                  subscribers.c.status == "bounced")))
+        connection.commit()
 
-    def _retry(self, delivery: dict, error: str) -> None:
+    def _retry(self, connection, delivery: dict, error: str) -> None:
         attempts = delivery["attempts"]  # counted when it was claimed
         if attempts >= self.settings.max_attempts:
-            self._finish(delivery, "failed", f"gave up after {attempts} attempts: {error}")
+            self._finish(connection, delivery, "failed", f"gave up after {attempts} attempts: {error}")
             return
         delay = min(self.settings.backoff_seconds * 2 ** (attempts - 1), self.settings.max_backoff_seconds)
-        with self.engine.begin() as connection:
-            connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
-                state="pending", error=error[:300], claimed_until=None,
-                next_attempt_at=utcnow() + timedelta(seconds=delay)))
+        connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
+            state="pending", error=error[:300], claimed_until=None,
+            next_attempt_at=utcnow() + timedelta(seconds=delay)))
+        connection.commit()
+
+
+def sender_engine(url: str) -> sa.Engine:
+    """The send loop's own engine. On PostgreSQL its commits do not wait for the disk: a record
+    lost to a database crash only means the mail goes again under the same Message-ID, and
+    waiting for each record's flush halved the rate (measured)."""
+    if url.startswith("postgresql"):
+        return create_db_engine(url, connect_args={"options": "-c synchronous_commit=off"})
+    return create_db_engine(url)

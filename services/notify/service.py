@@ -20,7 +20,6 @@ from contracts.notify.api import (NewsletterCreateSchema, NewsletterQuerySchema,
                                   NewsletterUpdateSchema, PreferencesSchema, SubscribeSchema)
 from contracts.survey import events as survey_events  # noqa: F401
 from kernel import tokens
-from kernel.db import create_db_engine
 from kernel.dependencies import CallerIdentity, Database, Tracing, database_url_key
 from kernel.inbox import apply_once
 from kernel.messaging import reliable_event_handler
@@ -31,7 +30,7 @@ from services.notify import alerts, newsletters, reviews, subscriptions
 from services.notify.compose import Composer
 from services.notify.mail import MailSettings
 from services.notify.models import metadata
-from services.notify.sender import Sender, SendSettings
+from services.notify.sender import Sender, SendSettings, sender_engine
 from services.notify.smtp import SmtpSettings, SmtpTransport
 
 
@@ -83,7 +82,7 @@ class Mailer(DependencyProvider):
         for name, value in _settings(config).items():
             setattr(self, name, value)
         self.composer = Composer(self.mail, self.subscriptions)
-        self.engine = create_db_engine(config[database_url_key("notify")])
+        self.engine = sender_engine(config[database_url_key("notify")])
         self.sender = Sender(self.engine, SmtpTransport(self.smtp), self.composer, self.send)
         self._stopping = False
         self._wake = threading.Event()

@@ -79,6 +79,14 @@ class SearchBackend(Protocol):
     def count(self) -> int:
         """Searchable (non-tombstone) documents."""
 
+    def matching_queries(self, document: dict, queries: list[str]) -> list[int]:
+        """Percolate: the positions in ``queries`` (ascending) of the query texts that would
+        find ``document`` — read as ``SearchQuery.q`` is by ``search`` (same parsing, German
+        analysis, compounds, typos, phrases, exclusions), without filters, whatever the
+        ranking. A text that asks for nothing (empty, only punctuation) finds every document,
+        as in ``search``; a tombstone matches none. ``document`` is a search document as
+        ``upsert`` takes it; it need not be (and is not) stored."""
+
     def start_rebuild(self) -> "Rebuild":
         """A new, empty index filled beside the serving one; ``Rebuild.finish()`` switches to it."""
 

@@ -15,10 +15,21 @@ rejected with a 409 per item, which counts as "no change".
 
 The user's text is read by ``querytext.parse`` and only ever sent inside ``match``-style
 queries (never ``query_string``), so no input can make an invalid Elasticsearch query.
+
+Saved searches (``matching_queries``): the new document is written, under an id of its own,
+into a small scratch index with the serving indices' settings and mapping
+(``<prefix>-percolate-m<MAPPING_VERSION>``), refreshed, and every query text is run there as
+``search`` would send it, filtered to that one id, in one ``_msearch``; then the document
+is deleted. Elasticsearch's ``percolate`` query would need the queries stored in an index;
+these come with each call, and the same ``bool`` the search path builds keeps the answer
+equal to what a search finds. The serving index is not used: the document may not be
+indexed yet when the caller asks.
 """
+import logging
 import math
 import re
 import unicodedata
+import uuid
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
@@ -52,6 +63,8 @@ FUZZY_BOOST = 0.4
 NOT_DELETED = {"term": {"deleted": False}}
 _INDEX_NUMBER = re.compile(r"-v(\d+)$")
 
+log = logging.getLogger(__name__)
+
 
 class IndexingFailed(Exception):
     """Elasticsearch refused documents for another reason than an older version."""
@@ -61,12 +74,17 @@ class IndexingFailed(Exception):
         self.errors = errors
 
 
+class PercolateFailed(Exception):
+    """Elasticsearch did not answer every query of a ``matching_queries`` call."""
+
+
 class ElasticsearchBackend:
     def __init__(self, client: Elasticsearch, index_prefix: str = "kosi-search", replicas: int = 1):
         self.client = client
         self.alias = index_prefix
         self.replicas = replicas
         self._ready = False
+        self._percolate_ready = False
         self._rebuild: "ElasticsearchRebuild | None" = None
 
     # ------------------------------------------------------------------ indices
@@ -91,6 +109,25 @@ class ElasticsearchBackend:
         existing = self.client.indices.get_alias(index=f"{self.alias}-v*")
         numbers = [int(m.group(1)) for m in map(_INDEX_NUMBER.search, existing) if m]
         return f"{self.alias}-v{max(numbers, default=0) + 1}"
+
+    @property
+    def percolate_index(self) -> str:
+        """The scratch index of ``matching_queries`` (no alias; named after the mapping's
+        version, so a release with another mapping gets a new one)."""
+        return f"{self.alias}-percolate-m{es_mapping.MAPPING_VERSION}"
+
+    def ensure_percolate_index(self) -> None:
+        """Create the scratch index when it does not exist yet (once per process)."""
+        if self._percolate_ready:
+            return
+        name = self.percolate_index
+        if not self.client.indices.exists(index=name):
+            try:
+                self.client.indices.create(index=name, **es_mapping.index_body(self.replicas))
+            except BadRequestError as error:
+                if error.error != "resource_already_exists_exception":   # another process was first
+                    raise
+        self._percolate_ready = True
 
     def _serving_indices(self) -> list[str]:
         try:
@@ -179,6 +216,29 @@ class ElasticsearchBackend:
         response = self.client.search(index=self.alias, body=related_body(document, limit))
         return [hit_item(hit) for hit in response.body["hits"]["hits"]]
 
+    def matching_queries(self, document: dict, queries: list[str]) -> list[int]:
+        """See the interface and the module docstring: three requests per call (write with
+        refresh, ``_msearch``, delete), however many queries."""
+        queries = list(queries)
+        source = to_source(document)
+        if source["deleted"] or not queries:
+            return []
+        scratch_id = _scratch_id()
+        searches = []
+        for text in queries:
+            searches += [{}, percolate_body(text, scratch_id)]
+        self.ensure_percolate_index()
+        index = self.percolate_index
+        self.client.index(index=index, id=scratch_id, document=source, refresh=True)
+        try:
+            response = self.client.msearch(index=index, searches=searches)
+        finally:
+            try:
+                self.client.delete(index=index, id=scratch_id)
+            except Exception as error:    # a leftover is harmless: no other call filters on its id
+                log.warning("search: scratch document %s stays in %s: %s", scratch_id, index, error)
+        return parse_percolate_response(response.body, len(queries))
+
 
 class ElasticsearchRebuild:
     """A new index filled beside the serving one (see ``ElasticsearchBackend.start_rebuild``)."""
@@ -261,21 +321,14 @@ def count_bulk_changes(response: dict) -> tuple[int, list[dict]]:
 def search_body(query: SearchQuery) -> dict:
     """The JSON body of the one ``_search`` request a query becomes."""
     validate_query(query)
-    parsed = parse(query.q)
-    positive = _text_clauses(parsed)
-    excluded = [{"multi_match": {"query": word, "fields": list(es_mapping.TEXT_FIELDS)}}
-                for word in parsed.excluded]
+    text = text_query(parse(query.q))
 
     # Filters that are no facet narrow hits and facets alike; facet filters go into
     # post_filter, and every facet aggregation applies all *other* facet filters.
     common = [NOT_DELETED] + _doc_type_filter(query) + _date_filter(query) + _geo_filters(query)
     facet_filters = _facet_filters(query)
 
-    bool_query = {"filter": common}
-    if positive:
-        bool_query["must"] = positive
-    if excluded:
-        bool_query["must_not"] = excluded
+    bool_query = {"filter": common, **text}
 
     body = {
         "query": {"bool": bool_query},
@@ -290,9 +343,24 @@ def search_body(query: SearchQuery) -> dict:
     active = [clause for clause in facet_filters.values() if clause]
     if active:
         body["post_filter"] = {"bool": {"filter": active}}
-    if positive:
+    if "must" in text:
         body["highlight"] = HIGHLIGHT
     return body
+
+
+def text_query(parsed) -> dict:
+    """The user's text as clauses of a ``bool`` query: ``must`` (words, phrases) and
+    ``must_not`` (excluded words), each only when there are any. Searches and
+    ``matching_queries`` both use it, so a saved query matches as it searches."""
+    clauses = {}
+    positive = _text_clauses(parsed)
+    if positive:
+        clauses["must"] = positive
+    excluded = [{"multi_match": {"query": word, "fields": list(es_mapping.TEXT_FIELDS)}}
+                for word in parsed.excluded]
+    if excluded:
+        clauses["must_not"] = excluded
+    return clauses
 
 
 # A "word" with inner punctuation ("Repair-Café") needs all its parts; a stop word alone
@@ -316,6 +384,35 @@ def _text_clauses(parsed) -> list[dict]:
         clauses.append({"multi_match": {"query": " ".join(phrase), "type": "phrase",
                                         "fields": EXACT_FIELDS}})
     return clauses
+
+
+def _scratch_id() -> str:
+    """The id of a document while one ``matching_queries`` call runs (calls run side by side)."""
+    return f"percolate-{uuid.uuid4().hex}"
+
+
+def percolate_body(text: str, scratch_id: str) -> dict:
+    """One search of ``matching_queries``: the text as ``search_body`` reads it, on one document."""
+    return {
+        "query": {"bool": {"filter": [{"ids": {"values": [scratch_id]}}], **text_query(parse(text))}},
+        "size": 0,
+        "track_total_hits": True,
+    }
+
+
+def parse_percolate_response(response: dict, expected: int) -> list[int]:
+    """The positions of the searches of an ``_msearch`` answer that found the document."""
+    answers = response.get("responses", [])
+    if len(answers) != expected:
+        raise PercolateFailed(f"{expected} searches sent, {len(answers)} answered")
+    matches = []
+    for position, answer in enumerate(answers):
+        if "error" in answer:
+            raise PercolateFailed(f"query {position} failed: {answer['error']}")
+        total = answer["hits"]["total"]
+        if (total["value"] if isinstance(total, dict) else int(total)) > 0:
+            matches.append(position)
+    return matches
 
 
 def _doc_type_filter(query: SearchQuery) -> list[dict]:

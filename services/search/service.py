@@ -24,12 +24,13 @@ from kernel.errors import Conflict, ValidationFailed
 from kernel.messaging import reliable_event_handler
 from kernel.rpc import rpc
 from contracts.catalog import events as catalog_events  # noqa: F401  (registers the event contracts)
-from contracts.search.api import SearchQuerySchema, SuggestQuerySchema
-from kernel.roles import require_admin, require_staff
+from contracts.search.api import PercolateSchema, SearchQuerySchema, SuggestQuerySchema
+from kernel.roles import require_admin, require_service, require_staff
 from kernel.schemas import load_input
 from services.search.backend import SearchQuery
 from services.search.documents import document_from_event
 from services.search.indexer import Indexer, make_backend, writes_block
+from services.search.percolate import matching_queries
 from services.search.related import merge_related
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ class SearchIndex(DependencyProvider):
                                offload=eventlet.tpool.execute if writes_block(config) else None)
         # the embedded index has one writer, so this process alone decides to refill it
         self.auto_refill = writes_block(config) and bool(config.get("SEARCH_AUTO_REFILL", True))
+        # percolate's work in tantivy (building queries, an index in memory) blocks without
+        # yielding: in a thread of its own, searches go on being answered meanwhile
+        self.offload = eventlet.tpool.execute if writes_block(config) else _call
         self.refill_checked = False
 
     def stop(self):
@@ -93,6 +97,10 @@ class SearchIndex(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self
+
+
+def _call(function, *args):
+    return function(*args)
 
 
 def _catalog_pages(catalog, page_size: int, timeout: float = CATALOG_PAGE_TIMEOUT):
@@ -188,6 +196,17 @@ class SearchService:
         linked = self.catalog.related_entries(entry_id)
         similar = self.index.indexer.related(entry_id, limit + len(linked.get("entries", [])))
         return merge_related(linked, similar, limit)
+
+    @rpc
+    def percolate(self, document, queries):
+        """The notify service only: which saved query texts find a newly published record.
+        ``document`` is ``{"type": "entry.published"|"article.published", "data": <the
+        event's data>}``, ``queries`` up to 500 texts as a search's ``q``; answers
+        ``{"matches": [positions in queries]}``. The record need not be indexed yet."""
+        require_service(self.caller.actor, "notify")
+        request = load_input(PercolateSchema, {"document": document, "queries": queries}, what="percolate request")
+        return {"matches": self.index.offload(matching_queries, self.index.indexer.backend, request["document"],
+                                              request["queries"])}
 
     # ------------------------------------------------------------------ operations
 

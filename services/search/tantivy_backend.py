@@ -14,6 +14,9 @@ fields when a generation is opened, decides whether an incoming document is newe
 Tombstones stay in the index (``live`` = false) so that an older document arriving later
 is still recognised as stale; searches never return them and a rebuild does not carry
 them over.
+
+Saved searches (``matching_queries``, the ``percolate`` RPC) are answered from a one-document
+index in memory, built per call, never from the serving index.
 """
 import hashlib
 import heapq
@@ -505,6 +508,34 @@ class TantivyBackend:
             out.append(item)
         return out
 
+    def matching_queries(self, document: dict, queries: list[str]) -> list[int]:
+        """The positions in ``queries`` whose text finds ``document`` (see the interface).
+
+        The document goes into an index of its own, in memory, with this schema and these
+        analyzers, written exactly as ``upsert`` writes it; each query is built by the
+        search path's ``_text_query`` and run there. The serving index is not touched, so
+        a document not indexed yet (or of another version) is answered all the same.
+        """
+        queries = list(queries)
+        doc = clean_document(document)
+        if doc["deleted"] or not queries:
+            return []
+        searcher = _one_document_searcher(doc)
+        decided: dict[str, Query | None] = {}
+
+        def word_clause(word: str) -> Query | None:
+            # A word's clause (its compound forms and typos: the costly part) either matches
+            # the one document or not; decided once per call, it stands in for the clause in
+            # every query that has the word. The boolean logic stays _text_query's own.
+            if word not in decided:
+                clause = _word_clause(word)
+                decided[word] = None if clause is None else \
+                    Query.all_query() if _finds(searcher, clause) else Query.empty_query()
+            return decided[word]
+
+        return [position for position, text in enumerate(queries)
+                if _finds(searcher, _combine(_text_query(querytext.parse(text), word_clause), {}, None))]
+
 
 class TantivyRebuild:
     """A new generation being filled; searches keep using the old one until ``finish``."""
@@ -586,12 +617,15 @@ def _word_clause(word: str) -> Query | None:
     return Query.boolean_query(clauses)
 
 
-def _text_query(parsed: querytext.ParsedQuery) -> Query | None:
-    """Every word (or a typo/compound form of it) must match, stop words may; None if no text."""
+def _text_query(parsed: querytext.ParsedQuery, word_clause=_word_clause) -> Query | None:
+    """Every word (or a typo/compound form of it) must match, stop words may; None if no text.
+
+    ``word_clause`` builds a word's clause (``matching_queries`` passes one that decided it
+    on its one document already)."""
     clauses = []
     required = [w for w in parsed.words if w.lower() not in analysis.STOP_WORDS]
     for word in parsed.words:
-        clause = _word_clause(word)
+        clause = word_clause(word)
         if clause is None:
             if word in required:  # longer than any indexed word: no document can contain it
                 return Query.empty_query()
@@ -654,6 +688,25 @@ def _combine(text: Query | None, filters: dict[str, Query], circle: Query | None
     if circle is not None:
         clauses.append((Occur.Must, Query.const_score_query(circle, 0.0)))
     return Query.boolean_query(clauses)
+
+
+PERCOLATE_WRITER_HEAP = 15_000_000     # the smallest writer arena tantivy accepts
+
+
+def _one_document_searcher(doc: dict):
+    """A searcher over an in-memory index holding only ``doc`` (a ``clean_document``)."""
+    index = tantivy.Index(SCHEMA)
+    analysis.register(index)           # analyzers are per index: every new one needs them
+    writer = index.writer(heap_size=PERCOLATE_WRITER_HEAP, num_threads=1)
+    writer.add_document(_to_tantivy(doc))
+    writer.commit()
+    writer.wait_merging_threads()      # the writer's threads end here, not at garbage collection
+    index.reload()
+    return index.searcher()
+
+
+def _finds(searcher, query: Query) -> bool:
+    return bool(searcher.search(query, 1, count=False).hits)
 
 
 def _all_hits(searcher, query: Query):

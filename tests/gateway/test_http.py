@@ -439,7 +439,10 @@ def test_openapi_document_has_every_route_and_docs_render_it(platform, web_sessi
                 "/surveys", "/surveys/{survey_id}", "/surveys/{survey_id}/publish", "/surveys/{survey_id}/close",
                 "/surveys/{survey_id}/participation", "/surveys/{survey_id}/invitations",
                 "/surveys/{survey_id}/responses", "/surveys/{survey_id}/results",
-                "/surveys/{survey_id}/responses.csv", "/surveys/{survey_id}/responses.json"}
+                "/surveys/{survey_id}/responses.csv", "/surveys/{survey_id}/responses.json",
+                "/subscriptions", "/subscriptions/confirm", "/subscriptions/me", "/subscriptions/unsubscribe",
+                "/newsletters", "/newsletters/{newsletter_id}", "/newsletters/{newsletter_id}/preview",
+                "/newsletters/{newsletter_id}/test", "/newsletters/{newsletter_id}/send"}
     assert {API + path for path in expected} == set(document["paths"])
     entries = document["paths"][f"{API}/entries/{{entry_id}}"]
     assert set(entries) == {"get", "patch", "delete"}

@@ -627,3 +627,69 @@ def test_bad_paging_and_points_are_validation_errors(searchable):
         with pytest.raises(ValidationFailed) as error:
             search(searchable, **kwargs)
         assert field in error.value.fields
+
+
+# ----- saved searches: which query texts find a new document (matching_queries) -------
+
+WOHNPROJEKT = _doc("e-wohnprojekt", "project", "Wohnprojekt im Harz",
+                   "Drei Generationen bauen gemeinsam einen alten Hof bei Wernigerode um.",
+                   themes=["wohnen"], region=HARZ, at=WERNIGERODE, tags=["Mehrgenerationenwohnen"])
+
+# Query texts as people save them, with the syntax search reads: words, stems, umlauts
+# either way, compounds, typos, "phrases", -excluded words, stop words, and odd input.
+SAVED_QUERIES = [
+    "Pflege", "Pflegeheim", "pflegeheime", "Altenpflege", "Pflegekraft", "Genossenschaften", "Genosenschaft",
+    "Aerzte", "Ärzte", "Landärztin", "Wohnprojekte", "Wohnen Land", '"Wohnen auf dem Land"',
+    '"Land auf dem Wohnen"', '"Pflege im Alter"', '"gute Pflege"', "Pflege -Heim", "-Pflege", "Pflege OR Wohnen",
+    "Pflege AND Quartier", "Dorfladen Café", "Dorfladen Cafe", "Repair-Café", "Quartier Nachbarschaft",
+    "Werkzeug -Tauschbörse", "Sachsen-Anhalt Pflegetag", "Telemedizin Tablets", "Mehrgenerationenhaus",
+    "der die das", "und Pflege", "", '"', "((", "title:Pflege", "Pfl*", "x" * 300, "Pflege " * 2_000,
+    "\x00 Genossenschaft \x1f", "🙂",
+]
+
+
+def test_a_saved_query_finds_a_new_document_by_its_stem(backend):
+    queries = ["Wohnprojekte Harz", "Dorfladen", "harz", '"Wohnprojekt im Harz"', "Wohnprojekte -Harz"]
+    assert backend.matching_queries(dict(WOHNPROJEKT), queries) == [0, 2, 3]
+    unrelated = _doc("e-dorfladen-neu", "project", "Dorfladen in der Altmark", "Ein Laden mit Café.")
+    assert backend.matching_queries(unrelated, ["Wohnprojekte Harz", "harz"]) == []
+    assert backend.matching_queries(unrelated, queries) == [1]
+
+
+def test_saved_queries_match_exactly_what_a_search_finds(searchable):
+    found = {text: set(ids(search(searchable, q=text))) for text in SAVED_QUERIES}
+    for doc in CORPUS:
+        matches = searchable.matching_queries(dict(doc), SAVED_QUERIES)
+        assert matches == sorted(matches)
+        assert [SAVED_QUERIES[i] for i in matches] == [q for q in SAVED_QUERIES if doc["id"] in found[q]], doc["id"]
+    # the cases tell documents apart: most queries find some of the corpus, not all of it
+    telling = [q for q in SAVED_QUERIES if 0 < len(found[q]) < len(CORPUS)]
+    assert len(telling) >= 20
+
+
+def test_no_saved_queries_match_nothing(backend):
+    assert backend.matching_queries(dict(WOHNPROJEKT), []) == []
+
+
+def test_odd_saved_queries_are_read_as_search_reads_them(backend):
+    # nothing asked (only syntax, control characters): like an empty search, every document;
+    # a word longer than any indexed word: none
+    queries = ['"', "((", "\x00\x1f", "a" * 10_000, "-", "AND OR NOT", "Harz\x00"]
+    assert backend.matching_queries(dict(WOHNPROJEKT), queries) == [0, 1, 2, 4, 5, 6]
+
+
+def test_matching_neither_needs_nor_stores_the_document(searchable):
+    assert searchable.matching_queries(dict(WOHNPROJEKT), ["Wohnprojekt"]) == [0]
+    assert searchable.get("e-wohnprojekt") is None
+    assert searchable.count() == len(CORPUS)
+    assert "e-wohnprojekt" not in ids(search(searchable, q="Wohnprojekt"))
+
+
+def test_the_document_is_matched_as_given_not_as_indexed(searchable):
+    newer = {**BY_ID["e-dorfladen"], "title": "Wohnprojekt im alten Konsum", "summary": None, "body": None,
+             "tags": [], "version": 2}
+    assert searchable.matching_queries(newer, ["Dorfladen", "Wohnprojekt", "Konsum"]) == [1, 2]
+
+
+def test_a_tombstone_matches_no_saved_query(backend):
+    assert backend.matching_queries({"id": "e-wohnprojekt", "version": 2, "deleted": True}, ["", "Harz"]) == []

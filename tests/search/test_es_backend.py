@@ -521,3 +521,90 @@ def test_stored_form_drops_unknown_fields_and_builds_suggestions():
         to_source({"title": "no id", "version": 1})
     with pytest.raises(ValidationFailed):
         to_source({"id": "x", "version": "3"})
+
+
+# ---------------------------------------------------------------------- saved searches (matching_queries)
+
+PERCOLATE_QUERIES = ["Pflegeheime Quartier", '"Pflege im Quartier" -Heim', "Schwimmbad", "", "Genosenschaft"]
+
+
+@pytest.fixture
+def scratch_id(monkeypatch):
+    from services.search import es_backend
+
+    monkeypatch.setattr(es_backend, "_scratch_id", lambda: "percolate-0001")
+    return "percolate-0001"
+
+
+def test_matching_queries_write_the_document_aside_and_search_it_as_search_does(es, backend, scratch_id):
+    es.reply((404, None), "percolate_index_created", "scratch_indexed", "msearch_percolate", "scratch_deleted")
+    assert backend.matching_queries(DOCUMENTS[0], PERCOLATE_QUERIES) == [0, 3, 4]
+    assert_golden("percolate", es.requests)
+    calls = [(r["method"], r["path"]) for r in es.requests]
+    assert calls == [
+        ("HEAD", "/kosi-search-percolate-m1"),
+        ("PUT", "/kosi-search-percolate-m1"),                                  # the serving mapping, no alias
+        ("PUT", "/kosi-search-percolate-m1/_doc/percolate-0001?refresh=true"),
+        ("POST", "/kosi-search-percolate-m1/_msearch"),
+        ("DELETE", "/kosi-search-percolate-m1/_doc/percolate-0001"),
+    ]
+    create, write, msearch = es.requests[1]["body"], es.requests[2]["body"], es.requests[3]
+    assert create == es_mapping.index_body(1) and "aliases" not in create
+    assert write == to_source(DOCUMENTS[0]) and "contact" not in write
+    assert msearch["content_type"] == "application/vnd.elasticsearch+x-ndjson; compatible-with=9"
+    headers, bodies = msearch["body"][0::2], msearch["body"][1::2]
+    assert headers == [{}] * len(PERCOLATE_QUERIES)
+    # each is the bool of the search path's query, its filters replaced by the scratch id
+    for text, body in zip(PERCOLATE_QUERIES, bodies):
+        searched = search_body(SearchQuery(q=text))["query"]["bool"]
+        assert body == {"query": {"bool": {**searched, "filter": [{"ids": {"values": [scratch_id]}}]}},
+                        "size": 0, "track_total_hits": True}
+
+
+def test_the_scratch_index_is_made_once_per_process(es, backend, scratch_id):
+    es.reply((200, None), "scratch_indexed", "msearch_percolate", "scratch_deleted")
+    backend.matching_queries(DOCUMENTS[0], PERCOLATE_QUERIES)
+    es.reply("scratch_indexed", "msearch_percolate", "scratch_deleted")
+    backend.matching_queries(DOCUMENTS[1], PERCOLATE_QUERIES)
+    assert [r["method"] for r in es.requests] == ["HEAD", "PUT", "POST", "DELETE", "PUT", "POST", "DELETE"]
+
+
+def test_a_scratch_index_created_meanwhile_by_another_process_is_used(es, backend, scratch_id):
+    es.reply((404, None), (400, "percolate_index_exists"), "scratch_indexed", "msearch_percolate", "scratch_deleted")
+    assert backend.matching_queries(DOCUMENTS[0], PERCOLATE_QUERIES) == [0, 3, 4]
+
+
+def test_no_queries_or_a_tombstone_ask_nothing(es, backend):
+    assert backend.matching_queries(DOCUMENTS[0], []) == []
+    assert backend.matching_queries(DOCUMENTS[2], PERCOLATE_QUERIES) == []     # the tombstone
+    assert es.requests == []
+
+
+def test_a_failed_query_fails_the_call_and_the_scratch_document_is_still_deleted(es, backend, scratch_id):
+    from services.search.es_backend import PercolateFailed
+
+    es.reply((200, None), "scratch_indexed", "msearch_percolate_error", "scratch_deleted")
+    with pytest.raises(PercolateFailed, match="query 1 failed"):
+        backend.matching_queries(DOCUMENTS[0], PERCOLATE_QUERIES[:2])
+    assert (es.requests[-1]["method"], es.requests[-1]["path"]) == \
+        ("DELETE", "/kosi-search-percolate-m1/_doc/percolate-0001")
+
+
+def test_an_answer_short_of_searches_fails_the_call(es, backend, scratch_id):
+    from services.search.es_backend import PercolateFailed
+
+    es.reply((200, None), "scratch_indexed", "msearch_percolate", "scratch_deleted")
+    with pytest.raises(PercolateFailed, match="6 searches sent, 5 answered"):
+        backend.matching_queries(DOCUMENTS[0], PERCOLATE_QUERIES + ["Pflege"])
+
+
+def test_a_failed_delete_of_the_scratch_document_does_not_fail_the_call(es, backend, scratch_id, caplog):
+    es.reply((200, None), "scratch_indexed", "msearch_percolate", (404, "scratch_delete_missing"))
+    assert backend.matching_queries(DOCUMENTS[0], PERCOLATE_QUERIES) == [0, 3, 4]
+    assert "scratch document percolate-0001 stays" in caplog.text
+
+
+def test_calls_side_by_side_use_their_own_scratch_ids():
+    from services.search.es_backend import _scratch_id
+
+    assert len({_scratch_id() for _ in range(100)}) == 100

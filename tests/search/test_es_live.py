@@ -28,8 +28,10 @@ def backend():
     client = Elasticsearch(os.environ["ELASTICSEARCH_URL"], request_timeout=30)
     prefix = f"kosi-test-{uuid.uuid4().hex[:12]}"
     # one node in a test cluster: no replicas, or the index stays yellow
-    yield ElasticsearchBackend(client, index_prefix=prefix, replicas=0)
+    backend = ElasticsearchBackend(client, index_prefix=prefix, replicas=0)
+    yield backend
     # by name: Elasticsearch 9 refuses wildcard deletes (action.destructive_requires_name)
     for name in client.indices.get_alias(index=f"{prefix}-v*"):
         client.indices.delete(index=name)
+    client.options(ignore_status=404).indices.delete(index=backend.percolate_index)   # saved-search tests
     client.close()
