@@ -46,6 +46,7 @@ bench: $(STAMP) services
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.survey
 	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.newsletter
 
 clean:
 	rm -rf $(VENV) var

@@ -3,8 +3,9 @@
 The gateway validates HTTP input with these classes and the service loads the same input
 with them again, so a subscription is checked identically over HTTP and RPC. Alert criteria
 combine like the filters of ``GET /search``: an item matches when it has one of the chosen
-themes, one of the regions, one of the kinds and lies in the bounding box; criteria left out do not restrict. ``alerts: {}`` means every new item;
-``alerts: null`` means no alerts.
+themes, one of the regions, one of the kinds, lies in the bounding box, and (a saved search)
+would be found by ``GET /search?q=``; criteria left out do not restrict. ``alerts: {}`` means
+every new item; ``alerts: null`` means no alerts.
 """
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -18,6 +19,12 @@ NEWSLETTER_STATUSES = ("draft", "sending", "sent")
 ITEM_TYPES = ("entry", "article", "survey")
 MAX_ALERT_VALUES = 20
 MAX_NEWSLETTER_ITEMS = 50
+MAX_SAVED_QUERY_CHARS = 200
+
+
+def _saved_query(value: str) -> None:
+    if not any(character.isalnum() for character in value):
+        raise ValidationError("a saved search needs at least one word")
 
 
 def _at_most(count):
@@ -33,6 +40,9 @@ class AlertCriteriaSchema(InputSchema):
     kinds = CommaList(_one_of(KINDS + ("survey",), "kind"), validate=_at_most(MAX_ALERT_VALUES),
                       **described(f"{', '.join(KINDS)} or survey"))
     bbox = BBox(allow_none=True, **described("minLon,minLat,maxLon,maxLat: only items located inside"))
+    q = fields.String(allow_none=True, validate=[validate.Length(min=1, max=MAX_SAVED_QUERY_CHARS), _saved_query],
+                      **described("a saved search: words as in GET /search?q= (German analysis); entries and "
+                                  "articles it would find"))
 
 
 class PreferencesSchema(InputSchema):
@@ -75,6 +85,7 @@ class AlertCriteriaOutSchema(OutputSchema):
     regions = fields.List(fields.String())
     kinds = fields.List(fields.String())
     bbox = fields.List(fields.Float(), allow_none=True)
+    q = fields.String(allow_none=True)
 
 
 class SubscriptionSchema(OutputSchema):

@@ -87,9 +87,19 @@ def known_entry(session):
 
 # ---------------------------------------------------------------------------- matching
 
-def record_and_match(session, item: dict, schedule: Schedule, now: datetime | None = None) -> int:
+def saved_queries(session, item: dict) -> list[str]:
+    """The saved searches of the subscribers whose other criteria the item matches: what to
+    ask the search service about (``record_and_match``'s ``found_by``)."""
+    matched = matching_subscribers(item)
+    return session.execute(sa.select(matched.c.query).where(matched.c.query.isnot(None))
+                           .distinct().order_by(matched.c.query)).scalars().all()
+
+
+def record_and_match(session, item: dict, schedule: Schedule, now: datetime | None = None,
+                     found_by: frozenset[str] = frozenset()) -> int:
     """Keep the item (its first publication's view) and queue an alert for each subscriber it
-    matches who has none for it yet. Returns how many alerts were queued."""
+    matches who has none for it yet; a subscriber with a saved search only when the search
+    service found the item by it (``found_by``). Returns how many alerts were queued."""
     now = now or utcnow()
     row = {key: item[key] for key in ("key", "type", "kind", "summary", "themes", "regions")}
     first_time = session.execute(insert_or_ignore(session, items).values(
@@ -99,8 +109,11 @@ def record_and_match(session, item: dict, schedule: Schedule, now: datetime | No
     due = sa.case((matched.c.frequency == "daily", sa.literal(schedule.due("daily", now))),
                   (matched.c.frequency == "weekly", sa.literal(schedule.due("weekly", now))),
                   else_=sa.literal(schedule.due("immediately", now)))
-    # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT (its parser reads it as a join's ON)
-    rows = sa.select(matched.c.id, sa.literal(item["key"]), due, sa.literal(now)).where(sa.true())
+    # (SQLite needs this WHERE before ON CONFLICT in INSERT … SELECT: it would read a join's ON)
+    searched = matched.c.query.is_(None)
+    if found_by:
+        searched = sa.or_(searched, matched.c.query.in_(sorted(found_by)))
+    rows = sa.select(matched.c.id, sa.literal(item["key"]), due, sa.literal(now)).where(searched)
     # alerts of an item exist only once its items row does: the first time, nobody can have one,
     # and a plain INSERT spares the conflict check per row (a fifth of the cost, measured);
     # a handler of the same item at the same moment waits for this one's items row
@@ -110,7 +123,7 @@ def record_and_match(session, item: dict, schedule: Schedule, now: datetime | No
 
 
 def matching_subscribers(item: dict):
-    """The confirmed subscribers (id, frequency) whose every chosen facet the item matches, as a
+    """The confirmed subscribers (id, frequency, query) whose every chosen facet the item matches, as a
     subquery: the ``alert_keys`` rows of the keys the item satisfies (``preferences.item_keys``),
     then the exact box."""
     if item.get("lat") is not None:
@@ -120,7 +133,7 @@ def matching_subscribers(item: dict):
                                 alert_keys.c.min_lon <= lon, alert_keys.c.max_lon >= lon))
     else:
         inside = alert_keys.c.min_lat.is_(None)
-    return (sa.select(alert_keys.c.subscriber_id.label("id"), alert_keys.c.frequency)
+    return (sa.select(alert_keys.c.subscriber_id.label("id"), alert_keys.c.frequency, alert_keys.c.query)
             .where(alert_keys.c.key.in_(item_keys(item)), inside)
             .distinct().subquery("matched"))
 

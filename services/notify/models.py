@@ -59,6 +59,7 @@ alert_keys = sa.Table(
     sa.Column("min_lon", sa.Float, nullable=True),
     sa.Column("max_lat", sa.Float, nullable=True),
     sa.Column("max_lon", sa.Float, nullable=True),
+    sa.Column("query", sa.String(200), nullable=True),  # a saved search: the search service decides
 )
 sa.Index("ix_alert_keys_subscriber", alert_keys.c.subscriber_id)
 

@@ -4,6 +4,9 @@ An item matches a subscriber when, for every facet the subscriber chose, the ite
 the chosen values: themes, regions, kinds, and the grid cells a bounding box covers (the exact
 box is checked after the cell matched).
 
+A saved search (``q``) is one more condition, checked by the search service's percolate RPC
+for the subscribers the keys found.
+
 ``alert_keys`` (matching): one key per combination the subscriber accepts, ``theme|region|kind|cell``
 with ``*`` for a facet left open ("wohnen|15088|*|*": housing in Harz, any kind, anywhere in
 it). An item probes the few keys it could satisfy (each of its values or ``*``, per facet), so
@@ -36,8 +39,9 @@ def _criteria(alerts: dict | None) -> dict | None:
     if alerts is None:
         return None
     bbox = alerts.get("bbox")
+    query = " ".join((alerts.get("q") or "").split())
     return {"themes": sorted(alerts.get("themes") or []), "regions": sorted(alerts.get("regions") or []),
-            "kinds": sorted(alerts.get("kinds") or []), "bbox": list(bbox) if bbox else None}
+            "kinds": sorted(alerts.get("kinds") or []), "bbox": list(bbox) if bbox else None, "q": query or None}
 
 
 def cell(lat: float, lon: float) -> str:
@@ -80,6 +84,18 @@ def index_rows(preferences: dict) -> tuple[list[tuple[str, str]], list[str], dic
         pairs += [("cell", value) for value in cells]
     keys = [_key(*combination) for combination in itertools.product(themes, regions, kinds, cells)]
     return pairs, keys, columns
+
+
+KEY_COLUMNS = ("frequency", "min_lat", "min_lon", "max_lat", "max_lon")
+
+
+def alert_key_rows(subscriber_id: str, preferences: dict) -> list[dict]:
+    """The ``alert_keys`` rows of a confirmed subscriber: each key with what matching needs of
+    the subscriber (frequency, the exact box, the saved search)."""
+    _, keys, columns = index_rows(preferences)
+    shared = {name: columns[name] for name in KEY_COLUMNS}
+    query = (preferences.get("alerts") or {}).get("q")
+    return [{"key": key, "subscriber_id": subscriber_id, "query": query, **shared} for key in keys]
 
 
 def item_keys(item: dict) -> list[str]:

@@ -18,6 +18,7 @@ from nameko.timer import timer
 from contracts.catalog import events as catalog_events  # noqa: F401 (registers the contracts consumed)
 from contracts.notify.api import (NewsletterCreateSchema, NewsletterQuerySchema, NewsletterSendSchema,
                                   NewsletterUpdateSchema, PreferencesSchema, SubscribeSchema)
+from contracts.search.api import MAX_PERCOLATE_QUERIES
 from contracts.survey import events as survey_events  # noqa: F401
 from kernel import tokens
 from kernel.dependencies import CallerIdentity, Database, Tracing, database_url_key
@@ -120,6 +121,7 @@ class NotifyService:
     mailer = Mailer()
     catalog = ServiceRpc("catalog")
     catalog_as_notify = RpcAsService("catalog")
+    search_as_notify = RpcAsService("search")
 
     # ------------------------------------------------------------------ subscriptions (the public)
     @rpc
@@ -220,10 +222,13 @@ class NotifyService:
         # staff-made entries are published at version 1; a submission is published by a review later
         contact = self.catalog_as_notify.submitter_contact(data["id"]) if data["version"] > 1 else None
 
+        item = alerts.entry_item(data)
+        found_by = self._found_by(envelope, item) if not data["demo"] else frozenset()
+
         def effect(uow, _):
             reviews.reviewed(uow.session, data["id"])
             if not data["demo"]:
-                alerts.record_and_match(uow.session, alerts.entry_item(data), self.mailer.schedule)
+                alerts.record_and_match(uow.session, item, self.mailer.schedule, found_by=found_by)
             reviews.queue_decision_mail(uow.session, data, "published", contact)
 
         self._apply(envelope, effect)
@@ -253,7 +258,9 @@ class NotifyService:
     def on_article_published(self, envelope):
         if not envelope["data"]["demo"]:
             item = alerts.article_item(envelope["data"])
-            self._apply(envelope, lambda uow, _: alerts.record_and_match(uow.session, item, self.mailer.schedule))
+            found_by = self._found_by(envelope, item)
+            self._apply(envelope, lambda uow, _: alerts.record_and_match(uow.session, item, self.mailer.schedule,
+                                                                         found_by=found_by))
 
     @reliable_event_handler("survey", "survey.published", subscription="survey-published")
     def on_survey_published(self, envelope):
@@ -261,6 +268,18 @@ class NotifyService:
         if not data["demo"]:
             self._apply(envelope, lambda uow, _: alerts.record_and_match(
                 uow.session, alerts.survey_item(data, alerts.known_entry(uow.session)), self.mailer.schedule))
+
+    def _found_by(self, envelope, item) -> frozenset[str]:
+        """The saved searches (of subscribers the item otherwise matches) that find it, as the
+        search service decides with its own analysis; no call when nobody has one."""
+        with self.db() as uow:
+            queries = alerts.saved_queries(uow.session, item)
+        found = set()
+        document = {"type": envelope["type"], "data": envelope["data"]}
+        for start in range(0, len(queries), MAX_PERCOLATE_QUERIES):
+            chunk = queries[start:start + MAX_PERCOLATE_QUERIES]
+            found.update(chunk[position] for position in self.search_as_notify.percolate(document, chunk)["matches"])
+        return frozenset(found)
 
     def _apply(self, envelope, effect):
         apply_once(self.db, "notify", envelope, effect)

@@ -132,9 +132,7 @@ def _write_index(session, subscriber_id: str, preferences: dict) -> None:
         session.execute(sa.insert(interests), [{"facet": facet, "value": value, "subscriber_id": subscriber_id}
                                                for facet, value in pairs])
     if keys:
-        shared = {name: columns[name] for name in ("frequency", "min_lat", "min_lon", "max_lat", "max_lon")}
-        session.execute(sa.insert(alert_keys), [{"key": key, "subscriber_id": subscriber_id, **shared}
-                                                for key in keys])
+        session.execute(sa.insert(alert_keys), prefs.alert_key_rows(subscriber_id, preferences))
     session.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(**columns))
 
 

@@ -12,6 +12,7 @@ from kernel.messaging import subscriptions_of
 from services.catalog.service import CatalogService
 from services.notify.models import deliveries
 from services.notify.service import NotifyService
+from services.search.service import SearchService
 from tests.databases import fresh_catalog_database, fresh_service_database
 from tests.identity import NOTIFY_KEY, SERVICE_TRUST, staff_rpc
 from tests.notify.conftest import SETTINGS, text_part
@@ -27,15 +28,17 @@ def notify_url():
 
 
 @pytest.fixture
-def platform(rabbit_config, rabbit_uri, runner_factory, notify_url, smtp_sink):
+def platform(rabbit_config, rabbit_uri, runner_factory, notify_url, smtp_sink, tmp_path):
     catalog_url = fresh_catalog_database("kosi_test_notify_catalog")
-    broker.declare_topology(rabbit_uri, ["catalog", "survey"], subscriptions_of(NotifyService))
+    broker.declare_topology(rabbit_uri, ["catalog", "survey"], subscriptions_of(NotifyService) +
+                            subscriptions_of(SearchService))
     runner = runner_factory({
-        "CATALOG_DATABASE_URL": catalog_url, "NOTIFY_DATABASE_URL": notify_url,
+        "CATALOG_DATABASE_URL": catalog_url, "NOTIFY_DATABASE_URL": notify_url, "SEARCH_BACKEND": "tantivy",
+        "SEARCH_INDEX_PATH": str(tmp_path / "index"), "SEARCH_AUTO_REFILL": False,
         "NOTIFY_TOKEN_SECRET": SETTINGS.token_secret, "ACTOR_SIGNING_KEY": NOTIFY_KEY,
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_sink.port, "SEND_RATE_PER_SECOND": 0,
         "ALERT_BATCH_SECONDS": 0, "PUBLIC_BASE_URL": "https://kosi.example", **SERVICE_TRUST},
-        CatalogService, NotifyService)
+        CatalogService, NotifyService, SearchService)
     runner.start()
     smtp_sink.clear()
     yield runner
@@ -85,6 +88,20 @@ def test_the_journey_of_a_subscriber(platform, rabbit_uri, smtp_sink, notify_url
     wait_for(lambda: _unsent(notify_url) == 0, seconds=15)
     assert [mail["Subject"] for mail in smtp_sink.to("ada@example.org")] == [
         "Bitte bestätigen Sie Ihr Abonnement", "Neu: Wohnprojekt Alte Schule"]
+
+
+def test_a_saved_search_alerts_what_search_would_find_with_its_german_analysis(platform, rabbit_uri, smtp_sink):
+    with anonymous(rabbit_uri) as public:
+        public.notify.subscribe({"email": "ada@example.org", "consent": "2026-11",
+                                 "alerts": {"q": "Wohnprojekte Altmark"}})
+        public.notify.confirm_subscription(token_in(one_mail(smtp_sink, "ada@example.org"), "confirm"))
+    with staff_rpc(rabbit_uri, EDITOR) as staff:
+        staff.catalog.create_entry(entry_data(title="Reparaturcafé", summary="Werkzeug und Kaffee"))
+        staff.catalog.create_entry(entry_data(title="Gemeinsames Wohnprojekt in der Altmark"))
+        alert = one_mail(smtp_sink, "ada@example.org", 2)
+        settle(rabbit_uri)
+    assert alert["Subject"] == "Neu: Gemeinsames Wohnprojekt in der Altmark"  # Wohnprojekte ~ Wohnprojekt
+    assert len(smtp_sink.to("ada@example.org")) == 2
 
 
 def test_a_rejected_submitter_hears_the_reason_and_nobody_else_sees_it(platform, rabbit_uri, smtp_sink):

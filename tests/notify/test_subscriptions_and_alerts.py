@@ -126,6 +126,29 @@ def test_an_item_alerts_exactly_the_subscribers_whose_every_criterion_it_meets(m
     assert match(make_uow, article) == {every["id"], theme["id"]}
 
 
+def test_a_saved_search_alerts_only_when_the_search_service_found_the_item_by_it(make_uow):
+    searcher = confirmed(make_uow, "ada@example.org", alerts={"themes": ["wohnen"], "q": "  Wohnprojekt   Harz "})
+    everything = confirmed(make_uow, "bob@example.org", alerts={})
+    confirmed(make_uow, "cem@example.org", alerts={"themes": ["arbeit"], "q": "Werkstatt"})
+    with make_uow() as uow:  # the other criteria decide whose saved search is asked about
+        assert alerts.saved_queries(uow.session, entry()) == ["Wohnprojekt Harz"]
+    with make_uow() as uow:
+        assert alerts.record_and_match(uow.session, entry(), SCHEDULE, NOW, found_by=frozenset()) == 1
+        assert alerts.record_and_match(uow.session, entry(key="entry:e2"), SCHEDULE, NOW,
+                                       found_by=frozenset({"Wohnprojekt Harz"})) == 2
+        uow.commit()
+    alerted = {row["item_key"]: set() for row in rows(make_uow, alerts_table)}
+    for row in rows(make_uow, alerts_table):
+        alerted[row["item_key"]].add(row["subscriber_id"])
+    assert alerted == {"entry:e1": {everything["id"]}, "entry:e2": {everything["id"], searcher["id"]}}
+
+
+def test_a_saved_search_needs_a_word():
+    for nonsense in ("", "   ", "?!*", "x" * 201):
+        with pytest.raises(ValidationFailed):
+            load_input(SubscribeSchema, {"email": "a@example.org", "consent": "v1", "alerts": {"q": nonsense}})
+
+
 def test_an_item_alerts_each_subscriber_once_ever(make_uow):
     ada = confirmed(make_uow, alerts={"themes": ["wohnen"]})
     assert match(make_uow, entry()) == {ada["id"]}

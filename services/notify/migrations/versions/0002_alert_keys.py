@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("min_lon", sa.Float(), nullable=True),
         sa.Column("max_lat", sa.Float(), nullable=True),
         sa.Column("max_lon", sa.Float(), nullable=True),
+        sa.Column("query", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(["subscriber_id"], ["subscribers.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("key", "subscriber_id"),
     )
@@ -53,19 +54,17 @@ def _alerts_foreign_key() -> str:
 def _keys_of_confirmed_subscribers() -> None:
     """The keys of the subscribers confirmed so far, from their stored preferences (computed by
     the preferences module as it was when this revision was written)."""
-    from services.notify.preferences import index_rows
+    from services.notify.preferences import alert_key_rows
 
     connection = op.get_bind()
     subscribers = sa.table("subscribers", sa.column("id"), sa.column("status"), sa.column("preferences", sa.JSON))
     keys = sa.table("alert_keys", *(sa.column(name) for name in (
-        "key", "subscriber_id", "frequency", "min_lat", "min_lon", "max_lat", "max_lon")))
+        "key", "subscriber_id", "frequency", "min_lat", "min_lon", "max_lat", "max_lon", "query")))
     for subscriber_id, preferences in connection.execute(
             sa.select(subscribers.c.id, subscribers.c.preferences).where(subscribers.c.status == "confirmed")):
-        _, combinations, columns = index_rows(preferences or {})
-        shared = {name: columns[name] for name in ("frequency", "min_lat", "min_lon", "max_lat", "max_lon")}
-        if combinations:
-            connection.execute(sa.insert(keys), [{"key": key, "subscriber_id": subscriber_id, **shared}
-                                                 for key in combinations])
+        rows = alert_key_rows(subscriber_id, preferences or {})
+        if rows:
+            connection.execute(sa.insert(keys), rows)
 
 
 def downgrade() -> None:
