@@ -40,11 +40,12 @@ class Mailbox:
 
 
 @contextmanager
-def running_sink(folder: Path, port: int | None = None):
-    """Start the sink on ``port`` (a free one by default), yield its ``Mailbox``, stop it."""
+def running_sink(folder: Path, port: int | None = None, options: tuple = ()):
+    """Start the sink on ``port`` (a free one by default) with ``cli.mailsink`` ``options``,
+    yield its ``Mailbox``, stop it."""
     port = port or free_port()
-    process = subprocess.Popen([sys.executable, "-m", "cli.mailsink", "--dir", str(folder), "--port", str(port)],
-                               cwd=REPO, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "-m", "cli.mailsink", "--dir", str(folder), "--port", str(port),
+                                *options], cwd=REPO, stdout=subprocess.DEVNULL)
 
     def listening():
         try:

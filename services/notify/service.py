@@ -69,7 +69,8 @@ def _settings(config) -> dict:
                              security=str(config.get("SMTP_SECURITY") or "none"),
                              username=str(config.get("SMTP_USERNAME") or ""),
                              password=str(config.get("SMTP_PASSWORD") or ""),
-                             timeout=number("SMTP_TIMEOUT_SECONDS", 30)),
+                             timeout=number("SMTP_TIMEOUT_SECONDS", 30),
+                             ca_file=str(config.get("SMTP_CA_FILE") or "")),
         "editors": [address.strip() for address in str(config.get("REVIEW_DIGEST_TO") or "").split(",")
                     if address.strip()],
     }

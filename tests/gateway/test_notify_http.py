@@ -113,6 +113,10 @@ def test_subscribe_confirm_alert_and_one_click_unsubscribe(platform, web_session
     assert wait_for(lambda: unsent(platform["notify_url"]) == 0, seconds=15)
     assert [mail["Subject"] for mail in smtp_sink.to(ADDRESS)] == [
         "Bitte bestätigen Sie Ihr Abonnement", "Neu: Wohnprojekt Alte Schule"]
+    # erasure on request: the link still works for that, and then nothing is left to show
+    erased = web_session.delete(link(alert, "me"))
+    assert erased.status_code == 200 and erased.json()["status"] == "erased", erased.text
+    assert_problem(web_session.get(link(alert, "me")), 404)
     # the access log names neither the subscriber's address nor a token
     lines = [record.getMessage() for record in caplog.records if record.name == "nameko.web.server"]
     assert any("/subscriptions/unsubscribe?token=[redacted]" in line for line in lines), lines
@@ -138,6 +142,16 @@ def test_bad_subscription_input_is_a_problem_never_a_5xx(platform, web_session):
                                     headers={"Content-Type": "application/x-www-form-urlencoded"}),
                    422, "List-Unsubscribe")
     assert_problem(web_session.post(unsubscribe, data="hello", headers={"Content-Type": "text/plain"}), 415)
+
+
+def test_subscription_requests_are_limited_per_client_address(rabbit_config, web_config, runner_factory,
+                                                               web_session):
+    runner_factory({"AUTH": TEST_AUTH, **GATEWAY_SIGNING, "READY_SERVICES": [], "SUBSCRIPTIONS_PER_WINDOW": 2},
+                   GatewayService).start()
+    for _ in range(2):  # counted before anything else: no service is asked, a bad body counts too
+        assert_problem(web_session.post(f"{API}/subscriptions", json={"email": "kein-at"}), 422)
+    limited = assert_problem(web_session.post(f"{API}/subscriptions", json={"email": ADDRESS}), 429)
+    assert "subscription requests" in limited["detail"]
 
 
 def test_an_editor_composes_previews_tests_and_sends_a_newsletter(platform, web_session, smtp_sink):

@@ -171,5 +171,13 @@ def test_a_rejected_submitter_is_mailed_by_notify_with_its_own_identity(deployed
         name: path.read_text()[-2000:] for name, path in logs.items()}
     mail, = smtp_sink.to("buerger@example.org")
     assert "Liegt außerhalb des Landes" in text_part(mail)
+    subscribed = requests.post(f"{base}/subscriptions", timeout=20, json={
+        "email": "leserin@example.org", "consent": "2026-11", "newsletter": True})
+    assert subscribed.status_code == 202, subscribed.text
+    assert wait_for(lambda: smtp_sink.to("leserin@example.org"), seconds=30)
+    token = text_part(smtp_sink.to("leserin@example.org")[0]).split("token=")[1].split()[0]
+    assert requests.get(f"{base}/subscriptions/confirm", params={"token": token}, timeout=20).status_code == 200
     for path in logs.values():
-        assert "buerger@example.org" not in path.read_text() and "außerhalb des Landes" not in path.read_text()
+        text = path.read_text()
+        assert "buerger@example.org" not in text and "außerhalb des Landes" not in text
+        assert "leserin@example.org" not in text and token not in text
