@@ -26,6 +26,7 @@ from services.notify.smtp import PermanentFailure, TransientFailure
 
 log = logging.getLogger(__name__)
 
+_SENT_STATEMENT = "kosi_notify_sent"
 IDLE_CLOSE_SECONDS = 30  # the SMTP connection is closed after this long without a mail
 SUBSCRIBER_COLUMNS = (subscribers.c.email, subscribers.c.status, subscribers.c.token_version,
                       subscribers.c.frequency)
@@ -141,6 +142,9 @@ class Sender:
 
     def _finish(self, connection, delivery: dict, state: str, error: str | None, bounced: bool = False) -> None:
         now = utcnow()
+        if state == "sent" and self._postgres:
+            self._record_sent(connection, delivery["id"], now)
+            return
         connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
             state=state, error=error, recipient=None, context=None, claimed_until=None,
             sent_at=now if state == "sent" else None))
@@ -154,6 +158,18 @@ class Sender:
                 alert_keys.c.subscriber_id == delivery["subscriber_id"],
                 sa.exists().where(subscribers.c.id == delivery["subscriber_id"],
                                   subscribers.c.status == "bounced")))
+        connection.commit()
+
+    def _record_sent(self, connection, delivery_id: str, now) -> None:
+        """The record of each mail sent, the one write per mail: a statement prepared once per
+        database connection, without SQLAlchemy's compilation (together a third of what a
+        newsletter mail cost beyond its SMTP exchange, measured)."""
+        if not connection.info.get(_SENT_STATEMENT):
+            connection.exec_driver_sql(
+                f"PREPARE {_SENT_STATEMENT} (text, timestamptz) AS UPDATE deliveries SET state = 'sent', "
+                "error = NULL, recipient = NULL, context = NULL, claimed_until = NULL, sent_at = $2 WHERE id = $1")
+            connection.info[_SENT_STATEMENT] = True
+        connection.exec_driver_sql(f"EXECUTE {_SENT_STATEMENT} (%s, %s)", (delivery_id, now))
         connection.commit()
 
     def _retry(self, connection, delivery: dict, error: str) -> None:
