@@ -4,7 +4,15 @@ import orjson
 from werkzeug.wrappers import Response
 
 
+PAGE_KEYS = ("page", "per_page", "total")
+
+
 def json_response(data, status: int = 200, headers: dict | None = None,
                   content_type: str = "application/json") -> Response:
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status, headers=headers or {},
-                    content_type=content_type)
+    """A JSON answer; a page of a list (``page``, ``per_page``, ``total``) is marked for the
+    pagination links of ``gateway.http_caching``."""
+    response = Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status, headers=headers or {},
+                        content_type=content_type)
+    if isinstance(data, dict) and all(isinstance(data.get(key), int) for key in PAGE_KEYS):
+        response.page = tuple(data[key] for key in PAGE_KEYS)
+    return response

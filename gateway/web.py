@@ -22,7 +22,7 @@ from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from gateway import metrics
+from gateway import http_caching, metrics
 from gateway.errors import GatewayError, PayloadTooLarge
 from gateway.problems import problem_response
 from kernel.errors import KosiError
@@ -64,6 +64,7 @@ class GatewayWsgiApp(WsgiApp):
             response = provider.handle_request(request)
         except (HTTPException, KosiError) as error:
             response = problem_response(error, request.path)
+        response = http_caching.finish(request, response)
         response.headers["X-Request-Id"] = request_id
         metrics.observe(request.method, route, response.status_code, time.perf_counter() - started)
         return response(environ, start_response)
