@@ -17,6 +17,8 @@ PRODUCERS = ["catalog", "survey"]
 DATABASE_SERVICES = ["catalog", "survey", "notify"]
 # broker user tags: the gateway reads queue depths for /metrics from the management API
 BROKER_TAGS = {"gateway": "management"}
+# producers whose change notices a service listens to (the gateway's read cache)
+CHANGE_LISTENERS = {"gateway": ["catalog"]}
 
 
 def service_class(name: str):
@@ -65,6 +67,7 @@ def broker_users() -> dict[str, dict]:
     """What ``kosi broker setup --users`` needs of each service: its own broker credentials
     (from its config) and the producers it subscribes to."""
     return {name: {"amqp_uri": config_of(name)["AMQP_URI"],
-                   "sources": sorted({sub["source_service"] for sub in subscriptions_of_service(name)}),
+                   "sources": sorted({sub["source_service"] for sub in subscriptions_of_service(name)} |
+                                     set(CHANGE_LISTENERS.get(name, []))),
                    "tags": BROKER_TAGS.get(name, "")}
             for name in SERVICES}

@@ -26,7 +26,7 @@ def finish(request, response: Response) -> Response:
         return response
     personal = "Authorization" in request.headers or "token" in request.args
     if not personal or "ETag" not in response.headers:
-        response.headers["ETag"] = _body_tag(response)
+        response.headers["ETag"] = getattr(response, "body_tag", None) or body_tag(response)
     response.headers["Cache-Control"] = NOT_STORED if personal or request.path in OPERATIONAL_PATHS else _public()
     response.headers["Vary"] = "Authorization"
     page = getattr(response, "page", None)
@@ -37,7 +37,7 @@ def finish(request, response: Response) -> Response:
     return response
 
 
-def _body_tag(response: Response) -> str:
+def body_tag(response: Response) -> str:
     return '"' + hashlib.blake2b(response.get_data(), digest_size=16).hexdigest() + '"'
 
 

@@ -44,6 +44,7 @@ class Operation:
     headers: dict = field(default_factory=dict)  # response header name → description
     request_headers: dict = field(default_factory=dict)  # optional request header name → description
     other_responses: dict = field(default_factory=dict)  # another success status → its schema
+    cached_by: str | None = None  # a producer whose change notices keep the anonymous answer fresh
 
 
 def documented(**operation):

@@ -17,6 +17,7 @@ from gateway.errors import ServiceUnavailable
 from gateway.inputs import body_bytes, etag, expected_version, json_body, query_args, resource_id, validate
 from gateway.openapi import AUTH_ADMIN, AUTH_OPTIONAL, AUTH_STAFF, build_spec, documented
 from gateway.ratelimit import PublicWriteLimit
+from gateway.read_cache import PublicReadCache
 from gateway.responses import json_response
 from gateway.rpc import TimedClusterRpc, TimedRpc
 from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQuerySchema, NetworkSchema, NoQuery,
@@ -61,6 +62,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
     tracing = Tracing()
     broker_metrics = metrics.BrokerMetrics()
     public_write_limit = PublicWriteLimit()
+    read_cache = PublicReadCache()  # answers anonymous reads of routes documented cached_by="catalog"
     catalog = TimedRpc("catalog")
     search = TimedRpc("search")
     services = TimedClusterRpc()
@@ -70,7 +72,8 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
     @route("GET", "/entries")
     @documented(summary="List entries", tag="entries", auth=AUTH_OPTIONAL, query=schemas.EntryQuerySchema,
                 response=schemas.EntryPageSchema,
-                description="Published projects, ideas, initiatives and events; staff may filter by status.")
+                description="Published projects, ideas, initiatives and events; staff may filter by status.",
+                cached_by="catalog")
     def list_entries(self, request):
         self.auth.optional(request)
         query = validate(schemas.EntryQuerySchema, query_args(request), "query")
@@ -102,7 +105,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
     @route("GET", "/entries/<entry_id>")
     @documented(summary="Get an entry", tag="entries", auth=AUTH_OPTIONAL, response=schemas.EntryStaffSchema,
                 headers={"ETag": "the entry's version, for If-Match"},
-                description="The public sees published entries without contact data.")
+                description="The public sees published entries without contact data.", cached_by="catalog")
     def get_entry(self, request, entry_id):
         self.auth.optional(request)
         entry = self.catalog.get_entry(resource_id(entry_id))
@@ -173,7 +176,8 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
                 response=search_schemas.RelatedResultSchema,
                 description="Entries editors linked (relation linked, with link_type and direction) "
                             "first, then up to 6 similar entries found by the search index (relation "
-                            "similar). While the search service is down only the linked ones are listed.")
+                            "similar). While the search service is down only the linked ones are listed.",
+                cached_by="catalog")
     def related_entries(self, request, entry_id):
         self.auth.optional(request)
         entry_id = resource_id(entry_id)
@@ -198,7 +202,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
 
     @route("GET", "/organisations")
     @documented(summary="List organisations", tag="organisations", query=schemas.OrganisationQuerySchema,
-                response=schemas.OrganisationPageSchema)
+                response=schemas.OrganisationPageSchema, cached_by="catalog")
     def list_organisations(self, request):
         query = validate(schemas.OrganisationQuerySchema, query_args(request), "query")
         return json_response(self.catalog.list_organisations(query))
@@ -215,7 +219,8 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
                              headers={"Location": f"{API}/organisations/{organisation['id']}"})
 
     @route("GET", "/organisations/<organisation_id>")
-    @documented(summary="Get an organisation", tag="organisations", response=schemas.OrganisationSchema)
+    @documented(summary="Get an organisation", tag="organisations", response=schemas.OrganisationSchema,
+                cached_by="catalog")
     def get_organisation(self, request, organisation_id):
         return json_response(self.catalog.get_organisation(resource_id(organisation_id)))
 
@@ -224,7 +229,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
     @route("GET", "/articles")
     @documented(summary="List knowledge articles and news", tag="articles",
                 query=schemas.ArticleQuerySchema, response=schemas.ArticlePageSchema,
-                description="type=article or type=news filters.")
+                description="type=article or type=news filters.", cached_by="catalog")
     def list_articles(self, request):
         query = validate(schemas.ArticleQuerySchema, query_args(request), "query")
         return json_response(self.catalog.list_articles(query))
@@ -240,7 +245,8 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
         return json_response(article, status=201, headers={"Location": f"{API}/articles/{article['id']}"})
 
     @route("GET", "/articles/<article_id>")
-    @documented(summary="Get an article or news item", tag="articles", response=schemas.ArticleSchema)
+    @documented(summary="Get an article or news item", tag="articles", response=schemas.ArticleSchema,
+                cached_by="catalog")
     def get_article(self, request, article_id):
         return json_response(self.catalog.get_article(resource_id(article_id)))
 
@@ -269,14 +275,16 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
     # ------------------------------------------------------------------ themes, regions, map, network
 
     @route("GET", "/themes")
-    @documented(summary="Themes (main fields and pioneering topics)", tag="taxonomy", response=ThemeListSchema)
+    @documented(summary="Themes (main fields and pioneering topics)", tag="taxonomy", response=ThemeListSchema,
+                cached_by="catalog")
     def list_themes(self, request):
         validate(NoQuery, query_args(request), "query")
         return json_response(_items(self.catalog.list_themes()))
 
     @route("GET", "/regions")
     @documented(summary="Districts and district-free cities of Saxony-Anhalt", tag="taxonomy",
-                response=RegionListSchema, description="With the number of published entries in each.")
+                response=RegionListSchema, description="With the number of published entries in each.",
+                cached_by="catalog")
     def list_regions(self, request):
         validate(NoQuery, query_args(request), "query")
         return json_response(_items(self.catalog.list_regions()))
@@ -285,7 +293,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
     @documented(summary="Map features (GeoJSON)", tag="map", query=MapQuerySchema,
                 response=GeoJSONFeatureCollectionSchema, content_type="application/geo+json",
                 description="A GeoJSON FeatureCollection of published entries in bbox; clustered when "
-                            "zoomed out. Coordinates are [lon, lat].")
+                            "zoomed out. Coordinates are [lon, lat].", cached_by="catalog")
     def map_features(self, request):
         query = validate(MapQuerySchema, query_args(request), "query")
         map_query = {key: query[key] for key in ("theme", "kind") if key in query}
@@ -297,7 +305,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes):
 
     @route("GET", "/network")
     @documented(summary="Network of entries and organisations", tag="map", query=schemas.NetworkQuerySchema,
-                response=NetworkSchema)
+                response=NetworkSchema, cached_by="catalog")
     def network(self, request):
         query = validate(schemas.NetworkQuerySchema, query_args(request), "query")
         return json_response(self.catalog.network(query))

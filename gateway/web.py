@@ -61,13 +61,41 @@ class GatewayWsgiApp(WsgiApp):
             provider, values = self.url_map.bind_to_environ(environ).match()
             route = provider.url
             request.path_values = values
-            response = provider.handle_request(request)
+            response = self._respond(provider, request)
         except (HTTPException, KosiError) as error:
             response = problem_response(error, request.path)
         response = http_caching.finish(request, response)
         response.headers["X-Request-Id"] = request_id
         metrics.observe(request.method, route, response.status_code, time.perf_counter() - started)
         return response(environ, start_response)
+
+    def _respond(self, provider, request):
+        """The route's answer, or the read cache's copy of it (``gateway.read_cache``)."""
+        reader = self._reader(provider, request)
+        if reader is None:
+            return provider.handle_request(request)
+        cache = reader.cache
+        key = (request.path, tuple(sorted(request.args.items(multi=True))))
+        copy = cache.get(key)
+        if copy is not None and cache.fresh(copy, cache.ttl):
+            return copy.response()
+        generation = cache.generation
+        response = provider.handle_request(request)
+        if response.status_code == 200:
+            response.body_tag = http_caching.body_tag(response)
+            cache.keep(key, response, response.body_tag, generation)
+        elif response.status_code == 503 and copy is not None:
+            return copy.response()  # the service does not answer: the last copy, with its Age
+        return response
+
+    def _reader(self, provider, request):
+        """The read cache that may answer this request: anonymous GETs of routes documented
+        ``cached_by`` a producer whose cache runs here."""
+        if request.method not in ("GET", "HEAD") or "Authorization" in request.headers or "token" in request.args:
+            return None
+        operation = getattr(getattr(provider.container.service_cls, provider.method_name), "openapi_operation", None)
+        reader = self.server.read_caches.get(operation.cached_by) if operation and operation.cached_by else None
+        return reader if reader is not None and reader.enabled else None
 
 
 # participation is anonymous, and who manages a subscription is nobody's business: their
@@ -97,6 +125,10 @@ class GatewayServer(WebServer):
     # eventlet refuses request lines over 8 KiB with a bare 414; let long search queries
     # through to validation (which answers problem+json) up to a sane bound
     URL_LENGTH_LIMIT = 32 * 1024
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read_caches = {}  # producer → gateway.read_cache.PublicReadCache of this container
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=AccessLogProtocol, debug=False):
         log = logging.getLogger("nameko.web.server")

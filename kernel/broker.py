@@ -142,6 +142,7 @@ def declare_topology(amqp_uri: str, producers: list[str], subscriptions: list[di
             queue(unrouted)
             channel.queue_bind(unrouted, unrouted)
             channel = _declare_producer_exchange(connection, channel, producer, recreate, report)
+            exchange(topology.changes_name(producer), "fanout")
 
         for consumer in sorted({s["consumer_service"] for s in subscriptions}):
             parked = topology.parked_name(consumer)
@@ -229,7 +230,8 @@ def service_permissions(service: str, sources: list[str]) -> dict:
     rpc = ["nameko-rpc"]
     write = own + rpc + [re.escape(topology.RETRY_EXCHANGE), re.escape(topology.DEAD_LETTER_EXCHANGE)]
     read = own + rpc + [re.escape(topology.RETRY_RETURN_EXCHANGE)] + \
-        [re.escape(topology.event_exchange_name(source)) for source in sorted(set(sources))]
+        [re.escape(name(source)) for source in sorted(set(sources))
+         for name in (topology.event_exchange_name, topology.changes_name)]
     return {"configure": _alternatives(own + rpc), "write": _alternatives(write), "read": _alternatives(read)}
 
 

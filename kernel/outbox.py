@@ -88,6 +88,10 @@ def event_exchange(producer: str, declare: bool = True) -> Exchange:
                     arguments=topology.event_exchange_arguments(producer), no_declare=not declare)
 
 
+def changes_exchange(producer: str) -> Exchange:
+    return Exchange(topology.changes_name(producer), type="fanout", durable=True, auto_delete=False)
+
+
 def parked_queue(producer: str) -> Queue:
     """The alternate exchange of the producer's exchange and the durable queue behind it."""
     name = topology.unrouted_name(producer)
@@ -239,7 +243,9 @@ class OutboxRelay:
         self._retention = retention
         self._inbox_retention = inbox_retention
         self._exchange = event_exchange(producer)
-        self._publisher = Publisher(amqp_uri, exchange=self._exchange, declare=[parked_queue(producer), self._exchange],
+        self._changes = changes_exchange(producer)
+        self._publisher = Publisher(amqp_uri, exchange=self._exchange,
+                                    declare=[parked_queue(producer), self._exchange, self._changes],
                                     use_confirms=True, mandatory=True,
                                     retry=True, retry_policy={"max_retries": 1, "interval_start": 0.2})
         self._pruned_at = 0.0
@@ -270,7 +276,18 @@ class OutboxRelay:
         published = sum(1 for _row_id, error in outcomes if error is None)
         if outcomes and not published:
             raise outcomes[0][1]  # not even the first event went out: the broker is away
+        if published:
+            self._announce([row.event_type for row in rows[:published]])
         return published
+
+    def _announce(self, event_types: list[str]) -> None:
+        """One change notice for the batch (``kernel.topology.changes_name``). Best effort: the
+        events are out; a reader that misses a notice lets its copies expire."""
+        try:
+            self._publisher.publish({"producer": self.producer, "types": sorted(set(event_types))},
+                                    exchange=self._changes, routing_key="", mandatory=False, serializer="json")
+        except Exception as exc:  # noqa: BLE001 (logged; the events themselves were published)
+            log.warning("outbox: change notice of %s not published: %s", self.producer, describe_error(exc))
 
     def _pending_query(self):
         outbox = self._outbox

@@ -45,6 +45,14 @@ def event_exchange_name(producer: str) -> str:
     return f"{producer}.events"
 
 
+def changes_name(producer: str) -> str:
+    """A producer's fanout exchange of change notices: one small message per batch of events
+    the relay published, for readers that keep copies (the gateway's read cache). Separate
+    from the events, so that a listener bound to everything does not make every event
+    routable (events nobody subscribed to must still be parked)."""
+    return f"{producer}.changes"
+
+
 def unrouted_name(producer: str) -> str:
     """The alternate exchange of a producer's exchange, and its parked queue (same name)."""
     return f"{event_exchange_name(producer)}.unrouted"
