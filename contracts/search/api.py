@@ -221,6 +221,8 @@ class SearchResultSchema(Schema):
     items = fields.List(fields.Nested(SearchHitSchema), required=True)
     facets = fields.Nested(FacetsSchema, required=True,
                            **described("counts per value; each respects the other active filters"))
+    relaxed = fields.Boolean(required=True, **described(
+        "true when no record had every word of q: these are the ones that have most of them"))
 
 
 class SuggestionSchema(Schema):

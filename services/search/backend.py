@@ -16,6 +16,7 @@ from typing import Protocol
 from contracts.search.api import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
 from kernel.errors import ValidationFailed
 from kernel.geo import parse_bbox
+from services.search import analysis
 
 FACETS = ("theme", "region", "kind")
 
@@ -53,9 +54,16 @@ class SearchResult:
     total: int
     items: list[dict]          # document fields + "score", "highlight" {field: html}, "distance_km"
     facets: dict[str, list]    # {"theme": [{"value", "count"}], "region": [...], "kind": [...]}
+    relaxed: bool = False      # no record had every word: these have most of them
 
     def as_dict(self) -> dict:
-        return {"total": self.total, "items": self.items, "facets": self.facets}
+        return {"total": self.total, "items": self.items, "facets": self.facets, "relaxed": self.relaxed}
+
+
+def can_relax(parsed) -> bool:
+    """A query of several words may be answered with the records that match most of them
+    when none matches all (``relaxed``); phrases and exclusions still hold."""
+    return len({word.lower() for word in parsed.words if word.lower() not in analysis.STOP_WORDS}) >= 2
 
 
 class SearchBackend(Protocol):

@@ -36,7 +36,7 @@ from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 from kernel.errors import ValidationFailed
 from kernel.geo import haversine_km
 from services.search import es_mapping
-from services.search.backend import (FACETS, SearchQuery, SearchResult, checked_bbox, checked_point,
+from services.search.backend import (FACETS, SearchQuery, SearchResult, can_relax, checked_bbox, checked_point,
                                      validate_query)
 from services.search.querytext import parse
 
@@ -197,9 +197,13 @@ class ElasticsearchBackend:
 
     def search(self, query: SearchQuery) -> SearchResult:
         self.ensure_index()
-        body = search_body(query)
-        response = self.client.search(index=self.alias, body=body)
-        return parse_search_response(response.body, query)
+        response = self.client.search(index=self.alias, body=search_body(query))
+        result = parse_search_response(response.body, query)
+        if result.total == 0 and can_relax(parse(query.q)):  # none has every word: most of them
+            response = self.client.search(index=self.alias, body=search_body(query, relaxed=True))
+            result = parse_search_response(response.body, query)
+            result.relaxed = True
+        return result
 
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         body = suggest_body(prefix, limit)
@@ -318,10 +322,11 @@ def count_bulk_changes(response: dict) -> tuple[int, list[dict]]:
 # ---------------------------------------------------------------------- search
 
 
-def search_body(query: SearchQuery) -> dict:
-    """The JSON body of the one ``_search`` request a query becomes."""
+def search_body(query: SearchQuery, relaxed: bool = False) -> dict:
+    """The JSON body of the ``_search`` request a query becomes (``relaxed``: the second one,
+    when no record had every word)."""
     validate_query(query)
-    text = text_query(parse(query.q))
+    text = text_query(parse(query.q), relaxed)
 
     # Filters that are no facet narrow hits and facets alike; facet filters go into
     # post_filter, and every facet aggregation applies all *other* facet filters.
@@ -343,17 +348,25 @@ def search_body(query: SearchQuery) -> dict:
     active = [clause for clause in facet_filters.values() if clause]
     if active:
         body["post_filter"] = {"bool": {"filter": active}}
-    if "must" in text:
+    if "must" in text or "should" in text:
         body["highlight"] = HIGHLIGHT
     return body
 
 
-def text_query(parsed) -> dict:
+def text_query(parsed, relaxed: bool = False) -> dict:
     """The user's text as clauses of a ``bool`` query: ``must`` (words, phrases) and
     ``must_not`` (excluded words), each only when there are any. Searches and
-    ``matching_queries`` both use it, so a saved query matches as it searches."""
+    ``matching_queries`` both use it, so a saved query matches as it searches. ``relaxed``:
+    the words go to ``should`` (at least one, the more the better), phrases stay required."""
     clauses = {}
-    positive = _text_clauses(parsed)
+    words = _word_clauses(parsed)
+    phrases = _phrase_clauses(parsed)
+    if relaxed and words:
+        clauses["should"] = words
+        if not phrases:  # with a required phrase the words only rank (as in the tantivy backend)
+            clauses["minimum_should_match"] = 1
+        words = []
+    positive = words + phrases
     if positive:
         clauses["must"] = positive
     excluded = [{"multi_match": {"query": word, "fields": list(es_mapping.TEXT_FIELDS)}}
@@ -368,8 +381,8 @@ def text_query(parsed) -> dict:
 WORD_OPTIONS = {"operator": "and", "zero_terms_query": "all"}
 
 
-def _text_clauses(parsed) -> list[dict]:
-    """Every word must match — as analysed word, compound prefix or typo — and every phrase."""
+def _word_clauses(parsed) -> list[dict]:
+    """Each word as analysed word, compound prefix or typo."""
     clauses = []
     for word in parsed.words:
         clauses.append({"bool": {"should": [
@@ -379,6 +392,11 @@ def _text_clauses(parsed) -> list[dict]:
             {"multi_match": {"query": word, "fields": EXACT_FIELDS, "fuzziness": "AUTO",
                              "prefix_length": 1, "boost": FUZZY_BOOST, **WORD_OPTIONS}},
         ]}})
+    return clauses
+
+
+def _phrase_clauses(parsed) -> list[dict]:
+    clauses = []
     for phrase in parsed.phrases:
         # multi_match of type phrase = match_phrase on each field, best field scores
         clauses.append({"multi_match": {"query": " ".join(phrase), "type": "phrase",

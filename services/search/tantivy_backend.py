@@ -37,7 +37,7 @@ from kernel.errors import ValidationFailed
 from kernel.geo import EARTH_RADIUS_KM, haversine_km
 
 from . import analysis, querytext
-from .backend import FACETS, SearchQuery, SearchResult, validate_query
+from .backend import FACETS, SearchQuery, SearchResult, can_relax, validate_query
 
 log = logging.getLogger(__name__)
 
@@ -400,7 +400,13 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         validate_query(query)
         parsed = querytext.parse(query.q)
-        text = _text_query(parsed)
+        result = self._search(query, parsed, _text_query(parsed))
+        if result.total == 0 and can_relax(parsed):
+            result = self._search(query, parsed, _text_query(parsed, relaxed=True))
+            result.relaxed = True
+        return result
+
+    def _search(self, query: SearchQuery, parsed, text) -> SearchResult:
         filters = _filters(query)
         near = query.near
         generation, searcher = self._searcher()
@@ -617,20 +623,22 @@ def _word_clause(word: str) -> Query | None:
     return Query.boolean_query(clauses)
 
 
-def _text_query(parsed: querytext.ParsedQuery, word_clause=_word_clause) -> Query | None:
+def _text_query(parsed: querytext.ParsedQuery, word_clause=_word_clause, relaxed: bool = False) -> Query | None:
     """Every word (or a typo/compound form of it) must match, stop words may; None if no text.
+    ``relaxed``: any of the words may match (the more, the higher the score); phrases and
+    exclusions still hold.
 
     ``word_clause`` builds a word's clause (``matching_queries`` passes one that decided it
     on its one document already)."""
     clauses = []
-    required = [w for w in parsed.words if w.lower() not in analysis.STOP_WORDS]
+    required = [w for w in parsed.words if w.lower() not in analysis.STOP_WORDS] if not relaxed else []
     for word in parsed.words:
         clause = word_clause(word)
         if clause is None:
             if word in required:  # longer than any indexed word: no document can contain it
                 return Query.empty_query()
             continue
-        must = word in required or not required and not parsed.phrases
+        must = word in required or not required and not parsed.phrases and not relaxed
         clauses.append((Occur.Must if must else Occur.Should, clause))
     for phrase in parsed.phrases:
         clause = _terms_clause(analysis.stems(" ".join(phrase)), phrase=True)

@@ -26,7 +26,8 @@ from elasticsearch import Elasticsearch
 from kernel.errors import ValidationFailed
 from services.search import es_mapping
 from services.search.backend import SearchQuery
-from services.search.es_backend import (ElasticsearchBackend, IndexingFailed, hit_item, search_body,
+from services.search.querytext import parse
+from services.search.es_backend import (ElasticsearchBackend, IndexingFailed, hit_item, search_body, text_query,
                                         to_source)
 
 FIXTURES = Path(__file__).parent / "es_fixtures"
@@ -156,10 +157,20 @@ SEARCH_CASES = {
 
 @pytest.mark.parametrize("case", sorted(SEARCH_CASES))
 def test_search_request_body_is_the_golden_one(case, es, backend):
-    es.reply("search_empty")
+    es.reply("search_empty", "search_empty")  # a second, relaxed search when several words found nothing
     result = backend.search(SEARCH_CASES[case])
     assert result.total == 0 and result.items == []
+    assert result.relaxed == (len(es.requests) == 2)
     assert_golden(f"search_{case}", es.requests)
+
+
+def test_a_relaxed_search_wants_any_word_and_keeps_phrases_and_exclusions():
+    query = parse('Dorfladen Treffpunkt "im Harz" -Kette')
+    strict, relaxed = text_query(query), text_query(query, relaxed=True)
+    assert len(strict["must"]) == 3 and "should" not in strict
+    assert relaxed["should"] == strict["must"][:2] and relaxed["must"] == strict["must"][2:]
+    assert relaxed["must_not"] == strict["must_not"] and "minimum_should_match" not in relaxed
+    assert text_query(parse("Dorfladen Treffpunkt"), relaxed=True)["minimum_should_match"] == 1
 
 
 def test_every_search_goes_through_the_alias_as_one_request(es, backend):
