@@ -6,19 +6,17 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-import sqlalchemy as sa
 
 from gateway.service import GatewayService
 from kernel import broker
 from kernel.messaging import subscriptions_of
 from services.catalog.service import CatalogService
-from services.notify.models import deliveries
 from services.notify.service import NotifyService
 from tests.databases import fresh_catalog_database, fresh_service_database
 from tests.gateway.test_http import API, TEST_AUTH, assert_problem, bearer, entry_data
 from tests.identity import GATEWAY_PUBLIC, GATEWAY_SIGNING, OPERATOR_PUBLIC
 from tests.mail import text_part
-from tests.notify.conftest import SETTINGS
+from tests.notify.conftest import SETTINGS, unsent
 from tests.wait import settled, wait_for
 
 ADDRESS = "ada@example.org"
@@ -60,16 +58,6 @@ def link(mail, route: str) -> str:
     url = re.search(rf"https?://\S+/api/v1/subscriptions/{route}\?token=[\w.-]+", text_part(mail)).group(0)
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
-
-
-def unsent(url) -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(deliveries)
-                                .where(deliveries.c.state.in_(("pending", "sending")))).scalar()
-    finally:
-        engine.dispose()
 
 
 def test_subscribe_confirm_alert_and_one_click_unsubscribe(platform, web_session, smtp_sink, rabbit_uri, caplog):

@@ -22,12 +22,12 @@ from kernel.db import create_db_engine, unit_of_work_factory
 from kernel.messaging import subscriptions_of
 from kernel.rows import utcnow
 from services.notify import models, newsletters
-from services.notify.models import deliveries, subscribers
+from services.notify.models import subscribers
 from services.notify.service import NotifyService
 from tests.databases import fresh_service_database
 from tests.identity import NOTIFY_KEY, TRUSTED_SIGNERS
 from tests.mail import REPO, running_sink
-from tests.notify.conftest import SETTINGS
+from tests.notify.conftest import SETTINGS, unsent
 from tests.wait import wait_for
 
 RECIPIENTS = 400
@@ -51,16 +51,6 @@ def fill(url: str) -> str:
         newsletters.send_newsletter(uow, letter["id"], EDITOR)  # queued: the process sends them
     engine.dispose()
     return letter["id"]
-
-
-def unsent(url: str) -> int:
-    engine = create_db_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
-                deliveries.c.state.in_(("pending", "sending")))).scalar()
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -4,18 +4,16 @@ submitter who hears about a rejection, and a newsletter."""
 import re
 
 import pytest
-import sqlalchemy as sa
 from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel import broker
 from kernel.messaging import subscriptions_of
 from services.catalog.service import CatalogService
-from services.notify.models import deliveries
 from services.notify.service import NotifyService
 from services.search.service import SearchService
 from tests.databases import fresh_catalog_database, fresh_service_database
 from tests.identity import NOTIFY_KEY, SERVICE_TRUST, staff_rpc
-from tests.notify.conftest import SETTINGS, text_part
+from tests.notify.conftest import SETTINGS, text_part, unsent
 from tests.search.test_search_service import entry_data
 from tests.wait import settled, wait_for
 
@@ -85,7 +83,7 @@ def test_the_journey_of_a_subscriber(platform, rabbit_uri, smtp_sink, notify_url
             assert public.notify.unsubscribe(unsubscribe.split("token=")[1])["status"] == "unsubscribed"
         staff.catalog.create_entry(entry_data(title="Wohnen im Alter in Halle", themes=[theme]))
         settle(rabbit_uri)
-    wait_for(lambda: _unsent(notify_url) == 0, seconds=15)
+    wait_for(lambda: unsent(notify_url) == 0, seconds=15)
     assert [mail["Subject"] for mail in smtp_sink.to("ada@example.org")] == [
         "Bitte bestätigen Sie Ihr Abonnement", "Neu: Wohnprojekt Alte Schule"]
 
@@ -116,13 +114,3 @@ def test_a_rejected_submitter_hears_the_reason_and_nobody_else_sees_it(platform,
     with anonymous(rabbit_uri) as public:
         listed = str(public.catalog.list_entries({}))
         assert "buerger@example.org" not in listed and "außerhalb des Landes" not in listed
-
-
-def _unsent(url) -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(deliveries)
-                                .where(deliveries.c.state.in_(("pending", "sending")))).scalar()
-    finally:
-        engine.dispose()
