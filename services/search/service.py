@@ -180,7 +180,7 @@ class SearchService:
         query = SearchQuery.from_loaded(load_input(SearchQuerySchema, query or {}, what="query"))
         result = self.index.indexer.search(query).as_dict()
         return {"total": result["total"], "page": query.page, "per_page": query.per_page,
-                "items": result["items"], "facets": result["facets"]}
+                "items": result["items"], "facets": result["facets"], "relaxed": result["relaxed"]}
 
     @rpc
     def suggest(self, query=None):

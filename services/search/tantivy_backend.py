@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import logging
 import threading
+from collections import OrderedDict
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
@@ -49,6 +50,7 @@ TEXT_BOOSTS = {"title": 3.0, "summary": 2.0, "extra": 1.5, "body": 1.0}
 COMPOUND_BOOST = 0.4      # constant score of "word at the start/end of a longer word" matches
 INFIX_BOOST = 0.3         # … of "word in the middle of a longer word" (title, summary, tags)
 FUZZY_BOOST = 0.25        # constant score of a match with typos
+RESULT_CACHE_SIZE = 2048  # answers kept per index state (a commit starts afresh)
 FACET_FIELDS = {"theme": "theme", "region": "region", "kind": "kind"}
 _EPOCH = date(1970, 1, 1)
 
@@ -200,10 +202,15 @@ class _Generation:
         self.lock = threading.RLock()
         self.broken = False
         self.versions: dict[int, int] = {}
+        self.reloads = 0  # each reload may show other documents: cached results of before are void
         self._load_versions()
 
-    def _load_versions(self) -> None:
+    def reload(self) -> None:
         self.index.reload()
+        self.reloads += 1
+
+    def _load_versions(self) -> None:
+        self.reload()
         searcher = self.index.searcher()
         total = searcher.num_docs
         if not total:
@@ -247,7 +254,7 @@ class _Generation:
             for key, doc in changed:
                 self.versions[key] = doc["version"]
             if commit:
-                self.index.reload()
+                self.reload()
             return len(changed)
 
     def commit(self) -> None:
@@ -258,7 +265,7 @@ class _Generation:
             except BaseException:
                 self._roll_back(pending=True)
                 raise
-            self.index.reload()
+            self.reload()
 
     def _roll_back(self, pending: bool) -> None:
         """Drop the uncommitted documents; with ``pending`` ones of earlier calls among them
@@ -284,6 +291,7 @@ class TantivyBackend:
 
     def __init__(self, path: str | None = None):
         self.path = path
+        self._results: OrderedDict[tuple, SearchResult] = OrderedDict()
         self._switch_lock = threading.Lock()
         self._rebuild: "TantivyRebuild | None" = None
         # True when the index on disk was built with another schema (an older release) and
@@ -340,7 +348,7 @@ class TantivyBackend:
         return changed
 
     def refresh(self) -> None:
-        self._generation.index.reload()
+        self._generation.reload()
 
     def close(self) -> None:
         if self._rebuild is not None:
@@ -398,7 +406,22 @@ class TantivyBackend:
         return orjson.loads(searcher.doc(address)["source"][0])
 
     def search(self, query: SearchQuery) -> SearchResult:
+        """Answered from the results of this index state when asked before (a commit, a
+        reload or a rebuild makes another state, so nothing stale is served)."""
         validate_query(query)
+        generation = self._generation
+        key = (id(generation), generation.reloads, repr(query))
+        cached = self._results.get(key)
+        if cached is not None:
+            self._results.move_to_end(key)
+            return cached
+        result = self._answer(query)
+        self._results[key] = result
+        while len(self._results) > RESULT_CACHE_SIZE:
+            self._results.popitem(last=False)
+        return result
+
+    def _answer(self, query: SearchQuery) -> SearchResult:
         parsed = querytext.parse(query.q)
         result = self._search(query, parsed, _text_query(parsed))
         if result.total == 0 and can_relax(parsed):

@@ -60,8 +60,10 @@ def test_published_entry_is_found_with_facets_and_highlights(platform, web_sessi
     response = search(web_session, q="Dorfladen")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"total", "page", "per_page", "items", "facets"}
-    assert (body["total"], body["page"], body["per_page"]) == (1, 1, 20)
+    assert set(body) == {"total", "page", "per_page", "items", "facets", "relaxed"}
+    assert (body["total"], body["page"], body["per_page"], body["relaxed"]) == (1, 1, 20, False)
+    relaxed = search(web_session, q="Dorfladen Raumfahrt").json()  # no record has both words
+    assert relaxed["relaxed"] is True and relaxed["items"][0]["id"] == shop["id"]
     [hit] = body["items"]
     assert hit["id"] == shop["id"] and "<mark>" in hit["highlight"]["title"]
     assert "contact" not in hit and "body" not in hit
@@ -96,7 +98,7 @@ def test_odd_queries_give_results_or_a_4xx_never_a_5xx(platform, web_session, q,
     if status == 200:
         assert response.status_code == 200, response.text
         body = response.json()
-        assert set(body) == {"total", "page", "per_page", "items", "facets"}
+        assert set(body) == {"total", "page", "per_page", "items", "facets", "relaxed"}
         assert body["total"] == len(body["items"]) and body["total"] <= 1
         assert all(item["id"] == existing["id"] for item in body["items"])
     else:

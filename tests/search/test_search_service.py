@@ -217,7 +217,7 @@ def test_queries_are_validated_by_the_service(rpc):
         rpc.search.suggest({"q": ""})
     assert rpc.search.search({"q": "Dorfladen " * 1000})["total"] == 0  # 10,000 characters
     assert rpc.search.search({}) == {"total": 0, "page": 1, "per_page": 20, "items": [],
-                                     "facets": {"theme": [], "region": [], "kind": []}}
+                                     "facets": {"theme": [], "region": [], "kind": []}, "relaxed": False}
 
 
 def test_related_lists_linked_entries_first_then_similar_ones(rpc, themes):

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from services.search.backend import SearchQuery
 from services.search.tantivy_backend import TantivyBackend
 from tests.search.behaviour import *  # noqa: F401,F403
 from tests.search.behaviour import CORPUS, _doc, ids, marked, search
@@ -249,3 +250,15 @@ def test_a_radius_excludes_the_same_ids_by_term_set_or_by_single_terms(backend, 
         results.append((result.total, sorted(ids(result)), result.facets))
     assert results[0] == results[1]
     assert 0 < results[0][0] < 200
+
+
+def test_a_repeated_query_is_answered_from_the_results_of_the_same_index_state(backend):
+    backend.upsert([_doc("e-1", "project", "Dorfladen Wippra")])
+    first = backend.search(SearchQuery(q="Dorfladen"))
+    assert backend.search(SearchQuery(q="Dorfladen")) is first  # the same answer, not searched again
+    assert backend.search(SearchQuery(q="Dorfladen", per_page=5)) is not first  # another question
+    backend.upsert([_doc("e-2", "idea", "Dorfladen Halle")])  # a commit: a new state
+    assert ids(backend.search(SearchQuery(q="Dorfladen"))) != ids(first)
+    assert len(ids(backend.search(SearchQuery(q="Dorfladen")))) == 2
+    backend.upsert([{**_doc("e-1", "project", "Dorfladen Wippra"), "version": 99, "deleted": True}])
+    assert ids(backend.search(SearchQuery(q="Dorfladen"))) == ["e-2"]
