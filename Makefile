@@ -47,6 +47,7 @@ bench: $(STAMP) services
 	$(BIN)/python -m bench.survey
 	$(BIN)/python -m bench.notify
 	$(BIN)/python -m bench.newsletter
+	$(BIN)/python -m bench.freshness
 
 clean:
 	rm -rf $(VENV) var
