@@ -284,8 +284,10 @@ class OutboxRelay:
         """One change notice for the batch (``kernel.topology.changes_name``). Best effort: the
         events are out; a reader that misses a notice lets its copies expire."""
         try:
+            # no confirm to wait for: a producer nobody listens to pays a publish, not a round trip
             self._publisher.publish({"producer": self.producer, "types": sorted(set(event_types))},
-                                    exchange=self._changes, routing_key="", mandatory=False, serializer="json")
+                                    exchange=self._changes, routing_key="", mandatory=False, use_confirms=False,
+                                    serializer="json")
         except Exception as exc:  # noqa: BLE001 (logged; the events themselves were published)
             log.warning("outbox: change notice of %s not published: %s", self.producer, describe_error(exc))
 
