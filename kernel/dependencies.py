@@ -57,7 +57,8 @@ class Database(DependencyProvider):
             self.relay = OutboxRelay(
                 self.engine, self.metadata, self.service, config["AMQP_URI"],
                 retention=_days(config.get("OUTBOX_RETENTION_DAYS"), DEFAULT_RETENTION),
-                inbox_retention=_days(config.get("INBOX_RETENTION_DAYS"), DEFAULT_INBOX_RETENTION))
+                inbox_retention=_days(config.get("INBOX_RETENTION_DAYS"), DEFAULT_INBOX_RETENTION),
+                announce=bool(config.get("CHANGE_NOTICES", True)))
 
     def start(self):
         if self.relay:

@@ -233,7 +233,7 @@ class OutboxRelay:
 
     def __init__(self, engine: sa.Engine, metadata: sa.MetaData, producer: str, amqp_uri: str,
                  batch_size: int = 200, retention: timedelta = DEFAULT_RETENTION,
-                 inbox_retention: timedelta = DEFAULT_INBOX_RETENTION):
+                 inbox_retention: timedelta = DEFAULT_INBOX_RETENTION, announce: bool = True):
         self._engine = engine
         self._metadata = metadata
         self._outbox = outbox_table_of(metadata)
@@ -244,6 +244,7 @@ class OutboxRelay:
         self._inbox_retention = inbox_retention
         self._exchange = event_exchange(producer)
         self._changes = changes_exchange(producer)
+        self._announce_changes = announce  # change notices for readers that keep copies
         self._publisher = Publisher(amqp_uri, exchange=self._exchange,
                                     declare=[parked_queue(producer), self._exchange, self._changes],
                                     use_confirms=True, mandatory=True,
@@ -276,7 +277,7 @@ class OutboxRelay:
         published = sum(1 for _row_id, error in outcomes if error is None)
         if outcomes and not published:
             raise outcomes[0][1]  # not even the first event went out: the broker is away
-        if published:
+        if published and self._announce_changes:
             self._announce([row.event_type for row in rows[:published]])
         return published
 
