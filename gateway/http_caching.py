@@ -7,7 +7,7 @@ turns it into ``304 Not Modified`` without a body. Anonymous answers of public r
 cached by browsers and proxies for ``PUBLIC_MAX_AGE`` seconds and served stale while they
 revalidate for ``PUBLIC_STALE_SECONDS``; answers that depend on who asks (a bearer token, a
 subscription's ``?token=``) and the operational routes are never stored. ``Vary:
-Authorization`` says that a token changes the answer. A page of a list (``json_response`` marks
+Authorization`` (added to what a route varies on) says that a token changes the answer. A page of a list (``json_response`` marks
 it) gets RFC 8288 ``Link`` headers: first, prev, next, last.
 """
 import hashlib
@@ -28,13 +28,19 @@ def finish(request, response: Response) -> Response:
     if not personal or "ETag" not in response.headers:
         response.headers["ETag"] = getattr(response, "body_tag", None) or body_tag(response)
     response.headers["Cache-Control"] = NOT_STORED if personal or request.path in OPERATIONAL_PATHS else _public()
-    response.headers["Vary"] = "Authorization"
+    response.headers["Vary"] = _vary(response.headers.get("Vary"), "Authorization")
     page = getattr(response, "page", None)
     if page is not None:
         response.headers["Link"] = _links(request, *page)
     if _matches(request.headers.get("If-None-Match"), response.headers["ETag"]):
         return _not_modified(response)
     return response
+
+
+def _vary(existing: str | None, name: str) -> str:
+    """``Vary`` with ``name`` added to what the route said (content negotiation: ``Accept``)."""
+    names = [part.strip() for part in (existing or "").split(",") if part.strip()]
+    return ", ".join(dict.fromkeys([*names, name]))
 
 
 def body_tag(response: Response) -> str:

@@ -23,6 +23,7 @@ from gateway.rpc import TimedClusterRpc, TimedRpc
 from gateway.schemas import (GeoJSONFeatureCollectionSchema, HealthSchema, MapQuerySchema, NetworkSchema, NoQuery,
                              ReadinessSchema, SubmissionReceiptSchema)
 from gateway.notify_routes import NotifyRoutes
+from gateway.open_data_routes import OpenDataRoutes
 from gateway.survey_routes import SurveyRoutes
 from gateway.web import route as gateway_route
 from kernel import broker
@@ -55,7 +56,7 @@ def route(method: str, path: str):
     return gateway_route(method, API + path)
 
 
-class GatewayService(SurveyRoutes, NotifyRoutes):
+class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     name = "gateway"
 
     auth = TokenAuth()  # checks the AUTH config at start-up; signs staff actors for the services

@@ -205,6 +205,66 @@ class NetworkQuerySchema(InputSchema):
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
 
 
+# --------------------------------------------------------------------------- open data
+
+# an address a feed item links to: http(s), with ``{id}`` where the item's id goes
+ITEM_URL = validate.Regexp(r"^https?://[^\s{}]+\{id\}[^\s{}]*$",
+                           error="must be an http(s) URL with {id} where the id goes")
+FEED_URL = validate.Regexp(r"^https?://\S+$", error="must be an http(s) URL")
+EXPORT_FORMATS = ("csv", "geojson")
+FEED_SOURCES = ("entries", "news")
+
+
+class OpenDataEntryQuerySchema(InputSchema):
+    """Query of ``GET /entries.geojson``: the filters of ``GET /entries`` without paging (the
+    whole selection) and without ``status`` (published entries only)."""
+    kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
+    theme = fields.String(validate=validate.Length(max=60))
+    region = fields.String(validate=AGS)
+    tag = fields.String(validate=validate.Length(max=40))
+    organisation = fields.String(validate=ID_LENGTH)
+    sort = fields.String(load_default="newest", validate=validate.OneOf(ENTRY_SORTS))
+
+
+class OpenDataCsvQuerySchema(OpenDataEntryQuerySchema):
+    """Query of ``GET /entries.csv``: the filters, and the delimiter spreadsheets expect."""
+    delimiter = fields.String(load_default="semicolon", validate=validate.OneOf(("semicolon", "comma")),
+                              **described("semicolon (German spreadsheets, default) or comma"))
+
+
+class ExportPageQuerySchema(OpenDataCsvQuerySchema):
+    """RPC ``export_page``: one page of the public export of the filtered entries."""
+    format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
+    after = fields.String(validate=validate.Length(min=1, max=600), allow_none=True,
+                          **described("the next of the previous page; none for the first page"))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=2000))
+
+
+class FeedQuerySchema(InputSchema):
+    """Query of the feeds (``/events.ics``, ``/news.atom``, ``/entries.atom``)."""
+    theme = fields.String(validate=validate.Length(max=60))
+    region = fields.String(validate=AGS)
+
+
+class EventCalendarRequestSchema(FeedQuerySchema):
+    """RPC ``event_calendar``: the upcoming published events as iCalendar."""
+    title = Text(required=True, validate=validate.Length(min=1, max=200), **described("the calendar's name"))
+    item_url = fields.String(required=True, validate=[validate.Length(max=500), ITEM_URL],
+                             **described("where an entry is read, {id} standing for its id"))
+
+
+class AtomFeedRequestSchema(FeedQuerySchema):
+    """RPC ``atom_feed``: newly published entries or news as an Atom feed, newest first."""
+    source = fields.String(required=True, validate=validate.OneOf(FEED_SOURCES))
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    author = Text(required=True, validate=validate.Length(min=1, max=200),
+                  **described("the feed's author (the publisher)"))
+    feed_url = fields.String(required=True, validate=[validate.Length(max=1000), FEED_URL],
+                             **described("the feed's own address: its id and rel=self link"))
+    item_url = fields.String(required=True, validate=[validate.Length(max=500), ITEM_URL])
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
 # --------------------------------------------------------------------------- outputs
 
 class AddressOutSchema(OutputSchema):

@@ -58,6 +58,21 @@ def list_entries(uow, query: dict, actor=None) -> dict:
     status = query.get("status") if staff else "published"
     if status:
         select = select.where(entries.c.status == status)
+    select = filtered(select, query)
+    sort = query.get("sort") or "newest"
+    if sort == "title":
+        select = select.order_by(entries.c.title, entries.c.id)
+    elif sort == "updated":
+        select = select.order_by(entries.c.updated_at.desc(), entries.c.id)
+    else:
+        select = select.order_by(sa.func.coalesce(entries.c.published_at, entries.c.created_at).desc(),
+                                 entries.c.id)
+    return paginate(uow.session, select, query, lambda rows: _represent(uow.session, rows, staff=staff))
+
+
+def filtered(select, query: dict):
+    """``select`` (of ``entries``) narrowed by the list filters of ``query``: ``kind``,
+    ``region``, ``theme``, ``organisation``, ``tag``, ``published_since`` (not ``status``)."""
     for name in ("kind", "region"):
         if query.get(name):
             select = select.where(entries.c[name] == query[name])
@@ -72,15 +87,7 @@ def list_entries(uow, query: dict, actor=None) -> dict:
         select = select.where(json_list_contains(entries.c.tags, _normal_tag(query["tag"])))
     if query.get("published_since"):
         select = select.where(entries.c.published_at >= query["published_since"])
-    sort = query.get("sort") or "newest"
-    if sort == "title":
-        select = select.order_by(entries.c.title, entries.c.id)
-    elif sort == "updated":
-        select = select.order_by(entries.c.updated_at.desc(), entries.c.id)
-    else:
-        select = select.order_by(sa.func.coalesce(entries.c.published_at, entries.c.created_at).desc(),
-                                 entries.c.id)
-    return paginate(uow.session, select, query, lambda rows: _represent(uow.session, rows, staff=staff))
+    return select
 
 
 def entry_history(uow, entry_id, actor) -> list[dict]:
@@ -102,6 +109,11 @@ def public_entries(session, ids) -> dict[str, dict]:
     rows = session.execute(sa.select(entries).where(entries.c.id.in_(list(ids)),
                                                     entries.c.status == "published")).all()
     return {item["id"]: item for item in _represent(session, rows, staff=False)}
+
+
+def public_views(session, rows) -> list[dict]:
+    """The public representations of entry rows the caller selected as published, in order."""
+    return _represent(session, rows, staff=False)
 
 
 # ====================================================================== writes

@@ -7,8 +7,9 @@ anonymous), never from an argument.
 import sqlalchemy as sa
 
 from contracts.catalog import events  # noqa: F401 (registers the event contracts the domain emits)
-from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema, EntryQuerySchema,
-                                   EntryUpdateSchema, LinkCreateSchema, MapQuerySchema, NetworkQuerySchema,
+from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, AtomFeedRequestSchema, EntryCreateSchema,
+                                   EntryQuerySchema, EntryUpdateSchema, EventCalendarRequestSchema,
+                                   ExportPageQuerySchema, LinkCreateSchema, MapQuerySchema, NetworkQuerySchema,
                                    OrganisationCreateSchema, OrganisationQuerySchema, PublishedPageQuerySchema,
                                    ReviewSchema, WithdrawSchema)
 from kernel.dependencies import CallerIdentity, Database, Tracing
@@ -16,7 +17,7 @@ from kernel.roles import require_staff
 from kernel.errors import ValidationFailed
 from kernel.rpc import rpc
 from kernel.schemas import load_input, with_expected_version
-from services.catalog import articles, atlas, bulk, entries, links, organisations, taxonomy
+from services.catalog import articles, atlas, bulk, entries, links, open_data, organisations, taxonomy
 from services.catalog.models import metadata
 
 
@@ -150,6 +151,25 @@ class CatalogService:
         query = load_input(PublishedPageQuerySchema, query)
         with self.db() as uow:
             return bulk.published_page(uow, query)
+
+    # ------------------------------------------------------------------ open data (public views only)
+    @rpc
+    def export_page(self, query):
+        query = load_input(ExportPageQuerySchema, query)
+        with self.db() as uow:
+            return open_data.export_page(uow, query)
+
+    @rpc
+    def event_calendar(self, query):
+        query = load_input(EventCalendarRequestSchema, query)
+        with self.db() as uow:
+            return open_data.event_calendar(uow, query)
+
+    @rpc
+    def atom_feed(self, query):
+        query = load_input(AtomFeedRequestSchema, query)
+        with self.db() as uow:
+            return open_data.atom_feed(uow, query)
 
     @rpc
     def import_records(self, records):

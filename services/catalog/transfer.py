@@ -331,13 +331,15 @@ def entry_to_row(entry: dict, include_contact: bool = False) -> dict:
     return cells
 
 
-def write_csv(entries, file, include_contact: bool = False, delimiter: str = ",") -> int:
+def write_csv(entries, file, include_contact: bool = False, delimiter: str = ",", header: bool = True) -> int:
     """Write entries as CSV (header ``COLUMNS``, without the contact columns unless
     ``include_contact``) to a text file opened with ``newline=""``; returns the row count.
-    The caller passes only what may be exported (published entries for a public export)."""
+    The caller passes only what may be exported (published entries for a public export).
+    ``header=False`` writes the rows alone (a later page of an export written in pages)."""
     columns = [name for name in COLUMNS if include_contact or name not in CONTACT_COLUMNS]
     writer = csv.DictWriter(file, fieldnames=columns, delimiter=delimiter, lineterminator="\r\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     count = 0
     for entry in entries:
         writer.writerow(entry_to_row(entry, include_contact))

@@ -442,7 +442,8 @@ def test_openapi_document_has_every_route_and_docs_render_it(platform, web_sessi
                 "/surveys/{survey_id}/responses.csv", "/surveys/{survey_id}/responses.json",
                 "/subscriptions", "/subscriptions/confirm", "/subscriptions/me", "/subscriptions/unsubscribe",
                 "/newsletters", "/newsletters/{newsletter_id}", "/newsletters/{newsletter_id}/preview",
-                "/newsletters/{newsletter_id}/test", "/newsletters/{newsletter_id}/send"}
+                "/newsletters/{newsletter_id}/test", "/newsletters/{newsletter_id}/send",
+                "/entries.csv", "/entries.geojson", "/events.ics", "/news.atom", "/entries.atom", "/open-data"}
     assert {API + path for path in expected} == set(document["paths"])
     entries = document["paths"][f"{API}/entries/{{entry_id}}"]
     assert set(entries) == {"get", "patch", "delete"}
