@@ -46,9 +46,13 @@ class Copy:
 
 
 class ReadCache:
-    def __init__(self, max_entries: int = 5000, ttl: float = 60.0):
-        self.max_entries, self.ttl = max_entries, ttl
+    """Copies by key, the least recently read dropped first beyond ``max_entries`` or
+    ``max_bytes`` of bodies (any query string makes a key: the bound holds whatever is asked)."""
+
+    def __init__(self, max_entries: int = 5000, ttl: float = 60.0, max_bytes: int = 64 * 1024 * 1024):
+        self.max_entries, self.ttl, self.max_bytes = max_entries, ttl, max_bytes
         self._copies: OrderedDict[tuple, Copy] = OrderedDict()
+        self.bytes = 0
         self.generation = 0  # bumped by every change notice and every loss of the broker
         self.live = False  # listening to change notices right now
 
@@ -66,14 +70,22 @@ class ReadCache:
         """Keep an answer read at ``generation``, unless something changed since."""
         if not self.live or generation != self.generation:
             return
-        self._copies[key] = Copy(response.get_data(), response.content_type, tag, time.monotonic())
-        self._copies.move_to_end(key)
-        while len(self._copies) > self.max_entries:
-            self._copies.popitem(last=False)
+        body = response.get_data()
+        if len(body) > self.max_bytes:
+            return
+        replaced = self._copies.pop(key, None)
+        if replaced is not None:
+            self.bytes -= len(replaced.body)
+        self._copies[key] = Copy(body, response.content_type, tag, time.monotonic())
+        self.bytes += len(body)
+        while len(self._copies) > self.max_entries or self.bytes > self.max_bytes:
+            _, dropped = self._copies.popitem(last=False)
+            self.bytes -= len(dropped.body)
 
     def changed(self) -> None:
         self.generation += 1
         self._copies.clear()
+        self.bytes = 0
 
     def listening(self, live: bool) -> None:
         self.changed()
@@ -133,7 +145,8 @@ class PublicReadCache(DependencyProvider):
 
     def setup(self):
         self.cache = ReadCache(int(nameko_config.get("READ_CACHE_ENTRIES", 5000)),
-                               float(nameko_config.get("READ_CACHE_TTL_SECONDS", 60)))
+                               float(nameko_config.get("READ_CACHE_TTL_SECONDS", 60)),
+                               int(nameko_config.get("READ_CACHE_MEGABYTES", 64)) * 1024 * 1024)
         self.enabled = bool(nameko_config.get("READ_CACHE", True))
         self.listener = ChangeListener(nameko_config["AMQP_URI"], self.producer, self.container.service_name,
                                        self.cache)
