@@ -57,6 +57,7 @@ class GeoJSONFeatureCollectionSchema(Schema):
 class NetworkSchema(Schema):
     nodes = fields.List(fields.Dict(), required=True)
     edges = fields.List(fields.Dict(), required=True)
+    truncated = fields.Boolean(required=True, metadata={"description": "more entries matched than limit"})
 
 
 class MapQuerySchema(Schema):

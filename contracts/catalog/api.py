@@ -10,6 +10,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from contracts.catalog.values import (ARTICLE_TYPES, ENTRY_KINDS, ENTRY_SORTS, ENTRY_STATUSES, LINK_TARGET_TYPES,
                                       LINK_TYPES, ORGANISATION_KINDS, REVIEW_ACTIONS)
+from kernel.errors import ValidationFailed
+from kernel.geo import parse_bbox
 from kernel.schemas import InputSchema, OutputSchema, Text, described, page_schema
 
 AGS = validate.Regexp(r"^\d{5}$", error="must be a 5-digit official regional key (AGS)")
@@ -199,10 +201,25 @@ class PublishedPageQuerySchema(InputSchema):
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=2000))
 
 
+MAX_NETWORK_ENTRIES = 2000
+
+
+def _bbox_text(value: str) -> None:
+    try:
+        parse_bbox(value)
+    except ValidationFailed as error:
+        raise ValidationError(str(error)) from None
+
+
 class NetworkQuerySchema(InputSchema):
     theme = fields.String(validate=validate.Length(max=60))
     region = fields.String(validate=AGS)
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
+    bbox = fields.String(validate=[validate.Length(max=200), _bbox_text],
+                         **described("minLon,minLat,maxLon,maxLat: only entries located inside"))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_NETWORK_ENTRIES),
+                           **described("at most this many entries, the most recently published first "
+                                       "(truncated says when there were more)"))
 
 
 # --------------------------------------------------------------------------- open data

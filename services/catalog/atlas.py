@@ -41,14 +41,23 @@ def map_features(uow, query: dict) -> dict:
 
 
 def network(uow, query: dict) -> dict:
-    """Nodes (published entries matching the filters, all organisations) and typed edges."""
+    """Nodes (published entries matching the filters, at most ``limit`` of them, the most
+    recently published first; the organisations they link to) and typed edges; ``truncated``
+    when more entries matched."""
     session = uow.session
-    ids = session.execute(_published(query)).scalars().all()
+    select = _published(query)
+    if query.get("bbox"):
+        min_lon, min_lat, max_lon, max_lat = geo.parse_bbox(query["bbox"])
+        select = select.where(entries.c.lat.between(min_lat, max_lat), entries.c.lon.between(min_lon, max_lon))
+    limit = query.get("limit", 500)
+    ids = session.execute(select.order_by(entries.c.published_at.desc(), entries.c.id).limit(limit + 1)).scalars().all()
+    truncated, ids = len(ids) > limit, ids[:limit]
     entry_records = list(catalog_entries.public_entries(session, ids).values())
     organisation_records = [
         {"id": row.id, "name": row.name, "kind": row.kind, "region": row.region, "themes": []}
         for row in session.execute(sa.select(organisations))]
-    return _connected(entry_records, organisation_records, links_of_published(session))
+    graph = _connected(entry_records, organisation_records, links_of_published(session, ids))
+    return {**graph, "truncated": truncated}
 
 
 def _connected(entry_records, organisation_records, links) -> dict:

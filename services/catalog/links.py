@@ -79,8 +79,12 @@ def related_entries(uow, entry_id, actor=None) -> dict:
     return {"entries": related, "organisations": related_organisations}
 
 
-def links_of_published(session) -> list[dict]:
-    """Every link whose source is published (for the network view)."""
-    rows = session.execute(sa.select(links).join(entries, entries.c.id == links.c.source_entry_id)
-                           .where(entries.c.status == "published").order_by(links.c.created_at)).all()
+def links_of_published(session, source_ids: list[str] | None = None) -> list[dict]:
+    """Every link whose source is published (for the network view), of ``source_ids`` only
+    when given."""
+    select = (sa.select(links).join(entries, entries.c.id == links.c.source_entry_id)
+              .where(entries.c.status == "published").order_by(links.c.created_at))
+    if source_ids is not None:
+        select = select.where(links.c.source_entry_id.in_(source_ids))
+    rows = session.execute(select).all()
     return [SCHEMA.dump({**row._asdict(), "created_at": aware(row.created_at)}) for row in rows]

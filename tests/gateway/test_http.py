@@ -240,6 +240,24 @@ def test_themes_and_network_and_related(platform, web_session):
     assert len(graph["edges"]) == 1
 
 
+def test_the_network_is_bounded_by_a_limit_and_a_bounding_box(platform, web_session):
+    older = create_published(web_session, title="Genossenschaft Mühlenhof", location=dict(HALLE))
+    newer = create_published(web_session, title="Wohnprojekt Alte Mühle")  # Magdeburg
+    linked = web_session.post(f"{API}/entries/{newer['id']}/links", headers=bearer(),
+                              json={"target_type": "entry", "target_id": older["id"], "type": "partner"})
+    assert linked.status_code == 201, linked.text
+
+    whole = web_session.get(f"{API}/network").json()
+    assert whole["truncated"] is False and len(whole["edges"]) == 1
+    newest = web_session.get(f"{API}/network", params={"limit": 1}).json()
+    assert [node["id"] for node in newest["nodes"]] == [newer["id"]] and newest["truncated"] is True
+    assert newest["edges"] == []  # the other end is not in the answer
+    around_halle = web_session.get(f"{API}/network", params={"bbox": "11.8,51.4,12.1,51.6"}).json()
+    assert [node["id"] for node in around_halle["nodes"]] == [older["id"]]
+    assert_problem(web_session.get(f"{API}/network", params={"bbox": "1,2,3"}), 422, "bbox")
+    assert_problem(web_session.get(f"{API}/network", params={"limit": 100_000}), 422, "limit")
+
+
 def test_organisations_and_articles(platform, web_session):
     created = web_session.post(f"{API}/organisations", headers=bearer(),
                                json={"name": "Bürgerstiftung Halle", "kind": "foundation", "region": "15002"})
