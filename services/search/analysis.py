@@ -129,6 +129,25 @@ def compound_parts(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parts))
 
 
+# endings a German noun or adjective takes after a compound's last part ("…genossenschaft-en")
+INFLECTIONS = ("e", "en", "n", "s", "es", "er", "ern", "em")
+# derivational endings that turn an adjective or a verb into a noun: the base is searched too
+# ("Nachhaltigkeit" → "nachhaltig…", "Digitalisierung" → "digital…")
+DERIVATIONS = ("isierung", "ierung", "igkeit", "lichkeit", "keit", "heit", "ung")
+MIN_DERIVATION_BASE = 5
+
+
+def derivation_bases(word: str) -> tuple[str, ...]:
+    """Bases of a query word that ends in a derivational suffix, searched at the start of words."""
+    bases = []
+    for token in words(word):
+        for ending in DERIVATIONS:
+            if token.endswith(ending) and len(token) - len(ending) >= MIN_DERIVATION_BASE:
+                bases.append(token[: -len(ending)])
+                break
+    return tuple(dict.fromkeys(bases))
+
+
 def infix_parts(word: str) -> tuple[str, ...]:
     """Forms of a query word searched in the MIDDLE of longer words: the unstemmed word only.
 

@@ -598,6 +598,9 @@ def _live() -> Query:
     return Query.const_score_query(Query.term_query(SCHEMA, "live", True), 0.0)
 
 
+_REVERSED_INFLECTIONS = "(" + "|".join(ending[::-1] for ending in analysis.INFLECTIONS) + ")?"
+
+
 def _regex_literal(token: str) -> str:
     return "".join(ch if ch.isalnum() else "\\" + ch for ch in token)
 
@@ -631,11 +634,17 @@ def _word_clause(word: str) -> Query | None:
     clauses.append((Occur.Should, exact))
     if len(stem_tokens) == 1:
         parts = analysis.compound_parts(word)
-        # compounds starting with it ("pfleg" + more covers "pflege" + more) or ending with it
-        starts = [p for p in parts if not any(q != p and p.startswith(q) for q in parts)]
-        for field_name, text in [("words", p) for p in starts] + [("reversed", p[::-1]) for p in parts]:
+        # compounds starting with it ("pfleg" + more covers "pflege" + more), words of its
+        # base ("nachhaltig" + more for "Nachhaltigkeit"), or ending with it, inflected or not
+        # ("…genossenschaft-en" for "Genossenschaft": the reversed words start with "ne")
+        beginnings = parts + analysis.derivation_bases(word)
+        starts = [p for p in beginnings if not any(q != p and p.startswith(q) for q in beginnings)]
+        for text in starts:
             clauses.append((Occur.Should, Query.const_score_query(
-                Query.regex_query(SCHEMA, field_name, _regex_literal(text) + ".+"), COMPOUND_BOOST)))
+                Query.regex_query(SCHEMA, "words", _regex_literal(text) + ".+"), COMPOUND_BOOST)))
+        for text in parts:
+            clauses.append((Occur.Should, Query.const_score_query(Query.regex_query(
+                SCHEMA, "reversed", _REVERSED_INFLECTIONS + _regex_literal(text[::-1]) + ".+"), COMPOUND_BOOST)))
         for part in analysis.infix_parts(word):         # compounds with it in the middle
             clauses.append((Occur.Should, Query.const_score_query(
                 Query.regex_query(SCHEMA, "infixes", _regex_literal(part) + ".+"), INFIX_BOOST)))
