@@ -54,13 +54,13 @@ def fill(engine, count: int, rng: random.Random) -> None:
     people, index, keys = [], [], []
     for number in range(count):
         prefs = {"newsletter": True, "alerts": criteria(rng), "frequency": "immediately"}
-        pairs, _, columns = preferences.index_rows(prefs)
+        pairs, combinations, columns = preferences.index_rows(prefs)
         subscriber_id = str(uuid.uuid4())
         people.append({"id": subscriber_id, "email": f"s{number}-{subscriber_id[:8]}@example.org",
                        "status": "confirmed", "language": "de", "preferences": prefs, "created_at": now,
                        "confirmed_at": now, "version": 1, **columns})
         index += [{"facet": facet, "value": value, "subscriber_id": subscriber_id} for facet, value in pairs]
-        keys += preferences.alert_key_rows(subscriber_id, prefs)
+        keys += preferences.alert_key_rows(subscriber_id, prefs, combinations, columns)
     with engine.begin() as conn:
         for start in range(0, len(people), 5000):
             conn.execute(sa.insert(subscribers), people[start:start + 5000])

@@ -89,10 +89,10 @@ def index_rows(preferences: dict) -> tuple[list[tuple[str, str]], list[str], dic
 KEY_COLUMNS = ("frequency", "min_lat", "min_lon", "max_lat", "max_lon")
 
 
-def alert_key_rows(subscriber_id: str, preferences: dict) -> list[dict]:
-    """The ``alert_keys`` rows of a confirmed subscriber: each key with what matching needs of
-    the subscriber (frequency, the exact box, the saved search)."""
-    _, keys, columns = index_rows(preferences)
+def alert_key_rows(subscriber_id: str, preferences: dict, keys: list[str], columns: dict) -> list[dict]:
+    """The ``alert_keys`` rows of a confirmed subscriber (``keys`` and ``columns`` from
+    ``index_rows``): each key with what matching needs of the subscriber (frequency, the exact
+    box, the saved search)."""
     shared = {name: columns[name] for name in KEY_COLUMNS}
     query = (preferences.get("alerts") or {}).get("q")
     return [{"key": key, "subscriber_id": subscriber_id, "query": query, **shared} for key in keys]

@@ -132,7 +132,7 @@ def _write_index(session, subscriber_id: str, preferences: dict) -> None:
         session.execute(sa.insert(interests), [{"facet": facet, "value": value, "subscriber_id": subscriber_id}
                                                for facet, value in pairs])
     if keys:
-        session.execute(sa.insert(alert_keys), prefs.alert_key_rows(subscriber_id, preferences))
+        session.execute(sa.insert(alert_keys), prefs.alert_key_rows(subscriber_id, preferences, keys, columns))
     session.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(**columns))
 
 

@@ -7,25 +7,10 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from contracts.catalog.api import EntryCreateSchema, EntryQuerySchema, EventCalendarRequestSchema, ExportPageQuerySchema
-from kernel.db import create_db_engine
 from kernel.errors import ValidationFailed
 from kernel.schemas import load_input
 from services.catalog import entries, models, open_data
-from tests.catalog.conftest import _WRITTEN, HALLE, STAFF, entry_data
-from tests.databases import DIALECTS, emptied_units_of_work, fresh_catalog_database_of
-
-
-@pytest.fixture(scope="module", params=DIALECTS)
-def engine(request, tmp_path_factory):
-    url = fresh_catalog_database_of(request.param, "kosi_test_open_data_domain", tmp_path_factory.mktemp("open"))
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def make_uow(engine):
-    return emptied_units_of_work(engine, "catalog", models.metadata, _WRITTEN)
+from tests.catalog.conftest import HALLE, STAFF, entry_data
 
 
 def create(make_uow, **raw) -> dict:
@@ -50,12 +35,12 @@ def slugs(text: str) -> list[str]:
     return [line.split(";", 1)[0] for line in lines[1:]]
 
 
-def test_keyset_pages_join_up_to_the_list_order_for_every_sort(make_uow, engine):
+def test_keyset_pages_join_up_to_the_list_order_for_every_sort(make_uow, catalog_engine):
     made = [create(make_uow, title=title) for title in ("Bürgerbus", "Aalfang", "Bürgerbus", "Zeitbank",
                                                         "Bürgerbus", "Café Kontakt", "aalglatt")]
     create(make_uow, title="Nicht veröffentlicht", publish=False)
     moment = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
-    with engine.begin() as conn:  # ties on every sort key: only the id orders them
+    with catalog_engine.begin() as conn:  # ties on every sort key: only the id orders them
         conn.execute(sa.update(models.entries).where(models.entries.c.id.in_([made[0]["id"], made[2]["id"],
                                                                                made[4]["id"]]))
                      .values(published_at=moment, updated_at=moment))

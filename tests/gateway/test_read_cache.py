@@ -7,12 +7,18 @@ import time
 import pytest
 from nameko.testing.utils import get_container
 
+from gateway.read_cache import PublicReadCache
 from gateway.service import GatewayService
 from kernel import broker
 from services.catalog.service import CatalogService
 from tests.databases import fresh_catalog_database
 from tests.gateway.test_http import API, assert_problem, bearer, entry_data, gateway_config
 from tests.wait import wait_for
+
+
+def read_cache_of(runner) -> PublicReadCache:
+    return next(extension for extension in get_container(runner, GatewayService).extensions
+                if isinstance(extension, PublicReadCache))
 
 
 @pytest.fixture
@@ -26,8 +32,7 @@ def platform(rabbit_config, rabbit_uri, web_config, runner_factory, catalog_data
     runner = runner_factory({**gateway_config(catalog_database), "RPC_TIMEOUT": 1.5, "READ_CACHE_TTL_SECONDS": 60},
                             CatalogService, GatewayService)
     runner.start()
-    cache = get_container(runner, GatewayService).extensions
-    reader = next(extension for extension in cache if type(extension).__name__ == "PublicReadCache")
+    reader = read_cache_of(runner)
     assert wait_for(lambda: reader.cache.live, seconds=10), "the read cache never listened"
     yield {"runner": runner, "cache": reader.cache}
 
@@ -113,8 +118,7 @@ def test_without_the_change_exchange_the_cache_stays_off_and_reads_still_work(ra
     the gateway neither dies nor answers from copies it could not keep fresh."""
     runner = runner_factory(gateway_config(catalog_database), GatewayService)
     runner.start()
-    reader = next(extension for extension in get_container(runner, GatewayService).extensions
-                  if type(extension).__name__ == "PublicReadCache")
+    reader = read_cache_of(runner)
     time.sleep(1)
     assert not reader.cache.live
     assert web_session.get(f"{API}/health").status_code == 200

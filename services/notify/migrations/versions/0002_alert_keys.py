@@ -54,7 +54,7 @@ def _alerts_foreign_key() -> str:
 def _keys_of_confirmed_subscribers() -> None:
     """The keys of the subscribers confirmed so far, from their stored preferences (computed by
     the preferences module as it was when this revision was written)."""
-    from services.notify.preferences import alert_key_rows
+    from services.notify.preferences import alert_key_rows, index_rows
 
     connection = op.get_bind()
     subscribers = sa.table("subscribers", sa.column("id"), sa.column("status"), sa.column("preferences", sa.JSON))
@@ -62,7 +62,9 @@ def _keys_of_confirmed_subscribers() -> None:
         "key", "subscriber_id", "frequency", "min_lat", "min_lon", "max_lat", "max_lon", "query")))
     for subscriber_id, preferences in connection.execute(
             sa.select(subscribers.c.id, subscribers.c.preferences).where(subscribers.c.status == "confirmed")):
-        rows = alert_key_rows(subscriber_id, preferences or {})
+        preferences = preferences or {}
+        _, combinations, columns = index_rows(preferences)
+        rows = alert_key_rows(subscriber_id, preferences, combinations, columns)
         if rows:
             connection.execute(sa.insert(keys), rows)
 
