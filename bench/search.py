@@ -63,7 +63,8 @@ DEMO = REPO_ROOT / "services" / "catalog" / "demo"
 DATABASE_NAME = "kosi_bench_search"
 VHOST = "kosi_bench_search"
 REBUILD_PAGE_SIZE = 500          # the rebuild's catalog page (services/search/config.yaml)
-TARGETS = {"indexing_per_s": 5000, "service_p95_ms": 20, "gateway_p95_ms": 60, "publication_p95_ms": 300}
+TARGETS = {"indexing_per_s": 5000, "service_p95_ms": 20, "gateway_p95_ms": 60, "publication_p95_ms": 300,
+           "search_vs_floor": 0.6}
 KINDS = (("project", 45), ("initiative", 25), ("idea", 15), ("event", 15))
 # Saxony-Anhalt, roughly; jittered demo coordinates are kept inside it
 LAT_RANGE, LON_RANGE = (50.95, 53.03), (10.57, 13.18)
@@ -100,8 +101,7 @@ class Corpus:
                                record["lat"], record["lon"])
                               for record in entries
                               if (record.get("address") or {}).get("locality") and record.get("region")
-                              and record.get("lat") is not None},
-                             key=lambda place: place[0])
+                              and record.get("lat") is not None})  # whole tuples: the same order in every run
         self.organisations = sorted({o["name"] for o in organisations if o.get("name")})
         self.words = sorted({word for text in self.sentences + self.heads
                              for word in re.findall(r"[A-Za-zÄÖÜäöüß]{6,}", text)})
@@ -152,12 +152,17 @@ def synthetic_documents(count: int, seed: int, corpus: Corpus) -> list[dict]:
 
 # ============================================================== the query mix
 
-def query_mix(corpus: Corpus, seed: int) -> list[tuple[str, dict]]:
-    """(category, query-string parameters) — the same for the backend and the gateway."""
-    rng = random.Random(seed + 1)
+ZIPF_EXPONENT = 1.0      # query popularity falls as 1/rank^s (web search logs measure s ≈ 0.8–1.1)
+DISTINCT_QUERIES = 4000  # the catalogue the requests are drawn from
+DRAWS = 12_000           # requests drawn (cycled by the clients): more than a run sends
+BACKEND_SAMPLE = 120     # distinct queries timed in process (measurement 2)
+
+
+def handcrafted_queries(corpus: Corpus) -> list[tuple[str, dict]]:
+    """One of each kind of query people send: words, phrases, typos, filters, map, pages."""
     region_a, region_b = corpus.places[0][1], corpus.places[len(corpus.places) // 2][1]
     theme_a, theme_b = corpus.themes[0], corpus.themes[len(corpus.themes) // 2]
-    mix = [
+    return [
         ("word", {"q": "Pflege"}),
         ("word", {"q": "Genossenschaften"}),
         ("word", {"q": "Aerzte"}),
@@ -185,9 +190,90 @@ def query_mix(corpus: Corpus, seed: int) -> list[tuple[str, dict]]:
         ("page", {"q": "Projekt", "page": "3"}),
         ("page", {"q": "Menschen", "page": "20", "per_page": "50"}),
     ]
-    for word in rng.sample(corpus.words, 14):                         # more single words from the data
-        mix.append(("word", {"q": word}))
-    return mix
+
+
+def query_catalogue(corpus: Corpus, seed: int, size: int = DISTINCT_QUERIES) -> list[tuple[str, dict]]:
+    """``size`` distinct (category, query-string parameters), the handcrafted ones among
+    them, in the order of their popularity (rank 1 first): categories are mixed over the
+    ranks, as in a real query log."""
+    rng = random.Random(seed + 1)
+    kinds = [kind for kind, _ in KINDS]
+    words = corpus.words
+
+    def a_word():
+        return rng.choice(words)
+
+    def some_place():
+        return rng.choice(corpus.places)
+
+    makers = (  # (category, weight, make)
+        ("word", 34, lambda: {"q": a_word()}),
+        ("words", 18, lambda: {"q": f"{a_word()} {a_word()}"}),
+        ("filter", 14, lambda: {"q": a_word(), rng.choice(("kind", "theme", "region")): None}),
+        ("facets", 8, lambda: {"theme": rng.choice(corpus.themes), "region": some_place()[1],
+                               **({"kind": rng.choice(kinds)} if rng.random() < 0.5 else {})}),
+        ("bbox", 6, lambda: _bbox_params(rng, some_place(), a_word() if rng.random() < 0.5 else None)),
+        ("near", 8, lambda: _near_params(rng, some_place(), a_word() if rng.random() < 0.6 else None)),
+        ("newest", 5, lambda: {"q": a_word(), "sort": "newest"}),
+        ("page", 7, lambda: {"q": a_word(), "page": str(rng.randint(2, 5))}),
+    )
+    choices = [(category, make) for category, weight, make in makers for _ in range(weight)]
+    seen = set()
+    catalogue = []
+
+    def add(category, params):
+        key = json.dumps(params, sort_keys=True, ensure_ascii=False)
+        if key not in seen:
+            seen.add(key)
+            catalogue.append((category, params))
+
+    for category, params in handcrafted_queries(corpus):
+        add(category, params)
+    while len(catalogue) < size:
+        category, make = rng.choice(choices)
+        params = make()
+        if category == "filter":  # the facet named by make(), with a value of the data
+            facet = next(name for name, value in params.items() if value is None)
+            params[facet] = {"kind": lambda: rng.choice(kinds), "theme": lambda: rng.choice(corpus.themes),
+                             "region": lambda: some_place()[1]}[facet]()
+        add(category, params)
+    rng.shuffle(catalogue)
+    return catalogue
+
+
+def _bbox_params(rng: random.Random, place, word: str | None) -> dict:
+    _, _, lat, lon = place
+    half = rng.choice((0.05, 0.15, 0.4))
+    params = {"bbox": f"{lon - half * 1.6:.2f},{lat - half:.2f},{lon + half * 1.6:.2f},{lat + half:.2f}"}
+    return {"q": word, **params} if word else params
+
+
+def _near_params(rng: random.Random, place, word: str | None) -> dict:
+    _, _, lat, lon = place
+    params = {"near": f"{lat:.2f},{lon:.2f}"}
+    if rng.random() < 0.6:
+        params["radius_km"] = str(rng.choice((5, 10, 25, 50)))
+    if word:
+        params["q"] = word
+    if not word or rng.random() < 0.4:
+        params["sort"] = "distance"
+    return params
+
+
+def zipf_draws(count: int, ranks: int, seed: int, exponent: float = ZIPF_EXPONENT) -> list[int]:
+    """``count`` positions in ``range(ranks)``, position r drawn with weight 1/(r+1)^exponent."""
+    rng = random.Random(seed + 3)
+    weights = [1 / (rank + 1) ** exponent for rank in range(ranks)]
+    return rng.choices(range(ranks), weights=weights, k=count)
+
+
+def backend_sample(catalogue: list[tuple[str, dict]], corpus: Corpus, seed: int,
+                   size: int = BACKEND_SAMPLE) -> list[tuple[str, dict]]:
+    """The handcrafted queries and others of the catalogue, for the in-process timing."""
+    handcrafted = {json.dumps(params, sort_keys=True) for _, params in handcrafted_queries(corpus)}
+    rest = [item for item in catalogue if json.dumps(item[1], sort_keys=True) not in handcrafted]
+    sample = handcrafted_queries(corpus) + random.Random(seed + 4).sample(rest, max(0, size - len(handcrafted)))
+    return sample
 
 
 # ============================================================== 1 + 2: the backend in this process
@@ -234,14 +320,15 @@ def index_documents(index_path: Path, documents: list[dict], say) -> dict:
 
 
 def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, say) -> dict:
-    """``backend.search`` times over ``rounds`` passes of the mix (after one warm-up pass)."""
+    """``backend.search`` times over ``rounds`` passes of the mix (after one warm-up pass),
+    every one computed: the result cache is off here (the gateway run has it on)."""
     from contracts.search.api import SearchQuerySchema
     from kernel.schemas import load_input
     from services.search.backend import SearchQuery
     from services.search.tantivy_backend import TantivyBackend
 
     opened = time.perf_counter()
-    backend = TantivyBackend(str(index_path))       # as the search process opens it
+    backend = TantivyBackend(str(index_path), result_cache_size=0)  # as the search process opens it
     open_seconds = time.perf_counter() - opened
     try:
         queries = [(category, SearchQuery.from_loaded(load_input(SearchQuerySchema, dict(params), what="query"))) for category, params in mix]
@@ -278,9 +365,9 @@ def search_url(gateway: str, params: dict) -> str:
     return f"http://{gateway}/api/v1/search?{urlencode(params)}"
 
 
-def measure_gateway(gateway: str, mix, clients: int, seconds: float, warmup: float,
+def measure_gateway(gateway: str, catalogue, draws: list[int], clients: int, seconds: float, warmup: float,
                     processes: Processes, say) -> dict:
-    urls = [search_url(gateway, params) for _, params in mix]
+    urls = [search_url(gateway, catalogue[rank][1]) for rank in draws]
     result, cpu_ms = measured_load("search", urls, clients, seconds, warmup, processes)
     summary = result.summary()
     summary["cpu_ms_per_request"] = {key: round(value, 2) for key, value in cpu_ms.items()}
@@ -294,26 +381,37 @@ def measure_gateway(gateway: str, mix, clients: int, seconds: float, warmup: flo
     return summary
 
 
-def measure_floor(gateway: str, mix, clients: int, seconds: float, warmup: float, work: Path,
-                  amqp_uri: str, bare_port: int, processes: Processes, say) -> dict:
-    """The same answers, byte for byte, through nameko ``@http`` and one RPC hop with no search
-    behind it (``bench/bare.py``): what measurement 3 cannot go below on this machine."""
-    answers = []
-    for _, params in mix:
-        response = requests.get(search_url(gateway, params), timeout=10)
-        response.raise_for_status()
-        answers.append(response.json())
+def measure_floor(gateway: str, catalogue, draws: list[int], clients: int, seconds: float, warmup: float,
+                  work: Path, amqp_uri: str, bare_port: int, processes: Processes, say) -> dict:
+    """The same answers, byte for byte, in the same order, through nameko ``@http`` and one
+    RPC hop with no search behind it (``bench/bare.py``): what measurement 3 cannot go
+    below on this machine. The answers of the queries drawn are fetched once beforehand."""
+    drawn = sorted(set(draws))
+    position = {rank: number for number, rank in enumerate(drawn)}
+    answers = [None] * len(drawn)
+
+    def fetch(numbers):
+        with requests.Session() as session:
+            for number in numbers:
+                response = session.get(search_url(gateway, catalogue[drawn[number]][1]), timeout=30)
+                response.raise_for_status()
+                answers[number] = response.json()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(fetch, [range(start, len(drawn), 4) for start in range(4)]))
     payloads = work / "payloads.json"
     payloads.write_bytes(json.dumps(answers, ensure_ascii=False).encode())
     bare = f"127.0.0.1:{bare_port}"
     start_bare(processes, amqp_uri, bare, BENCH_PAYLOADS=str(payloads))
-    urls = [f"http://{bare}/bare-payload/{number}" for number in range(len(answers))]
+    urls = [f"http://{bare}/bare-payload/{position[rank]}" for rank in draws]
     wait_until_answers(urls[0], processes, START_TIMEOUT)
     result, cpu_ms = measured_load("floor", urls, clients, seconds, warmup, processes,
                                    keys=("bare-http", "bare-rpc", "rabbitmq*"))
     summary = result.summary()
-    summary["mean_answer_bytes"] = round(sum(len(json.dumps(a, ensure_ascii=False).encode()) for a in answers)
-                                         / len(answers))
+    sizes = [len(json.dumps(a, ensure_ascii=False).encode()) for a in answers]
+    summary["mean_answer_bytes"] = round(sum(sizes[position[rank]] for rank in draws) / len(draws))
     summary["cpu_ms_per_request"] = {key: round(value, 2) for key, value in cpu_ms.items()}
     say(f"floor (same answers, no search): {result.throughput:.0f}/s, p95 {result.percentile(95):.1f} ms")
     return summary
@@ -419,7 +517,11 @@ def run(args) -> dict:
         say(f"{len(documents)} synthetic documents generated in {time.perf_counter() - began:.1f}s "
             f"({len(corpus.sentences)} sentences, {len(corpus.heads)} title heads, {len(corpus.places)} places "
             f"from the demo data)")
-        mix = query_mix(corpus, args.seed)
+        catalogue = query_catalogue(corpus, args.seed)
+        draws = zipf_draws(DRAWS, len(catalogue), args.seed)
+        mix = backend_sample(catalogue, corpus, args.seed)
+        say(f"{len(catalogue)} distinct queries, {DRAWS} requests drawn from them by Zipf (s = {ZIPF_EXPONENT}): "
+            f"{len(set(draws))} distinct among the draws, the most popular {draws.count(0)} times")
 
         report["indexing"] = index_documents(index_path, documents, say)
         del documents
@@ -443,8 +545,13 @@ def run(args) -> dict:
                       "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
             serve = [sys.executable, "-m", "cli.main", "serve"]
             processes.start("catalog", serve + ["catalog"], {**common, "CATALOG_DATABASE_URL": database_url})
-            processes.start("search", serve + ["search"], {**common, "SEARCH_INDEX_PATH": str(index_path),
-                                                          "SEARCH_BACKEND": "tantivy"})
+            search_env = {**common, "SEARCH_INDEX_PATH": str(index_path), "SEARCH_BACKEND": "tantivy"}
+            if args.query_processes:
+                processes.start("search-index", serve + ["search", "--role", "index"], search_env)
+                for number in range(1, args.query_processes + 1):
+                    processes.start(f"search-query-{number}", serve + ["search", "--role", "query"], search_env)
+            else:
+                processes.start("search", serve + ["search"], search_env)
             processes.start("gateway", serve + ["gateway"], {**common, "GATEWAY_ADDRESS": gateway})
             wait_until_answers(f"http://{gateway}/api/v1/entries?per_page=1", processes, START_TIMEOUT)
             wait_until_answers(search_url(gateway, {"q": "Pflege"}), processes, START_TIMEOUT)
@@ -452,14 +559,17 @@ def run(args) -> dict:
             say(f"services answer after {time.perf_counter() - started:.1f}s "
                 f"(search over the gateway sees the index: theme {corpus.themes[0]} total {total.json()['total']})")
 
-            report["gateway"] = measure_gateway(gateway, mix, args.clients, args.seconds, args.warmup,
+            report["gateway"] = measure_gateway(gateway, catalogue, draws, args.clients, args.seconds, args.warmup,
                                                 processes, say)
-            report["floor"] = measure_floor(gateway, mix, args.clients, args.seconds, args.warmup, work,
-                                            amqp_uri, args.bare_port, processes, say)
+            report["floor"] = measure_floor(gateway, catalogue, draws, args.clients, args.seconds, args.warmup,
+                                            work, amqp_uri, args.bare_port, processes, say)
             report["publication"] = measure_publication(gateway, staff_token(secret), corpus, args.publications, args.seed,
                                                         processes, say)
             processes.check_alive()
-    report["query_mix"] = [{"category": category, **params} for category, params in mix]
+    report["query_mix"] = {"distinct": len(catalogue), "zipf_exponent": ZIPF_EXPONENT, "draws": DRAWS,
+                           "distinct_drawn": len(set(draws)), "query_processes": args.query_processes,
+                           "most_popular": [{"category": category, **params} for category, params in catalogue[:20]],
+                           "timed_in_process": [{"category": category, **params} for category, params in mix]}
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     report["targets"] = verdicts(report)
     print_report(report, args)
@@ -479,6 +589,9 @@ def verdicts(report: dict) -> dict:
         gateway = report["gateway"]
         out["gateway_p95_ms"] = verdict(gateway["p95_ms"] if gateway["requests"] else None,
                                         TARGETS["gateway_p95_ms"])
+    if "floor" in report and report["floor"]["throughput_rps"]:
+        ratio = round(report["gateway"]["throughput_rps"] / report["floor"]["throughput_rps"], 2)
+        out["search_vs_floor"] = verdict(ratio, TARGETS["search_vs_floor"], True)
     if "publication" in report:
         publication = report["publication"]
         ok = publication["appeared"] >= 50 and not publication["missed"] and not publication["failed"]
@@ -515,6 +628,10 @@ def print_report(report: dict, args) -> None:
                       f"{gateway['p50_ms']:.2f}", f"{gateway['p95_ms']:.2f}", f"{gateway['p99_ms']:.2f}",
                       f"{gateway['throughput_rps']:.0f} req/s" + (f", {gateway['errors']} errors" if gateway["errors"] else ""),
                       f"p95 ≤ {TARGETS['gateway_p95_ms']} ms", mark("gateway_p95_ms"))
+    if "search_vs_floor" in targets:
+        table.add_row("3 ÷ floor (the same answers, one RPC hop, no search)", "", "", "",
+                      f"{targets['search_vs_floor']['value']:.2f} of its rate", f"≥ {TARGETS['search_vs_floor']}",
+                      mark("search_vs_floor"))
     if "publication" in report:
         publication = report["publication"]
         table.add_row(f"4 POST entry → in /search ({publication['appeared']}/{publication['publications']})",
@@ -567,6 +684,8 @@ def main(argv=None) -> None:
     parser.add_argument("--gateway-port", type=int, default=8120)
     parser.add_argument("--bare-port", type=int, default=8121, help="the bare baseline services (floor of 3)")
     parser.add_argument("--backend-only", action="store_true", help="only measurements 1 and 2")
+    parser.add_argument("--query-processes", type=int, default=2,
+                        help="search processes of role query beside one of role index (0: one process, role all)")
     args = parser.parse_args(argv)
     if min(args.entries, args.rounds, args.clients, args.publications) < 1 or args.seconds <= 0:
         parser.error("--entries, --rounds, --clients, --publications and --seconds must be positive")

@@ -22,11 +22,17 @@ def main():
 
 @main.command()
 @click.argument("service", type=click.Choice(sorted(registry.SERVICES)))
-def serve(service):
+@click.option("--role", help="What this process of the service does, where it has roles "
+                             "(search: all, index or query; default: its config's, e.g. SEARCH_ROLE).")
+def serve(service, role):
     """Run one service in this process (migrates its database first)."""
     from cli.serve import serve_service
 
-    serve_service(service)
+    roles = registry.roles_of(service)
+    if role is not None and role not in roles:
+        raise click.BadParameter(f"{service} has " + (f"the roles {', '.join(roles)}" if roles else "no roles"),
+                                 param_hint="--role")
+    serve_service(service, role)
 
 
 @main.command()

@@ -21,12 +21,27 @@ BROKER_TAGS = {"gateway": "management"}
 CHANGE_LISTENERS = {"gateway": ["catalog"]}
 
 
-def service_class(name: str):
+def service_class(name: str, role: str | None = None):
+    """A service's nameko class; a module with ``ROLES`` (search) has one per role, the
+    first being the default, which declares every entrypoint."""
     module = importlib.import_module(SERVICES[name])
+    roles = getattr(module, "ROLES", None)
+    if roles:
+        if role is None:
+            return next(iter(roles.values()))
+        if role not in roles:
+            raise LookupError(f"{name} has no role {role!r}; one of: {', '.join(roles)}")
+        return roles[role]
+    if role is not None:
+        raise LookupError(f"{name} has no roles")
     for value in vars(module).values():
         if isinstance(value, type) and getattr(value, "name", None) == name and value.__module__ == module.__name__:
             return value
     raise LookupError(f"no nameko service named {name!r} in {module.__name__}")
+
+
+def roles_of(name: str) -> list[str]:
+    return list(getattr(importlib.import_module(SERVICES[name]), "ROLES", {}))
 
 
 def config_of(name: str) -> dict:

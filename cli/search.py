@@ -9,8 +9,12 @@ from cli.operator import operator_rpc
 from kernel.errors import Conflict
 
 
-def reindex(poll_seconds: float = 0.5) -> int:
-    """Start a rebuild (or follow the one running) until it ends; 0 when it succeeded."""
+REQUEST_WAIT_SECONDS = 30.0  # a query process's request no writer takes within this is reported
+
+
+def reindex(poll_seconds: float = 0.5, request_wait: float = REQUEST_WAIT_SECONDS) -> int:
+    """Start a rebuild (or follow the one running) until it ends; 0 when it succeeded. A
+    query-role search process passes the request on to the writer (state ``requested``)."""
     console = Console(stderr=True)
     with operator_rpc() as rpc:
         try:
@@ -19,14 +23,19 @@ def reindex(poll_seconds: float = 0.5) -> int:
             console.print("a rebuild is already running; following it")
             status = rpc.search.reindex_status()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        asked = time.monotonic()
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("rebuilding the search index", total=status.get("total_hint") or None)
             while True:
                 hint = status.get("total_hint")
                 progress.update(task, completed=status["done"],
                                 total=max(hint, status["done"]) if hint else None)
-                if status["state"] != "running":
+                if status["state"] not in ("requested", "running"):
                     break
+                if status["state"] == "requested" and time.monotonic() - asked > request_wait:
+                    console.print(f"[red]no search process writing the index took the request within "
+                                  f"{request_wait:g}s: is one of role index or all running?[/red]")
+                    return 1
                 time.sleep(poll_seconds)
                 status = rpc.search.reindex_status()
     if status["state"] == "done":

@@ -34,10 +34,12 @@ def _load_demo_data(name: str, config: dict) -> None:
     engine.dispose()
 
 
-def serve_service(name: str) -> None:
+def serve_service(name: str, role: str | None = None) -> None:
     # on a developer's machine, the secrets `kosi run` made (var/) fill what the environment
     # leaves unset; a production host has no var/ folder, and sets them all
     os.environ.update(local_environment(create=False))
+    if role is not None:                  # the config reads <NAME>_ROLE (search: SEARCH_ROLE)
+        os.environ[f"{name.upper()}_ROLE"] = role
     config = registry.config_of(name)
     configure_logging(name, config.get("LOG_LEVEL", "INFO"), config.get("LOG_JSON", False))
     url_key = database_url_key(name)
@@ -47,5 +49,5 @@ def serve_service(name: str) -> None:
     if config.get("LOAD_DEMO_DATA"):
         _load_demo_data(name, config)
     nameko.config.setup(config)
-    cls = registry.service_class(name)
+    cls = registry.service_class(name, config.get(f"{name.upper()}_ROLE") if registry.roles_of(name) else None)
     run([f"{cls.__module__}:{cls.__name__}"])

@@ -7,6 +7,8 @@ once with nameko's ``UnknownService`` (also 503).
 """
 import eventlet
 from nameko import config as nameko_config
+from nameko.amqp.publish import get_connection
+from nameko.constants import AMQP_SSL_CONFIG_KEY
 from nameko.rpc import ClusterRpc, ServiceRpc
 
 from gateway.errors import ServiceUnavailable
@@ -61,8 +63,17 @@ class TimedRpc(ServiceRpc):
         # nameko declares the reply queue before every request: an auto-delete queue is never
         # in kombu's declaration cache, so that was a queue and an exchange declaration per
         # request (measured: 16% of the gateway's CPU on survey responses). The reply listener
-        # declares it whenever it (re)connects, which is when it can have gone.
+        # declares it whenever it (re)connects, which is when it can have gone; and it is
+        # declared once here, before anything starts: a request served while the listener
+        # was still connecting made the listener find replies pending for a queue it had
+        # not declared yet, and the container died (seen in `make bench` at start-up).
         self.publisher.declare = []
+        self._declare_reply_queue()
+
+    def _declare_reply_queue(self) -> None:
+        queue = self.reply_listener.queue
+        with get_connection(self.reply_listener.amqp_uri, nameko_config.get(AMQP_SSL_CONFIG_KEY)) as connection:
+            queue.bind(connection).declare()
 
     def get_dependency(self, worker_ctx):
         return TimedClient(super().get_dependency(worker_ctx), self.reply_listener.pending)

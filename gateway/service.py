@@ -268,7 +268,8 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     @route("GET", "/search/suggest")
     @documented(summary="Suggestions while typing", tag="search", query=search_schemas.SuggestQuerySchema,
                 response=search_schemas.SuggestionListSchema,
-                description="Titles and tags that start with the words typed so far.")
+                description="Titles and tags that start with the words typed so far, and corrections "
+                            "of misspelt words (\"meinten Sie\") in corrections.")
     def suggest(self, request):
         query = validate(search_schemas.SuggestQuerySchema, query_args(request), "query")
         return json_response(self.search.suggest(query))

@@ -8,13 +8,26 @@ acknowledgement) is recognised by its correlation id, which the unit of work cla
 write's own transaction (``kernel.db``); the duplicate then answers the first run's result
 instead of writing twice.
 
+Replies are sent leaner than nameko sends them (``send_reply``): the result is serialised
+once (nameko serialises it a first time only to check that it can, then again to publish)
+and published without a publisher confirm, as a transient message. A reply lost with a
+broker that fails at that moment is a timeout for its caller, as when the service dies
+before answering; a redelivered write still applies once. Measured on the search
+benchmark: the reply was about a sixth of a search process's CPU.
+
 ``signed_rpc`` is a standalone client (CLI, tests, tools) whose every call carries a fresh
 actor assertion (``kernel.identity``), so long runs never outlive an assertion.
 """
+import sys
 from contextlib import contextmanager
 from functools import partial
 
-from nameko.rpc import Client, Rpc, ServiceRpc
+import kombu.serialization
+from nameko import config
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.exceptions import UnserializableValueError, serialize
+from nameko.rpc import Client, Rpc, ServiceRpc, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel.errors import AlreadyApplied, Conflict, KosiError
@@ -39,7 +52,28 @@ class OnceRpc(Rpc):
                 result, exc_info = applied.result, None
             else:
                 exc_info = (Conflict, Conflict(applied.detail, applied.fields), None)
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        result, exc_info = send_reply(self.rpc_consumer.amqp_uri, message, result, exc_info)
+        self.rpc_consumer.consumer.ack_message(message)
+        return result, exc_info
+
+
+def send_reply(amqp_uri: str, message, result, exc_info):
+    """Publish the reply to an RPC request as nameko's ``Responder`` does, serialised once
+    and without a publisher confirm (see the module docstring)."""
+    error = serialize(exc_info[1]) if exc_info is not None else None
+    serializer = kombu.serialization.registry.type_to_name[message.properties["content_type"]]
+    try:
+        content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
+    except Exception:  # as nameko: an unserialisable result becomes an error the caller can read
+        exc_info = sys.exc_info()
+        result, error = None, serialize(UnserializableValueError(result))
+        content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+    publisher = Publisher(amqp_uri, use_confirms=False, delivery_mode=1, ssl=config.get(AMQP_SSL_CONFIG_KEY),
+                          login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+    publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=get_rpc_exchange(),
+                      routing_key=message.properties["reply_to"],
+                      correlation_id=message.properties.get("correlation_id"))
+    return result, exc_info
 
 
 rpc = partial(OnceRpc.decorator, expected_exceptions=(KosiError,))

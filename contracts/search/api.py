@@ -234,6 +234,10 @@ class SuggestionSchema(Schema):
 
 class SuggestionListSchema(Schema):
     items = fields.List(fields.Nested(SuggestionSchema), required=True)
+    corrections = fields.List(fields.String(), load_default=list, **described(
+        '"Meinten Sie": the text typed with each word the index does not know replaced by the '
+        "closest word it does (typos), as the texts spell it; up to 3, best first; empty when "
+        "every word is known or nothing is close"))
 
 
 class RelatedItemSchema(Schema):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import tantivy
+from rapidfuzz.distance import OSA
 
 from .querytext import ParsedQuery
 
@@ -173,35 +174,10 @@ def inner_suffixes(*texts: str) -> str:
                      for i in range(1, len(word) - MIN_COMPOUND_PART)])
 
 
-def contains_inside(token: str, infixes: tuple[str, ...]) -> bool:
-    """Whether one of ``infixes`` is in ``token`` with at least one letter before and after
-    it (what a prefix query on ``inner_suffixes`` finds)."""
-    inner = token[1:-1]
-    return any(infix in inner for infix in infixes)
-
-
 def within_distance(a: str, b: str, limit: int) -> bool:
-    """Optimal string alignment distance (a transposition costs 1) ≤ ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return False
-    if a == b:
-        return True
-    if limit == 0:
-        return False
-    previous2 = None
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if (previous2 is not None and i > 1 and j > 1
-                    and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]):
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return False
-        previous2, previous = previous, current
-    return previous[-1] <= limit
+    """Optimal string alignment distance (a transposition costs 1) ≤ ``limit`` (rapidfuzz,
+    in C++: the highlighter decides hundreds of words per query not seen before)."""
+    return OSA.distance(a, b, score_cutoff=limit) <= limit
 
 
 @lru_cache(maxsize=200_000)
@@ -218,13 +194,20 @@ def _close(token: str, query_word: str, limit: int) -> bool:
 
 @dataclass
 class Matcher:
-    """Decides whether one original word of a text matches the query (for highlighting)."""
+    """Decides whether one original word of a text matches the query (for highlighting).
+
+    Every distinct word of a result page is decided once per query, and a query of the long
+    tail decides hundreds: the checks are laid out for that (set and C-level string
+    operations first; the typo check only for stems of a length it can accept)."""
     stems: set[str] = field(default_factory=set)
     parts: set[str] = field(default_factory=set)
     infixes: set[str] = field(default_factory=set)
     fuzzy: list[tuple[str, int]] = field(default_factory=list)
     _yes: set[str] = field(default_factory=set, repr=False)   # original words known to match
     _no: set[str] = field(default_factory=set, repr=False)    # … known not to match
+    _parts: tuple[str, ...] = field(default=(), repr=False)
+    _infix: "re.Pattern | None" = field(default=None, repr=False)   # one of the infixes, anywhere
+    _fuzzy_lengths: frozenset = field(default=frozenset(), repr=False)
 
     @classmethod
     def for_query(cls, parsed: ParsedQuery) -> "Matcher":
@@ -243,6 +226,11 @@ class Matcher:
         for phrase in phrases:
             for word in phrase:
                 matcher.stems.update(stems(word))
+        matcher._parts = tuple(matcher.parts)
+        if matcher.infixes:
+            matcher._infix = re.compile("|".join(map(re.escape, sorted(matcher.infixes))))
+        matcher._fuzzy_lengths = frozenset(length for stem, limit in matcher.fuzzy
+                                           for length in range(len(stem) - limit, len(stem) + limit + 1))
         return matcher
 
     def __bool__(self) -> bool:
@@ -262,8 +250,15 @@ class Matcher:
 
     def matching(self, original_words: set[str]) -> set[str]:
         """The words of ``original_words`` that match (set operations; each word decided once)."""
-        for word in original_words - self._yes - self._no:
-            self.matches(word)
+        unknown = original_words - self._yes - self._no
+        if unknown:
+            if len(self._yes) + len(self._no) + len(unknown) > MAX_DECIDED_WORDS:    # bounded memory
+                self._yes.clear()
+                self._no.clear()
+                unknown = original_words
+            yes, no = self._yes, self._no
+            for word in unknown:
+                (yes if _matches(self, word) else no).add(word)
         return original_words & self._yes
 
 
@@ -273,15 +268,22 @@ def _matcher_for(query_words: tuple[str, ...], phrases: tuple[tuple[str, ...], .
 
 
 def _matches(matcher: Matcher, original_word: str) -> bool:
-    for stem in stems(original_word):
-        if stem in matcher.stems:
-            return True
-        if any(_close(stem, q, d) for q, d in matcher.fuzzy):
-            return True
-    if matcher.parts or matcher.infixes:
-        parts, infixes = tuple(matcher.parts), tuple(matcher.infixes)
+    word_stems = stems(original_word)
+    if not matcher.stems.isdisjoint(word_stems):
+        return True
+    if matcher.fuzzy:
+        lengths = matcher._fuzzy_lengths
+        for stem in word_stems:
+            if len(stem) in lengths and any(_close(stem, q, d) for q, d in matcher.fuzzy):
+                return True
+    parts, infix = matcher._parts, matcher._infix
+    if parts or infix is not None:
         for token in words(original_word):
-            if token.startswith(parts) or token.endswith(parts) or contains_inside(token, infixes):
+            if parts and (token.startswith(parts) or token.endswith(parts)):
+                return True
+            # an infix with at least one letter before and after it (what a prefix query on
+            # ``inner_suffixes`` finds)
+            if infix is not None and infix.search(token, 1, len(token) - 1):
                 return True
     return False
 

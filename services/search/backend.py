@@ -78,6 +78,13 @@ class SearchBackend(Protocol):
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         """Autocomplete: ``[{"text", "id", "doc_type", "kind"}]`` for titles (and tags) starting with the words typed."""
 
+    def corrections(self, text: str, limit: int = 3) -> list[str]:
+        """"Meinten Sie": ``text`` with each word the index does not know (none of its
+        documents has it or its stem, and none a word it begins, for the word still being
+        typed) replaced by the most frequent indexed word within its typo distance, as the
+        texts spell it; up to ``limit`` alternatives for the first such word, best first.
+        ``[]`` when every word is known or nothing close is."""
+
     def related(self, doc_id: str, limit: int = 6) -> list[dict]:
         """Documents similar in text, themes and region to ``doc_id`` (not itself)."""
 
@@ -176,3 +183,25 @@ def checked_point(point) -> tuple[float, float]:
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValidationFailed("near is outside the earth", {"near": ["must be a valid lat,lon"]})
     return lat, lon
+
+
+def corrected_texts(text: str, replacements: list[tuple[tuple[int, int], list[str]]]) -> list[str]:
+    """The texts ``corrections`` answers: ``replacements`` are (span of a misspelt word in
+    ``text``, its spellings best first), in text order; the first word in each of its
+    spellings, every other in its best."""
+    if not replacements:
+        return []
+    (first_span, alternatives), others = replacements[0], replacements[1:]
+    corrected = []
+    for option in alternatives:
+        out = text
+        for (start, end), options in reversed([(first_span, [option])] + others):
+            out = out[:start] + options[0] + out[end:]
+        corrected.append(out)
+    return corrected
+
+
+def spelt_as_typed(typed: str, spelt: str) -> str:
+    """A correction keeps the capital the user typed ("Pfelge" → "Pflege", not "pflege")."""
+    return spelt[:1].upper() + spelt[1:] if typed[:1].isupper() and spelt[:1].islower() else spelt
+

@@ -32,13 +32,15 @@ import unicodedata
 import uuid
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
+from rapidfuzz.distance import OSA
 
 from kernel.errors import ValidationFailed
 from kernel.geo import haversine_km
 from services.search import es_mapping
 from services.search.backend import (FACETS, SearchQuery, SearchResult, can_relax, checked_bbox, checked_point,
-                                     validate_query)
-from services.search.querytext import parse
+                                     corrected_texts, spelt_as_typed, validate_query)
+from services.search.analysis import STOP_WORDS, fuzzy_distance
+from services.search.querytext import clean, parse
 
 # "external": a document is written only when its version is *greater* than the stored
 # one; the same version again is a 409 — the replayed event changed nothing, and
@@ -61,6 +63,7 @@ COMPOUND_BOOST = 0.6
 FUZZY_BOOST = 0.4
 
 NOT_DELETED = {"term": {"deleted": False}}
+WORD = re.compile(r"[^\W_]+")  # a word as the standard tokenizer (and tantivy's simple one) cuts it
 _INDEX_NUMBER = re.compile(r"-v(\d+)$")
 
 log = logging.getLogger(__name__)
@@ -212,6 +215,30 @@ class ElasticsearchBackend:
         self.ensure_index()
         response = self.client.search(index=self.alias, body=body)
         return parse_suggest_response(response.body, limit, prefix)
+
+    def corrections(self, text: str, limit: int = 3) -> list[str]:
+        """See the interface: a term suggester over titles and tags (the ``suggest`` field),
+        then one ``_msearch`` for how a live document spells each option (two requests, the
+        second only when something is misspelt)."""
+        body = corrections_body(text, limit)
+        if body is None:
+            return []
+        self.ensure_index()
+        response = self.client.search(index=self.alias, body=body)
+        text = clean(text)
+        misspelt = parse_corrections_response(response.body, text, limit)
+        options = sorted({option for _, found in misspelt for option in found})
+        if not options:
+            return []
+        spelt = self.client.msearch(index=self.alias, searches=spelling_searches(options))
+        spelling = parse_spelling_response(spelt.body, options)
+        replacements = []
+        for (start, end), found in misspelt:
+            spellings = list(dict.fromkeys(spelt_as_typed(text[start:end], spelling[option])
+                                           for option in found if option in spelling))
+            if spellings:
+                replacements.append(((start, end), spellings))
+        return corrected_texts(text, replacements)
 
     def related(self, doc_id: str, limit: int = 6) -> list[dict]:
         document = self.get(doc_id)
@@ -611,6 +638,73 @@ def suggest_body(prefix: str, limit: int) -> dict | None:
         "_source": {"includes": ["id", "title", "tags", "doc_type", "kind"]},
         "sort": ["_score", _TIE],
     }
+
+
+def corrections_body(text: str, limit: int) -> dict | None:
+    """The term suggester for each word of ``text`` no title or tag has (``missing``), most
+    frequent options first; and whether the last word, if still being typed, begins one
+    (then it is not misspelt, only unfinished). ``None`` for a text without words."""
+    text = clean(text)
+    words = WORD.findall(text)
+    if not words:
+        return None
+    body = {
+        "size": 0,
+        "query": {"bool": {"filter": [NOT_DELETED]}},
+        "suggest": {"text": text, "words": {"term": {
+            "field": "suggest", "suggest_mode": "missing", "sort": "frequency", "size": max(1, limit) * 2,
+            "max_edits": 2, "prefix_length": 1, "min_word_length": 5, "string_distance": "damerau_levenshtein"}}},
+        "track_total_hits": 1,
+    }
+    if text.endswith(words[-1]):
+        body["query"]["bool"]["filter"].append({"prefix": {"suggest": _folded_words(words[-1])[0]}})
+    else:
+        body["query"]["bool"]["filter"].append({"match_none": {}})
+    return body
+
+
+def parse_corrections_response(response: dict, text: str, limit: int) -> list[tuple[tuple[int, int], list[str]]]:
+    """(span in ``text``, options as the index holds them) of each misspelt word: options
+    within the word's typo distance (``analysis.fuzzy_distance``, as tantivy's), at most
+    ``limit``; an unfinished last word that begins a known one is left alone."""
+    unfinished_is_known = response["hits"]["total"]["value"] > 0
+    found = []
+    for entry in response.get("suggest", {}).get("words", []):
+        start, end = entry["offset"], entry["offset"] + entry["length"]
+        word = text[start:end]
+        if (end == len(text) and unfinished_is_known) or word.lower() in STOP_WORDS:
+            continue
+        folded = _folded_words(word)
+        distance = fuzzy_distance(word)
+        options = [option["text"] for option in entry.get("options", [])
+                   if len(folded) == 1 and OSA.distance(folded[0], option["text"], score_cutoff=distance) <= distance]
+        if options:
+            found.append(((start, end), options[:limit]))
+    return found
+
+
+def spelling_searches(options: list[str]) -> list[dict]:
+    """One search per option: a live document whose title or tags hold it."""
+    searches = []
+    for option in options:
+        searches += [{}, {"size": 1, "query": {"bool": {"filter": [NOT_DELETED, {"term": {"suggest": option}}]}},
+                          "_source": {"includes": ["title", "tags"]}}]
+    return searches
+
+
+def parse_spelling_response(response: dict, options: list[str]) -> dict[str, str]:
+    """option → how the title or tag of its document writes it (options no live document
+    spells are left out)."""
+    spelling = {}
+    for option, answer in zip(options, response["responses"]):
+        for hit in answer.get("hits", {}).get("hits", [])[:1]:
+            source = hit["_source"]
+            for text in [source.get("title") or ""] + list(source.get("tags") or []):
+                original = next((w for w in WORD.findall(text) if _folded_words(w) == [option]), None)
+                if original is not None:
+                    spelling[option] = original
+                    break
+    return spelling
 
 
 def parse_suggest_response(response: dict, limit: int, prefix: str = "") -> list[dict]:

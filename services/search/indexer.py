@@ -162,6 +162,9 @@ class Indexer:
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         return self.backend.suggest(prefix, limit)
 
+    def corrections(self, text: str, limit: int = 3) -> list[str]:
+        return self.backend.corrections(text, limit)
+
     def related(self, doc_id: str, limit: int = 6) -> list[dict]:
         return self.backend.related(doc_id, limit)
 
@@ -250,13 +253,31 @@ def writes_block(config: dict) -> bool:
     return (config.get("SEARCH_BACKEND") or "tantivy").lower() == "tantivy"
 
 
-def make_backend(config: dict) -> SearchBackend:
-    """The backend the config names: ``SEARCH_BACKEND`` tantivy (default) or elasticsearch."""
+SEARCH_ROLES = ("all", "index", "query")
+
+
+def search_role(config: dict) -> str:
+    """``SEARCH_ROLE``: all (default), index or query (see ``service.py``); the split is the
+    embedded index's (one writer, many readers of a folder): Elasticsearch runs ``all``."""
+    role = (config.get("SEARCH_ROLE") or "all").lower()
+    if role not in SEARCH_ROLES:
+        raise ValueError(f"SEARCH_ROLE must be one of {', '.join(SEARCH_ROLES)}, not {role!r}")
+    if role != "all" and not writes_block(config):
+        raise ValueError("SEARCH_ROLE index or query splits the embedded (tantivy) index; "
+                         "with Elasticsearch run every search instance with role all")
+    if role != "all" and not config.get("SEARCH_INDEX_PATH"):
+        raise ValueError(f"SEARCH_ROLE={role} needs the index folder the processes share (SEARCH_INDEX_PATH)")
+    return role
+
+
+def make_backend(config: dict, writable: bool = True) -> SearchBackend:
+    """The backend the config names: ``SEARCH_BACKEND`` tantivy (default) or elasticsearch;
+    ``writable=False`` opens the embedded index for reading beside its writing process."""
     name = (config.get("SEARCH_BACKEND") or "tantivy").lower()
     if name == "tantivy":
         from services.search.tantivy_backend import TantivyBackend
 
-        return TantivyBackend(config.get("SEARCH_INDEX_PATH") or None)
+        return TantivyBackend(config.get("SEARCH_INDEX_PATH") or None, writable=writable)
     if name == "elasticsearch":
         from elasticsearch import Elasticsearch
 

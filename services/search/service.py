@@ -6,9 +6,15 @@ committed to the index (group commit, ``indexer.py``); a failure or a contract v
 rejects the message into the dead-letter queue (``kosi dlq``). Redeliveries and reordered
 events change nothing: the index keeps the highest catalog ``version`` per id.
 
-One writer per index: with the tantivy backend run exactly ONE search process per index
-directory (``SEARCH_INDEX_PATH``). Instances of a service share its queues and each event
-reaches only one of them, so several search instances need the Elasticsearch backend.
+Roles (``SEARCH_ROLE``, ``kosi serve search --role``): tantivy allows one writer per index
+directory (``SEARCH_INDEX_PATH``) and any number of readers. ``all`` (default) consumes the
+catalog's events, writes the index and answers queries; ``index`` only writes; ``query``
+only answers, from the same folder, and competes with the other query processes (and an
+``all`` one) on the service's RPC queue. Run ONE ``index`` or ``all`` process per index
+folder and as many ``query`` processes beside it as the machine has cores for. A
+``reindex`` that reaches a query process is left in the folder for the writer
+(``rebuild_requests.py``). With Elasticsearch every instance writes the cluster's index:
+run them all with role ``all``.
 """
 import logging
 
@@ -29,8 +35,9 @@ from kernel.roles import require_admin, require_service, require_staff
 from kernel.schemas import load_input
 from services.search.backend import SearchQuery
 from services.search.documents import document_from_event
-from services.search.indexer import Indexer, make_backend, writes_block
+from services.search.indexer import Indexer, make_backend, search_role, writes_block
 from services.search.percolate import matching_queries
+from services.search.rebuild_requests import RebuildRequests
 from services.search.related import merge_related
 
 log = logging.getLogger(__name__)
@@ -40,6 +47,7 @@ CATALOG_PAGE_TIMEOUT = 60.0  # seconds the rebuild waits for one catalog page
 MAX_RELATED = 50
 REFILL_CHECK_SECONDS = 3.0  # an empty index asks the catalog this long after start, and again until it answers
 REFILL_ANSWER_SECONDS = 10.0  # how long one such question waits for the catalog
+REQUEST_CHECK_SECONDS = 1.0  # how often the writer looks for a rebuild a query process asked for
 
 
 class SearchIndex(DependencyProvider):
@@ -47,15 +55,20 @@ class SearchIndex(DependencyProvider):
 
     def setup(self):
         config = nameko.config
-        self.indexer = Indexer(make_backend(config),
+        self.role = search_role(config)
+        self.writes = self.role != "query"
+        self.indexer = Indexer(make_backend(config, writable=self.writes),
                                page_size=int(config.get("REBUILD_PAGE_SIZE") or REBUILD_PAGE_SIZE),
                                offload=eventlet.tpool.execute if writes_block(config) else None)
         # the embedded index has one writer, so this process alone decides to refill it
-        self.auto_refill = writes_block(config) and bool(config.get("SEARCH_AUTO_REFILL", True))
+        self.auto_refill = self.writes and writes_block(config) and bool(config.get("SEARCH_AUTO_REFILL", True))
         # percolate's work in tantivy (building queries, an index in memory) blocks without
         # yielding: in a thread of its own, searches go on being answered meanwhile
         self.offload = eventlet.tpool.execute if writes_block(config) else _call
         self.refill_checked = False
+        # between the writer and query processes of one index folder (none in memory)
+        folder = config.get("SEARCH_INDEX_PATH") if writes_block(config) else None
+        self.requests = RebuildRequests(folder) if folder else None
 
     def stop(self):
         close = getattr(self.indexer.backend, "close", None)
@@ -63,10 +76,31 @@ class SearchIndex(DependencyProvider):
             close()
 
     def start_rebuild(self, fetch_page) -> dict:
+        """Start a rebuild here (the writer), or ask the writer for one (a query process)."""
+        if not self.writes:
+            return self.requests.request()
         self.indexer.claim_rebuild()
+        self.publish_progress()
         self.container.spawn_managed_thread(lambda: self.indexer.run_claimed_rebuild(fetch_page),
                                             identifier="search-rebuild")
         return self.indexer.progress()
+
+    def progress(self) -> dict:
+        return self.indexer.progress() if self.writes else self.requests.progress()
+
+    def publish_progress(self) -> None:
+        if self.requests is not None:
+            self.requests.publish(self.indexer.progress())
+
+    def take_requested_rebuild(self, catalog) -> None:
+        """The writer: start the rebuild a query process asked for, and publish the progress."""
+        if self.requests.pending():
+            try:
+                self.start_rebuild(_catalog_pages(catalog, self.indexer.page_size))
+            except Conflict:                 # one runs already: the request is answered by it
+                pass
+            self.requests.taken()
+        self.publish_progress()
 
     def refill_pending(self) -> bool:
         """Whether the start-up check for an empty index against a full catalog is still due."""
@@ -125,13 +159,17 @@ def _catalog_has_published(catalog) -> bool:
     return any(fetch_page(doc_type, None)["items"] for doc_type in ("entry", "article"))
 
 
-class SearchService:
+class _SearchParts:
     name = "search"
 
     index = SearchIndex()
     catalog = ServiceRpc("catalog")
     caller = CallerIdentity()
     tracing = Tracing()
+
+
+class Indexing(_SearchParts):
+    """Catalog events into the index, refills and requested rebuilds: the writer's part."""
 
     # ------------------------------------------------------------------ catalog events
     # queue names are search.<subscription>: stable, whatever the methods are called
@@ -173,6 +211,16 @@ class SearchService:
         that arrive meanwhile are applied as usual and the rebuild takes them in too."""
         self.index.refill_if_empty(self.catalog)
 
+    @timer(interval=REQUEST_CHECK_SECONDS)
+    def take_rebuild_requests(self):
+        """A ``reindex`` a query process received, and the progress for those to report."""
+        if self.index.requests is not None:
+            self.index.take_requested_rebuild(self.catalog)
+
+
+class Queries(_SearchParts):
+    """Searches, suggestions, related entries, saved-search matching and the rebuild RPCs."""
+
     # ------------------------------------------------------------------ queries
 
     @rpc
@@ -185,7 +233,8 @@ class SearchService:
     @rpc
     def suggest(self, query=None):
         query = load_input(SuggestQuerySchema, query or {}, what="query")
-        return {"items": self.index.indexer.suggest(query["q"], query["limit"])}
+        indexer = self.index.indexer
+        return {"items": indexer.suggest(query["q"], query["limit"]), "corrections": indexer.corrections(query["q"])}
 
     @rpc
     def related(self, entry_id, limit=6):
@@ -219,13 +268,28 @@ class SearchService:
     @rpc
     def reindex_status(self):
         require_staff(self.caller.actor)
-        return self.index.indexer.progress()
+        return self.index.progress()
 
     @rpc
     def health(self):
         indexer = self.index.indexer
-        return {"status": "ok", "backend": type(indexer.backend).__name__, "documents": indexer.count(),
-                "rebuild": indexer.progress()["state"],
+        return {"status": "ok", "role": self.index.role, "backend": type(indexer.backend).__name__,
+                "documents": indexer.count(), "rebuild": self.index.progress()["state"],
                 "needs_rebuild": bool(getattr(indexer.backend, "needs_rebuild", False)),
                 "empty_index_check": ("off" if not self.index.auto_refill
                                       else "pending" if self.index.refill_pending() else "done")}
+
+
+class SearchService(Indexing, Queries):
+    """Role ``all``: one process writes the index and answers from it."""
+
+
+class SearchIndexService(Indexing):
+    """Role ``index``: the writer only."""
+
+
+class SearchQueryService(Queries):
+    """Role ``query``: answers from an index folder another process writes."""
+
+
+ROLES = {"all": SearchService, "index": SearchIndexService, "query": SearchQueryService}

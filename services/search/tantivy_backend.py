@@ -17,9 +17,17 @@ them over.
 
 Saved searches (``matching_queries``, the ``percolate`` RPC) are answered from a one-document
 index in memory, built per call, never from the serving index.
+
+Readers (``writable=False``): other processes may open the same ``path`` to answer queries
+while one process writes (``kosi serve search --role query``). A reader holds no writer
+and no version map; before each read it looks at ``current`` and at the serving
+generation's ``meta.json`` (two ``stat`` calls) and follows a switch or a commit. A reader
+started before the writer made an index answers ``IndexNotReady`` until there is one.
 """
+import dataclasses
 import hashlib
 import heapq
+import itertools
 import math
 import os
 import shutil
@@ -32,13 +40,15 @@ from functools import lru_cache
 
 import orjson
 import tantivy
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from tantivy import Occur, Query
 
-from kernel.errors import ValidationFailed
+from kernel.errors import DependencyUnavailable, ValidationFailed
 from kernel.geo import EARTH_RADIUS_KM, haversine_km
 
 from . import analysis, querytext
-from .backend import FACETS, SearchQuery, SearchResult, can_relax, validate_query
+from .backend import FACETS, SearchQuery, SearchResult, can_relax, corrected_texts, spelt_as_typed, validate_query
 
 log = logging.getLogger(__name__)
 
@@ -186,15 +196,34 @@ def _to_tantivy(doc: dict) -> tantivy.Document:
     return out
 
 
-class _Generation:
-    """One open index (a directory or in memory) with its single writer and version map."""
+class IndexNotReady(DependencyUnavailable):
+    """A reader found no index yet: the writing process has not made one."""
 
-    def __init__(self, directory: str | None):
+
+def _stamp(path: str):
+    """What changes when a file is replaced or rewritten (tantivy and ``current`` replace theirs)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+class _Generation:
+    """One open index (a directory or in memory) with its single writer and version map,
+    or (``writable=False``) only its reader."""
+
+    _serials = itertools.count(1)
+
+    def __init__(self, directory: str | None, writable: bool = True):
         self.directory = directory
+        self.serial = next(self._serials)   # with ``reloads``: which index state a cached result is of
+        self.writer = None
         if directory is not None:
             os.makedirs(directory, exist_ok=True)
             self.index = tantivy.Index(SCHEMA, path=directory, reuse=True)
-            self.writer = self.index.writer(heap_size=96_000_000, num_threads=2)
+            if writable:
+                self.writer = self.index.writer(heap_size=96_000_000, num_threads=2)
         else:
             self.index = tantivy.Index(SCHEMA)
             self.writer = self.index.writer(heap_size=24_000_000, num_threads=1)
@@ -203,11 +232,27 @@ class _Generation:
         self.broken = False
         self.versions: dict[int, int] = {}
         self.reloads = 0  # each reload may show other documents: cached results of before are void
-        self._load_versions()
+        self.meta_stamp = None
+        if writable:
+            self._load_versions()
+        else:
+            self.follow_commits()
 
     def reload(self) -> None:
         self.index.reload()
         self.reloads += 1
+
+    def follow_commits(self) -> None:
+        """A reader: reload when the writer has committed since the last look."""
+        stamp = _stamp(os.path.join(self.directory, "meta.json"))
+        if stamp == self.meta_stamp:
+            return
+        try:
+            self.reload()
+        except (OSError, ValueError) as error:   # a segment merged away meanwhile: the next read retries
+            log.info("search index reload failed (%s); serving the previous state", error)
+            return
+        self.meta_stamp = stamp
 
     def _load_versions(self) -> None:
         self.reload()
@@ -279,6 +324,8 @@ class _Generation:
             raise RuntimeError("this index generation lost uncommitted documents in a failed write")
 
     def close(self) -> None:
+        if self.writer is None:
+            return
         with self.lock:
             try:
                 self.writer.wait_merging_threads()
@@ -289,15 +336,24 @@ class _Generation:
 class TantivyBackend:
     """``SearchBackend`` on tantivy (see the module docstring)."""
 
-    def __init__(self, path: str | None = None):
+    def __init__(self, path: str | None = None, writable: bool = True,
+                 result_cache_size: int = RESULT_CACHE_SIZE):
         self.path = path
-        self._results: OrderedDict[tuple, SearchResult] = OrderedDict()
+        self.writable = writable
+        self._results = _Lru(result_cache_size)   # answers, by index state and query
+        self._facet_counts = _Lru(result_cache_size)  # facets, by index state and what they count
         self._switch_lock = threading.Lock()
         self._rebuild: "TantivyRebuild | None" = None
         # True when the index on disk was built with another schema (an older release) and
         # was replaced by an empty one: it must be refilled with `kosi search reindex`
         self.needs_rebuild = False
-        if path is None:
+        self._generation: _Generation | None = None
+        self._current_stamp = None
+        if not writable:
+            if path is None:
+                raise ValueError("a reader needs the path of an index another process writes")
+            self._follow_writer()
+        elif path is None:
             self._generation = _Generation(None)
         else:
             os.makedirs(path, exist_ok=True)
@@ -337,8 +393,31 @@ class TantivyBackend:
             os.fsync(f.fileno())
         os.replace(temporary, os.path.join(self.path, "current"))
 
+    def _follow_writer(self) -> None:
+        """A reader: open the generation ``current`` names when it changed, and see the
+        writer's commits. Until the writer made an index there is nothing to open."""
+        stamp = _stamp(os.path.join(self.path, "current"))
+        if stamp != self._current_stamp:
+            name = self._current_name()
+            serving = self._generation
+            if name is not None and serving is not None and os.path.basename(serving.directory) == name:
+                self._current_stamp = stamp
+            elif name is not None and os.path.exists(os.path.join(self.path, name, "meta.json")):
+                try:
+                    self._generation = _Generation(os.path.join(self.path, name), writable=False)
+                    self._current_stamp = stamp
+                except (OSError, ValueError) as error:    # half-written or removed meanwhile: next read retries
+                    log.info("search index %s could not be opened yet (%s)", name, error)
+        if self._generation is not None:
+            self._generation.follow_commits()
+
+    def _writing(self) -> None:
+        if not self.writable:
+            raise RuntimeError("this search index is open for reading only (another process writes it)")
+
     # ----- writing
     def upsert(self, documents: list[dict]) -> int:
+        self._writing()
         documents = list(documents)
         with self._switch_lock:          # so no write falls between the two generations
             changed = self._generation.upsert(documents)
@@ -348,14 +427,19 @@ class TantivyBackend:
         return changed
 
     def refresh(self) -> None:
-        self._generation.reload()
+        if self.writable:
+            self._generation.reload()
+        else:
+            self._follow_writer()
 
     def close(self) -> None:
         if self._rebuild is not None:
             self._rebuild.abort()
-        self._generation.close()
+        if self._generation is not None:
+            self._generation.close()
 
     def start_rebuild(self) -> "TantivyRebuild":
+        self._writing()
         with self._switch_lock:
             if self._rebuild is not None:
                 self._rebuild.abort()
@@ -386,8 +470,15 @@ class TantivyBackend:
             shutil.rmtree(rebuild._generation.directory, ignore_errors=True)
 
     # ----- reading
+    def _serving(self) -> _Generation:
+        if not self.writable:
+            self._follow_writer()
+            if self._generation is None:
+                raise IndexNotReady("the search index is not there yet: the indexing process has not made it")
+        return self._generation
+
     def _searcher(self):
-        generation = self._generation
+        generation = self._serving()
         return generation, generation.index.searcher()
 
     def get(self, doc_id: str) -> dict | None:
@@ -409,27 +500,25 @@ class TantivyBackend:
         """Answered from the results of this index state when asked before (a commit, a
         reload or a rebuild makes another state, so nothing stale is served)."""
         validate_query(query)
-        generation = self._generation
-        key = (id(generation), generation.reloads, repr(query))
+        generation = self._serving()
+        state = (generation.serial, generation.reloads)
+        key = (state, repr(query))
         cached = self._results.get(key)
         if cached is not None:
-            self._results.move_to_end(key)
             return cached
-        result = self._answer(query)
-        self._results[key] = result
-        while len(self._results) > RESULT_CACHE_SIZE:
-            self._results.popitem(last=False)
+        result = self._answer(query, state)
+        self._results.put(key, result)
         return result
 
-    def _answer(self, query: SearchQuery) -> SearchResult:
+    def _answer(self, query: SearchQuery, state) -> SearchResult:
         parsed = querytext.parse(query.q)
-        result = self._search(query, parsed, _text_query(parsed))
+        result = self._search(query, parsed, _text_query(parsed), state)
         if result.total == 0 and can_relax(parsed):
-            result = self._search(query, parsed, _text_query(parsed, relaxed=True))
+            result = self._search(query, parsed, _text_query(parsed, relaxed=True), state, relaxed=True)
             result.relaxed = True
         return result
 
-    def _search(self, query: SearchQuery, parsed, text) -> SearchResult:
+    def _search(self, query: SearchQuery, parsed, text, state, relaxed: bool = False) -> SearchResult:
         filters = _filters(query)
         near = query.near
         generation, searcher = self._searcher()
@@ -452,7 +541,14 @@ class TantivyBackend:
             ranked = [(0.0 if by_newest else float(score), address) for score, address in result.hits]
         matcher = analysis.Matcher.for_query(parsed)
         items = [self._item(searcher, address, score, matcher, near) for score, address in ranked]
-        facets = _facets(searcher, text, query, circle)
+        # the same counts for every page and order of a query: kept apart from the answers
+        counted = dataclasses.replace(query, sort="", page=0, per_page=0,
+                                      near=query.near if circle is not None else None)
+        facet_key = (state, relaxed, repr(counted))
+        facets = self._facet_counts.get(facet_key)
+        if facets is None:
+            facets = _facets(searcher, text, query, circle)
+            self._facet_counts.put(facet_key, facets)
         return SearchResult(total=total, items=items, facets=facets)
 
     def _item(self, searcher, address, score, matcher, near) -> dict:
@@ -480,10 +576,9 @@ class TantivyBackend:
             return []
         clauses = [(Occur.Must, _live())]
         for token in typed:
-            pattern = _regex_literal(token) + ".*"
             clauses.append((Occur.Must, Query.boolean_query([
-                (Occur.Should, Query.regex_query(SCHEMA, "title_words", pattern)),
-                (Occur.Should, Query.regex_query(SCHEMA, "tag_words", pattern)),
+                (Occur.Should, _words_beginning("title_words", token)),
+                (Occur.Should, _words_beginning("tag_words", token)),
             ])))
         _, searcher = self._searcher()
         hits = searcher.search(Query.boolean_query(clauses), 200, count=False,
@@ -502,6 +597,25 @@ class TantivyBackend:
                 if key not in candidates or entry[0] < candidates[key][0]:
                     candidates[key] = entry
         return [entry for _, entry in sorted(candidates.values(), key=lambda e: e[0])][:limit]
+
+    def corrections(self, text: str, limit: int = 3) -> list[str]:
+        """See ``SearchBackend.corrections``. Candidates come from the term dictionary of the
+        unstemmed words (those beginning with the same letter, as the highlighter's typo
+        check), ranked by typo distance, then by how many documents have them."""
+        text = querytext.clean(text)
+        found = list(analysis.WORD_PATTERN.finditer(text))
+        if not found or limit <= 0:
+            return []
+        _, searcher = self._searcher()
+        typing = found[-1].end() == len(text)       # the last word may be unfinished
+        replacements = []
+        for number, match in enumerate(found):
+            word = match.group()
+            if _misspelt(searcher, word, unfinished=typing and number == len(found) - 1):
+                options = _closest_words(searcher, word, limit)
+                if options:
+                    replacements.append((match.span(), options))
+        return corrected_texts(text, replacements)
 
     def related(self, doc_id: str, limit: int = 6) -> list[dict]:
         doc = self.get(doc_id)
@@ -566,6 +680,77 @@ class TantivyBackend:
                 if _finds(searcher, _combine(_text_query(querytext.parse(text), word_clause), {}, None))]
 
 
+def _misspelt(searcher, word: str, unfinished: bool) -> bool:
+    """A word long enough for typos that no live or dead document has, nor its stem (nor,
+    ``unfinished``, a word it begins)."""
+    tokens, stems = analysis.words(word), analysis.stems(word)
+    if (len(tokens) != 1 or not analysis.fuzzy_distance(tokens[0]) or not tokens[0].isalpha()
+            or word.lower() in analysis.STOP_WORDS):
+        return False
+    token = tokens[0]
+    if searcher.doc_freq("words", token) or any(searcher.doc_freq(name, stem) for name in TEXT_BOOSTS
+                                                  for stem in stems):
+        return False
+    return not (unfinished and searcher.terms_with_prefix("words", token, limit=1))
+
+
+def _closest_words(searcher, word: str, limit: int) -> list[str]:
+    """The indexed words within ``word``'s typo distance, most alike and most frequent
+    first, as a live document spells them."""
+    token = analysis.words(word)[0]
+    terms = dict(searcher.terms_with_prefix("words", token[0]))
+    close = process.extract(token, list(terms), scorer=OSA.distance,
+                            score_cutoff=analysis.fuzzy_distance(token), limit=None)
+    ranked = sorted(close, key=lambda found: (found[1], -terms[found[0]], found[0]))
+    spelt = []
+    for term, _, _ in ranked:
+        original = _spelling(searcher, term)
+        if original is not None:
+            original = spelt_as_typed(word, original)
+        if original is not None and original not in spelt:
+            spelt.append(original)
+            if len(spelt) == limit:
+                break
+    return spelt
+
+
+def _spelling(searcher, term: str) -> str | None:
+    """How a live document writes the word indexed as ``term`` (None: only deleted ones)."""
+    hits = searcher.search(Query.boolean_query([(Occur.Must, _live()),
+                                                (Occur.Must, Query.term_query(SCHEMA, "words", term))]),
+                           1, count=False).hits
+    if not hits:
+        return None
+    doc = orjson.loads(searcher.doc(hits[0][1])["source"][0])
+    texts = [doc.get(name) or "" for name in ("title", "summary", "body")] + list(doc.get("tags") or [])
+    for text in texts:
+        for original in analysis.WORD_PATTERN.findall(text):
+            if analysis.words(original) == (term,):
+                return original
+    return None
+
+
+class _Lru:
+    """A bounded map that forgets what was used least recently (size 0 keeps nothing)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key, value) -> None:
+        if not self.size:
+            return
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
 class TantivyRebuild:
     """A new generation being filled; searches keep using the old one until ``finish``."""
 
@@ -598,11 +783,30 @@ def _live() -> Query:
     return Query.const_score_query(Query.term_query(SCHEMA, "live", True), 0.0)
 
 
+# endings reversed, as they stand in front of a reversed word ("…genossenschaft-en" → "ne…")
 _REVERSED_INFLECTIONS = "(" + "|".join(ending[::-1] for ending in analysis.INFLECTIONS) + ")?"
+# "and at least one more letter" in a regex over terms. The text fields' terms are ASCII-folded,
+# so [a-z0-9] is every letter a German text leaves; the pattern ".+" found the same, but
+# compiling its (Unicode) automaton took 0.5–1 ms per regex, the main cost of a query not
+# seen before (0.08 ms now). A letter without an ASCII form (Greek, Cyrillic) right after a
+# query word's letters is not taken as part of a compound.
+_MORE_LETTERS = "[a-z0-9]+"
 
 
 def _regex_literal(token: str) -> str:
     return "".join(ch if ch.isalnum() else "\\" + ch for ch in token)
+
+
+def _words_beginning(field_name: str, text: str) -> Query:
+    """Terms of ``field_name`` that begin with ``text``, itself included (a range of the term
+    dictionary: a one-term phrase prefix; no automaton to compile, unlike the regex ``text.*``)."""
+    return Query.phrase_prefix_query(SCHEMA, field_name, [text])
+
+
+def _longer_words(field_name: str, text: str, before: str = "") -> Query:
+    """Terms of ``field_name`` that are ``text`` and at least one more letter (after what
+    the regex ``before`` matches, if given)."""
+    return Query.regex_query(SCHEMA, field_name, before + _regex_literal(text) + _MORE_LETTERS)
 
 
 # Query parts are immutable once built and depend only on their words: they are kept
@@ -640,14 +844,12 @@ def _word_clause(word: str) -> Query | None:
         beginnings = parts + analysis.derivation_bases(word)
         starts = [p for p in beginnings if not any(q != p and p.startswith(q) for q in beginnings)]
         for text in starts:
-            clauses.append((Occur.Should, Query.const_score_query(
-                Query.regex_query(SCHEMA, "words", _regex_literal(text) + ".+"), COMPOUND_BOOST)))
+            clauses.append((Occur.Should, Query.const_score_query(_longer_words("words", text), COMPOUND_BOOST)))
         for text in parts:
-            clauses.append((Occur.Should, Query.const_score_query(Query.regex_query(
-                SCHEMA, "reversed", _REVERSED_INFLECTIONS + _regex_literal(text[::-1]) + ".+"), COMPOUND_BOOST)))
-        for part in analysis.infix_parts(word):         # compounds with it in the middle
             clauses.append((Occur.Should, Query.const_score_query(
-                Query.regex_query(SCHEMA, "infixes", _regex_literal(part) + ".+"), INFIX_BOOST)))
+                _longer_words("reversed", text[::-1], before=_REVERSED_INFLECTIONS), COMPOUND_BOOST)))
+        for part in analysis.infix_parts(word):         # compounds with it in the middle
+            clauses.append((Occur.Should, Query.const_score_query(_longer_words("infixes", part), INFIX_BOOST)))
         for stem, distance in analysis.fuzzy_stems(word):     # typos, in any text field
             for field_name in TEXT_BOOSTS:
                 clauses.append((Occur.Should, Query.const_score_query(

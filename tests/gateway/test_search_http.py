@@ -82,6 +82,9 @@ def test_published_entry_is_found_with_facets_and_highlights(platform, web_sessi
     suggestions = web_session.get(f"{API}/search/suggest", params={"q": "Dorfl"})
     assert suggestions.status_code == 200, suggestions.text
     assert [item["text"] for item in suggestions.json()["items"]] == ["Dorfladen Wippra"]
+    assert suggestions.json()["corrections"] == []
+    misspelt = web_session.get(f"{API}/search/suggest", params={"q": "Dorfladn Wipra"}).json()
+    assert misspelt == {"items": [], "corrections": ["Dorfladen Wippra"]}
 
 
 @pytest.mark.parametrize("q, status, field", [
@@ -142,7 +145,7 @@ def test_suggest_validates_its_query(platform, web_session):
     assert_problem(web_session.get(f"{API}/search/suggest", params={"q": "x" * 101}), 422, "q")
     assert_problem(web_session.get(f"{API}/search/suggest", params={"q": "Dorf", "limit": "21"}), 422, "limit")
     odd = web_session.get(f"{API}/search/suggest", params={"q": '"('})
-    assert (odd.status_code, odd.json()) == (200, {"items": []})  # nothing left to complete
+    assert (odd.status_code, odd.json()) == (200, {"items": [], "corrections": []})  # nothing left to complete
 
 
 def test_related_lists_links_then_similar_entries(platform, web_session):

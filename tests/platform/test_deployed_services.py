@@ -1,6 +1,8 @@
 """The services as deployed: each its own process (`kosi serve`), each with its own broker
 user and only its own secrets, JSON logs. One `POST /entries` by an editor carries one
-request id through the gateway, the catalog (RPC) and the search service (the event)."""
+request id through the gateway, the catalog (RPC) and the search service (the event).
+Search runs split: one process writes the index (`--role index`), two answer queries from
+its folder (`--role query`), competing on the RPC queue."""
 import json
 import os
 import socket
@@ -17,7 +19,7 @@ from gateway.auth import mint_token
 from kernel import broker
 from kernel.management import Management
 from tests.databases import fresh_catalog_database, fresh_database
-from tests.identity import GATEWAY_KEY, NOTIFY_KEY, TRUSTED_SIGNERS
+from tests.identity import ADMIN, GATEWAY_KEY, NOTIFY_KEY, TRUSTED_SIGNERS, staff_rpc
 from tests.mail import text_part
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
@@ -66,12 +68,15 @@ def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
                     "KOSI_JWT_SECRET": SECRET, "GATEWAY_ADDRESS": f"127.0.0.1:{port}"},
     }
     processes, logs = {}, {}
+    launched = (("catalog", "catalog", ()), ("search", "search", ("--role", "index")),
+                ("search-query-1", "search", ("--role", "query")), ("search-query-2", "search", ("--role", "query")),
+                ("survey", "survey", ()), ("notify", "notify", ()), ("gateway", "gateway", ()))
     try:
-        for name in ("catalog", "search", "survey", "notify", "gateway"):
+        for name, service, arguments in launched:
             logs[name] = tmp_path / f"{name}.log"
             processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "serve", name], cwd=tmp_path, env={**common, **own[name],
-                                                                                     "PYTHONPATH": str(REPO)},
+                [sys.executable, "-m", "cli.main", "serve", service, *arguments], cwd=tmp_path,
+                env={**common, **own[service], "PYTHONPATH": str(REPO)},
                 stdout=subprocess.DEVNULL, stderr=open(logs[name], "w"))
         base = f"http://127.0.0.1:{port}/api/v1"
 
@@ -84,7 +89,7 @@ def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
                 return False
 
         assert wait_for(ready, seconds=90)
-        yield {"base": base, "logs": logs}
+        yield {"base": base, "logs": logs, "rabbit_uri": rabbit_uri}
     finally:
         for process in processes.values():
             process.terminate()
@@ -98,15 +103,7 @@ def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
 
 
 def lines_with(path: Path, request_id: str) -> list[dict]:
-    found = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("request_id") == request_id:
-            found.append(record)
-    return found
+    return [record for record in _records(path) if record.get("request_id") == request_id]
 
 
 def test_one_request_id_through_gateway_catalog_and_search(deployed):
@@ -181,3 +178,42 @@ def test_a_rejected_submitter_is_mailed_by_notify_with_its_own_identity(deployed
         text = path.read_text()
         assert "buerger@example.org" not in text and "außerhalb des Landes" not in text
         assert "leserin@example.org" not in text and token not in text
+
+
+def test_search_split_into_one_writer_and_competing_query_processes(deployed):
+    """Every answer comes from a query process (the writer consumes no RPC), each sees the
+    writer's commits, and a rebuild asked of a query process is run by the writer."""
+    base, logs = deployed["base"], deployed["logs"]
+    staff = {"Authorization": f"Bearer {mint_token(SECRET, 'redaktion@kosi', ['editor'], 300, issuer='kosi', audience='kosi-api')}"}
+    ids = []
+    for title in ("Dorfladen Harzgerode", "Dorfladen Ballenstedt"):
+        created = requests.post(f"{base}/entries", json=entry_data(title=title), headers=staff, timeout=20)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+
+    def found():
+        return sorted(item["id"] for item in requests.get(f"{base}/search", params={"q": "Dorfladen"},
+                                                          timeout=10).json()["items"])
+
+    assert wait_for(lambda: found() == sorted(ids), seconds=30)
+    assert all(found() == sorted(ids) for _ in range(20))  # whichever query process answers
+    answered = {name: sum(record.get("entrypoint") == "search.search" for record in _records(logs[name]))
+                for name in ("search", "search-query-1", "search-query-2")}
+    assert answered["search"] == 0 and answered["search-query-1"] > 0 and answered["search-query-2"] > 0, answered
+
+    with staff_rpc(deployed["rabbit_uri"], ADMIN) as rpc:
+        assert rpc.search.health()["role"] == "query"
+        assert rpc.search.reindex()["state"] in ("requested", "running")
+        assert wait_for(lambda: rpc.search.reindex_status()["state"] == "done", seconds=30), rpc.search.reindex_status()
+        assert rpc.search.reindex_status()["done"] == 2
+    assert found() == sorted(ids)  # the query processes follow the switch to the rebuilt index
+
+
+def _records(path: Path) -> list[dict]:
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records

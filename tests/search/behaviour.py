@@ -539,6 +539,24 @@ def test_suggest_completes_the_last_word(searchable):
     assert searchable.suggest("") == []
 
 
+def test_corrections_propose_the_closest_known_words_as_the_texts_spell_them(searchable):
+    """"Meinten Sie": typos in words of the titles, umlauts included, whatever the case typed."""
+    assert searchable.corrections("Genosenschaft gründen") == ["Genossenschaft gründen"]
+    assert searchable.corrections("Nachbarschaftshlife ") == ["Nachbarschaftshilfe "]
+    assert searchable.corrections("tauschbörze")[0] == "Tauschbörse"
+    assert searchable.corrections("Pflegeheim Quartir ") == ["Pflegeheim Quartier "]
+    assert searchable.corrections("Genosenschaft", limit=1) == ["Genossenschaft"]
+
+
+def test_corrections_leave_known_unfinished_short_and_unmatched_words_alone(searchable):
+    assert searchable.corrections("Genossenschaft") == []        # known
+    assert searchable.corrections("Genossenschaften") == []      # known
+    assert searchable.corrections("Pflegeh") == []               # being typed: begins "Pflegeheim"
+    assert searchable.corrections("Dorf Quatr") == []            # too short for typos
+    assert searchable.corrections("Xylophonorchester") == []     # nothing close
+    assert searchable.corrections("") == [] and searchable.corrections("!!!") == []
+
+
 def test_suggest_uses_tags_and_umlaut_spellings(searchable):
     assert "Telemedizin" in [s["text"] for s in searchable.suggest("telemed")]
     assert "e-buergerbus" in [s["id"] for s in searchable.suggest("Buergerb")]

@@ -502,6 +502,34 @@ def test_suggest_names_the_tag_that_was_typed(es, backend):
     assert [s["text"] for s in backend.suggest("Pflegeh")] == ["Pflegeheim im Quartier"]
 
 
+def test_corrections_spell_the_closest_words_as_the_titles_and_tags_do(es, backend):
+    """"Meinten Sie": a term suggester over titles and tags, options within the word's typo
+    distance (genossenschaften and gesellschaft are 3 away), then how a live document writes each."""
+    es.reply("corrections_genosenschaft", "msearch_spelling")
+    assert backend.corrections("Genosenschaft wohnen") == ["Genossenschaft wohnen", "Genossenschafts wohnen"]
+    assert_golden("corrections", es.requests)
+    assert [(r["method"], r["path"]) for r in es.requests] == [("POST", "/kosi-search/_search"),
+                                                               ("POST", "/kosi-search/_msearch")]
+
+
+def test_corrections_leave_an_unfinished_last_word_that_begins_a_known_one(es, backend):
+    reply = response("corrections_genosenschaft")
+    reply["suggest"]["words"] = [{"text": "genosenschaft", "offset": 0, "length": 13,
+                                  "options": [{"text": "genossenschaft", "score": 0.9, "freq": 4}]}]
+    es.replies.append((200, reply))                 # hits.total 1: some title word begins with it
+    assert backend.corrections("Genosenschaft") == []
+    assert es.requests[0]["body"]["query"]["bool"]["filter"][1] == {"prefix": {"suggest": "genosenschaft"}}
+    reply["hits"]["total"]["value"] = 0
+    es.replies.extend([(200, reply), (200, response("msearch_spelling"))])
+    assert backend.corrections("Genosenschaft") == ["Genossenschaft"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!!"])
+def test_corrections_of_nothing_ask_nothing(es, backend, text):
+    assert backend.corrections(text) == []
+    assert es.requests == []
+
+
 @pytest.mark.parametrize("prefix", ["", "   ", '"', "-", "!!!"])
 def test_suggest_for_nothing_typed_asks_nothing(es, backend, prefix):
     assert backend.suggest(prefix) == []

@@ -9,7 +9,7 @@ import pytest
 from services.search.backend import SearchQuery
 from services.search.tantivy_backend import TantivyBackend
 from tests.search.behaviour import *  # noqa: F401,F403
-from tests.search.behaviour import CORPUS, _doc, ids, marked, search
+from tests.search.behaviour import CORPUS, _doc, facet_counts, ids, marked, search
 
 
 @pytest.fixture
@@ -274,3 +274,20 @@ def test_singular_and_plural_find_the_same_compounds_and_nouns_find_their_adject
     assert found["Genossenschaft"] == found["Genossenschaften"] == {"e-wg"}
     assert found["nachhaltig"] == found["Nachhaltigkeit"] == {"e-quartier", "e-werkstatt"}
     assert found["digital"] == found["Digitalisierung"] == {"e-quartier", "e-werkstatt"}
+
+
+def test_answers_and_facet_counts_are_kept_per_index_state(backend):
+    """A query asked again is answered from the results of the same index state; the facet
+    counts are shared by the pages and orders of one query; a commit renews both."""
+    backend.upsert([_doc(f"e-laden-{n}", "project", f"Dorfladen {n}", themes=["wohnen"], region="15085")
+                    for n in range(3)])
+    first = search(backend, q="Dorfladen", per_page=2)
+    assert search(backend, q="Dorfladen", per_page=2) is first
+    second_page = search(backend, q="Dorfladen", per_page=2, page=2, sort="newest")
+    assert second_page.facets is first.facets
+    assert facet_counts(first, "theme") == {"wohnen": 3}
+    backend.upsert([_doc("e-laden-neu", "idea", "Dorfladen Neu", themes=["wohnen"], region="15085")])
+    again = search(backend, q="Dorfladen", per_page=2)
+    assert again is not first and again.total == 4
+    assert facet_counts(again, "theme") == {"wohnen": 4}
+    assert facet_counts(search(backend, q="Dorfladen", per_page=2, page=2), "kind") == {"project": 3, "idea": 1}
