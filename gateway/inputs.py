@@ -135,6 +135,21 @@ def validate(schema: type[Schema], data: dict, what: str = "input", partial=Fals
     return data
 
 
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_SLUG = 220
+
+
+def resource_reference(value: str, name: str = "id") -> str:
+    """A path naming a public resource: its id (a UUID) or its slug; anything else names none."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        pass
+    if len(value) <= MAX_SLUG and _SLUG.match(value):
+        return value
+    raise NotFound(f"no resource {value!r}", {name: ["Not a valid UUID or slug."]})
+
+
 def resource_id(value: str, name: str = "id") -> str:
     """A path id must be a UUID: anything else names no resource (404 with a field message)."""
     try:

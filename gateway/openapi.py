@@ -24,7 +24,8 @@ _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 4
                 409: "Conflict with the current state", 413: "Body too large",
                 415: "Body is not application/json", 422: "Validation failed",
                 429: "Too many requests (see Retry-After)",
-                503: "A service is not available"}
+                503: "A service is not available", 301: "Moved: the resource has another slug now"}
+_BY_SLUG = {"type": "string", "minLength": 1, "maxLength": 220, "description": "the id (a UUID) or the slug"}
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Operation:
     request_headers: dict = field(default_factory=dict)  # optional request header name → description
     other_responses: dict = field(default_factory=dict)  # another success status → its schema
     cached_by: str | None = None  # a producer whose change notices keep the anonymous answer fresh
+    by_slug: bool = False  # the path's reference may be a slug as well as an id
+    moved: bool = False    # a former slug answers 301 with the current one (``kernel.errors.Moved``)
 
 
 def documented(**operation):
@@ -89,7 +92,8 @@ def _error_statuses(op: Operation, has_path_params: bool, method: str) -> list[i
 
 def _operation(spec_op: Operation, method: str, url: str) -> dict:
     params = [{"in": "path", "name": m.group("name"), "required": True,
-               "schema": {"type": "string", "format": "uuid"}} for m in _PATH_PARAM.finditer(url)]
+               "schema": dict(_BY_SLUG) if spec_op.by_slug else {"type": "string", "format": "uuid"}}
+              for m in _PATH_PARAM.finditer(url)]
     if spec_op.query:
         params.append({"in": "query", "schema": spec_op.query})
     params += [{"in": "header", "name": name, "required": False, "description": text,
@@ -125,6 +129,12 @@ def _operation(spec_op: Operation, method: str, url: str) -> dict:
         success["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                               for name, text in spec_op.headers.items()}
     operation["responses"][str(spec_op.status)] = success
+    if spec_op.moved:
+        operation["responses"]["301"] = {
+            "description": _STATUS_TEXT[301],
+            "headers": {"Location": {"description": "the same URL with the current slug", "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "moved_to": {"type": "string"}}, "required": ["moved_to"]}}}}
     for status, schema in spec_op.other_responses.items():
         operation["responses"][str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
                                                "content": {"application/json": {"schema": schema}}}

@@ -16,3 +16,15 @@ def json_response(data, status: int = 200, headers: dict | None = None,
     if isinstance(data, dict) and all(isinstance(data.get(key), int) for key in PAGE_KEYS):
         response.page = tuple(data[key] for key in PAGE_KEYS)
     return response
+
+
+# Short: a slug given back later (a → b, then b → a) must not leave browsers looping on an
+# old permanent redirect they kept.
+MOVED_MAX_AGE = 60
+
+
+def moved_response(location: str) -> Response:
+    """301 to where a resource asked for by an old name is now (``kernel.errors.Moved``)."""
+    return json_response({"moved_to": location}, status=301,
+                         headers={"Location": location, "Cache-Control": f"public, max-age={MOVED_MAX_AGE}"})
+

@@ -14,7 +14,8 @@ from gateway import metrics
 from gateway.auth import TokenAuth
 from gateway.docs_page import render_docs
 from gateway.errors import ServiceUnavailable
-from gateway.inputs import body_bytes, etag, expected_version, json_body, query_args, resource_id, validate
+from gateway.inputs import (body_bytes, etag, expected_version, json_body, query_args, resource_id, resource_reference,
+                            validate)
 from gateway.openapi import AUTH_ADMIN, AUTH_OPTIONAL, AUTH_STAFF, build_spec, documented
 from gateway.ratelimit import PublicWriteLimit
 from gateway.read_cache import PublicReadCache
@@ -106,10 +107,12 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     @route("GET", "/entries/<entry_id>")
     @documented(summary="Get an entry", tag="entries", auth=AUTH_OPTIONAL, response=schemas.EntryStaffSchema,
                 headers={"ETag": "the entry's version, for If-Match"},
-                description="The public sees published entries without contact data.", cached_by="catalog")
+                description="By id or slug. The public sees published entries without contact data. "
+                            "A slug the entry had before answers 301 with the current one in Location.",
+                cached_by="catalog", by_slug=True, moved=True)
     def get_entry(self, request, entry_id):
         self.auth.optional(request)
-        entry = self.catalog.get_entry(resource_id(entry_id))
+        entry = self.catalog.get_entry(resource_reference(entry_id))
         return json_response(entry, headers={"ETag": etag(entry["version"])})
 
     @route("PATCH", "/entries/<entry_id>")
@@ -221,9 +224,9 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
 
     @route("GET", "/organisations/<organisation_id>")
     @documented(summary="Get an organisation", tag="organisations", response=schemas.OrganisationSchema,
-                cached_by="catalog")
+                description="By id or slug.", cached_by="catalog", by_slug=True)
     def get_organisation(self, request, organisation_id):
-        return json_response(self.catalog.get_organisation(resource_id(organisation_id)))
+        return json_response(self.catalog.get_organisation(resource_reference(organisation_id)))
 
     # ------------------------------------------------------------------ articles and news
 
@@ -247,9 +250,9 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
 
     @route("GET", "/articles/<article_id>")
     @documented(summary="Get an article or news item", tag="articles", response=schemas.ArticleSchema,
-                cached_by="catalog")
+                description="By id or slug.", cached_by="catalog", by_slug=True)
     def get_article(self, request, article_id):
-        return json_response(self.catalog.get_article(resource_id(article_id)))
+        return json_response(self.catalog.get_article(resource_reference(article_id)))
 
     # ------------------------------------------------------------------ search
 

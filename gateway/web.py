@@ -25,7 +25,8 @@ from werkzeug.wrappers import Request, Response
 from gateway import http_caching, metrics
 from gateway.errors import GatewayError, PayloadTooLarge
 from gateway.problems import problem_response
-from kernel.errors import KosiError
+from gateway.responses import moved_response
+from kernel.errors import KosiError, Moved
 from kernel.tracing import REQUEST_ID_KEY, accepted_request_id
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -170,6 +171,8 @@ class GatewayRoute(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, done))
             return self.response_from_result(done.wait())
+        except Moved as moved:          # asked for by an old slug: the same path with the current one
+            return moved_response(_renamed_path(request, moved.slug))
         except Exception as error:
             return problem_response(error, request.path)
 
@@ -180,3 +183,10 @@ class GatewayRoute(HttpRequestHandler):
 
 
 route = GatewayRoute.decorator
+
+
+def _renamed_path(request, slug: str) -> str:
+    """The request's path with its last segment (the old slug) replaced, query string kept."""
+    path = request.path.rsplit("/", 1)[0] + "/" + slug
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path

@@ -43,6 +43,16 @@ class Conflict(KosiError):
 
 
 @deserialize_to_instance
+class Moved(KosiError):
+    """Asked for by a name it had before (an entry's old slug): ``fields["slug"]`` is the
+    current one. The gateway answers 301 to it."""
+
+    @property
+    def slug(self) -> str:
+        return self.fields["slug"]
+
+
+@deserialize_to_instance
 class Forbidden(KosiError):
     pass
 

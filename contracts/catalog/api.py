@@ -12,6 +12,7 @@ from contracts.catalog.values import (ARTICLE_TYPES, ENTRY_KINDS, ENTRY_SORTS, E
                                       LINK_TYPES, ORGANISATION_KINDS, REVIEW_ACTIONS)
 from kernel.errors import ValidationFailed
 from kernel.geo import parse_bbox
+from kernel.rows import looks_like_uuid
 from kernel.schemas import InputSchema, OutputSchema, Text, described, page_schema
 
 AGS = validate.Regexp(r"^\d{5}$", error="must be a 5-digit official regional key (AGS)")
@@ -47,12 +48,26 @@ class ContactSchema(InputSchema):
 
 # --------------------------------------------------------------------------- entry inputs
 
+SLUG_FORM = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                            error="lowercase letters and digits, words joined by single hyphens")
+
+
+def not_a_uuid(value: str) -> None:
+    """A slug that reads as a UUID would be taken for an id."""
+    if looks_like_uuid(value):
+        raise ValidationError("must not have the form of a UUID")
+
+
 def _entry_fields(update: bool) -> dict:
     """The editable entry fields; for updates all optional and clearable ones nullable."""
     optional = {"allow_none": True} if update else {}
     return {
         "kind": fields.String(required=not update, validate=validate.OneOf(ENTRY_KINDS)),
         "title": Text(required=not update, validate=validate.Length(min=3, max=200)),
+        "slug": fields.String(validate=[validate.Length(min=3, max=80), SLUG_FORM, not_a_uuid], **described(
+            "the name in the entry's URL (lowercase letters, digits, single hyphens); made from the "
+            "title when absent. " + ("A new one keeps the old working: it answers 301 to the new."
+                                     if update else "Taken ones get -2, -3 …"))),
         "summary": Text(required=not update, validate=validate.Length(min=1, max=500),
                         **described("short teaser, plain text")),
         "description": Text(validate=validate.Length(max=20000), **optional,

@@ -18,10 +18,11 @@ already-validated input (see ``schemas.py``); writes commit the unit of work.
 import sqlalchemy as sa
 
 from kernel.roles import actor_name, is_staff, require_admin, require_service, require_staff
-from kernel.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from kernel.errors import Conflict, InvalidTransition, Moved, NotFound, ValidationFailed
 from services.catalog import taxonomy
-from services.catalog.common import (aware, by_id_or_slug, json_list_contains, new_id, paginate, unique_slug, utcnow)
-from services.catalog.models import (entries, entry_organisations, entry_themes, entry_versions,
+from services.catalog.common import (aware, by_id_or_slug, json_list_contains, looks_like_uuid, new_id, paginate,
+                                     unique_slug, utcnow)
+from services.catalog.models import (entries, entry_organisations, entry_slug_history, entry_themes, entry_versions,
                                      organisations)
 from contracts.catalog.api import EntrySchema, EntryStaffSchema, EntryVersionSchema
 
@@ -44,10 +45,15 @@ _PLAIN_FIELDS = ("kind", "title", "summary", "description", "tags", "address", "
 # ====================================================================== reads
 
 def get_entry(uow, entry_id, actor=None) -> dict:
-    """Public: a published entry without contact; staff: any entry with contact."""
+    """Public: a published entry without contact; staff: any entry with contact. By id or
+    slug; by a slug it had before: ``Moved`` naming the current one."""
     row = find_entry(uow.session, entry_id)
+    renamed = row is None and _renamed_entry(uow.session, entry_id)
+    row = row or renamed or None
     if row is None or (row.status != "published" and not is_staff(actor)):
         raise NotFound("entry not found")
+    if renamed:
+        raise Moved("the entry has another slug now", {"slug": row.slug})
     return _represent(uow.session, [row], staff=is_staff(actor))[0]
 
 
@@ -185,6 +191,10 @@ def update_entry(uow, entry_id, changes: dict, expected_version: int, actor) -> 
         raise ValidationFailed("an entry needs themes", {"themes": ["Field may not be null."]})
     if "organisations" in changes:
         _replace_organisations(session, row.id, _check_organisations(session, changes["organisations"] or []))
+    if changes.get("slug") not in (None, row.slug):
+        values["slug"] = _rename(session, row, changes["slug"])
+    elif "slug" in changes and changes["slug"] is None:
+        raise ValidationFailed("an entry needs a slug", {"slug": ["Field may not be null."]})
     _bump(session, row, values)
     public, staff_view = _record_version(uow, row.id, "update", actor)
     if row.status == "published":
@@ -250,6 +260,25 @@ def find_entry(session, entry_id):
     """An entry row by id (UUID) or slug, or None."""
     where = by_id_or_slug(entries, entry_id)
     return None if where is None else session.execute(sa.select(entries).where(where)).first()
+
+
+def _renamed_entry(session, slug):
+    """The entry that had ``slug`` before, or None."""
+    if not isinstance(slug, str) or looks_like_uuid(slug) or len(slug) > 220:
+        return None
+    return session.execute(sa.select(entries).join(entry_slug_history, entry_slug_history.c.entry_id == entries.c.id)
+                           .where(entry_slug_history.c.slug == slug)).first()
+
+
+def _rename(session, row, slug: str) -> str:
+    """Give the entry ``slug``, keeping its current one as a name it had before. A slug
+    another entry has now is refused; one another entry had before is taken over (the
+    current names win)."""
+    if session.execute(sa.select(entries.c.id).where(entries.c.slug == slug)).first() is not None:
+        raise Conflict("another entry has this slug", {"slug": ["is taken by another entry"]})
+    session.execute(sa.delete(entry_slug_history).where(entry_slug_history.c.slug == slug))
+    session.execute(sa.insert(entry_slug_history).values(slug=row.slug, entry_id=row.id, replaced_at=utcnow()))
+    return slug
 
 
 def _locked(session, entry_id):

@@ -91,6 +91,14 @@ entry_themes = sa.Table(
     sa.Column("theme_slug", sa.String(60), sa.ForeignKey("themes.slug"), primary_key=True, index=True),
 )
 
+# slugs an entry had before: a link by an old slug still finds it (the gateway answers 301)
+entry_slug_history = sa.Table(
+    "entry_slug_history", metadata,
+    sa.Column("slug", SLUG, primary_key=True),
+    sa.Column("entry_id", ID, sa.ForeignKey("entries.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("replaced_at", TIMESTAMP, nullable=False),
+)
+
 entry_organisations = sa.Table(
     "entry_organisations", metadata,
     sa.Column("entry_id", ID, sa.ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True),

@@ -4,10 +4,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.errors import Conflict, Forbidden, Moved, NotFound, ValidationFailed
 from services.catalog import articles, entries, organisations, taxonomy
 from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, EntryCreateSchema,
-                                      EntryQuerySchema, OrganisationCreateSchema, OrganisationQuerySchema)
+                                      EntryQuerySchema, EntryUpdateSchema, OrganisationCreateSchema,
+                                      OrganisationQuerySchema)
 from kernel.schemas import load_input
 from services.catalog.models import entries as entries_table
 from tests.catalog.conftest import BERLIN, CITIZEN, HALLE, STAFF, entry_data, outbox_events
@@ -162,3 +163,67 @@ def test_published_page_walks_every_published_entry_once_in_id_order(make_uow, t
         after = page["next"]
     expected = sorted(entry["id"] for index, entry in enumerate(created) if index != 3)
     assert seen == expected
+
+
+def get(make_uow, reference, actor=None):
+    with make_uow() as uow:
+        return entries.get_entry(uow, reference, actor)
+
+
+def rename(make_uow, entry, slug, version):
+    with make_uow() as uow:
+        return entries.update_entry(uow, entry["id"], load_input(EntryUpdateSchema, {"slug": slug, "version": version}),
+                                    version, STAFF)
+
+
+def test_an_entry_is_read_by_slug_and_an_old_slug_names_the_current_one(make_uow, theme_slugs, catalog_engine):
+    entry = create(make_uow, entry_data(theme_slugs, title="Mitfahrbank Gernrode"))
+    assert entry["slug"] == "mitfahrbank-gernrode"
+    assert get(make_uow, "mitfahrbank-gernrode")["id"] == entry["id"]
+    renamed = rename(make_uow, entry, "mitfahrbaenke-gernrode", 1)
+    assert renamed["slug"] == "mitfahrbaenke-gernrode" and renamed["version"] == 2
+    assert get(make_uow, "mitfahrbaenke-gernrode")["id"] == entry["id"]
+    with pytest.raises(Moved) as moved:
+        get(make_uow, "mitfahrbank-gernrode")
+    assert moved.value.slug == "mitfahrbaenke-gernrode"
+    # given back: the first slug is current again, and the second now names it
+    rename(make_uow, entry, "mitfahrbank-gernrode", 2)
+    assert get(make_uow, "mitfahrbank-gernrode")["version"] == 3
+    with pytest.raises(Moved) as moved:
+        get(make_uow, "mitfahrbaenke-gernrode")
+    assert moved.value.slug == "mitfahrbank-gernrode"
+    updates = [event["data"] for event in outbox_events(catalog_engine, "entry.updated")
+               if event["data"]["id"] == entry["id"]]
+    assert [data["slug"] for data in updates] == ["mitfahrbaenke-gernrode", "mitfahrbank-gernrode"]
+
+
+def test_a_slug_another_entry_has_is_refused_and_one_it_had_is_taken_over(make_uow, theme_slugs):
+    first = create(make_uow, entry_data(theme_slugs, title="Tauschregal Thale"))
+    second = create(make_uow, entry_data(theme_slugs, title="Bücherzelle Thale"))
+    with pytest.raises(Conflict) as taken:
+        rename(make_uow, second, "tauschregal-thale", 1)
+    assert taken.value.fields == {"slug": ["is taken by another entry"]}
+    rename(make_uow, first, "tauschregal-im-bahnhof-thale", 1)
+    rename(make_uow, second, "tauschregal-thale", 1)           # first's old name: current names win
+    assert get(make_uow, "tauschregal-thale")["id"] == second["id"]
+    with pytest.raises(Moved):
+        get(make_uow, "buecherzelle-thale")
+
+
+def test_an_old_slug_of_an_unpublished_entry_names_nothing_to_the_public(make_uow, theme_slugs):
+    draft = create(make_uow, entry_data(theme_slugs, title="Dorfwerkstatt Quarmbeck", publish=False))
+    rename(make_uow, draft, "werkstatt-quarmbeck", 1)
+    with pytest.raises(NotFound):
+        get(make_uow, "dorfwerkstatt-quarmbeck")
+    with pytest.raises(Moved):
+        get(make_uow, "dorfwerkstatt-quarmbeck", STAFF)
+
+
+@pytest.mark.parametrize("slug, message", [
+    ("Gross-Schreibung", "lowercase"), ("zwei--striche", "lowercase"), ("ab", "Length"),
+    ("3f1c2a9e-0001-4a6b-9c1d-000000000001", "UUID"), ("x" * 81, "Length"),
+])
+def test_a_slug_must_be_a_slug(slug, message):
+    with pytest.raises(ValidationFailed) as refused:
+        load_input(EntryUpdateSchema, {"slug": slug, "version": 1})
+    assert message.lower() in " ".join(refused.value.fields["slug"]).lower()

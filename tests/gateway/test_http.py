@@ -275,6 +275,32 @@ def test_organisations_and_articles(platform, web_session):
     assert_problem(web_session.get(f"{API}/articles", params={"type": "blog"}), 422, "type")
 
 
+def test_entries_organisations_and_articles_are_read_by_slug_and_an_old_slug_redirects(platform, web_session):
+    entry = create_published(web_session, title="Rufbus Oberharz")
+    assert web_session.get(f"{API}/entries/rufbus-oberharz").json()["id"] == entry["id"]
+    renamed = web_session.patch(f"{API}/entries/{entry['id']}", headers=bearer(),
+                                json={"slug": "rufbus-im-oberharz", "version": 1})
+    assert renamed.status_code == 200 and renamed.json()["slug"] == "rufbus-im-oberharz", renamed.text
+    old = web_session.get(f"{API}/entries/rufbus-oberharz?fields=x", allow_redirects=False)
+    assert old.status_code == 301
+    assert old.headers["Location"] == f"{API}/entries/rufbus-im-oberharz?fields=x"
+    assert old.headers["Cache-Control"] == "public, max-age=60"
+    followed = web_session.get(f"{API}/entries/rufbus-oberharz")
+    assert followed.status_code == 200 and followed.json()["id"] == entry["id"]
+    taken = create_published(web_session, title="Rufbus Unterharz")
+    assert_problem(web_session.patch(f"{API}/entries/{taken['id']}", headers=bearer(),
+                                     json={"slug": "rufbus-im-oberharz", "version": 1}), 409, "slug")
+    assert_problem(web_session.patch(f"{API}/entries/{taken['id']}", headers=bearer(),
+                                     json={"slug": "Rufbus Unterharz", "version": 1}), 422, "slug")
+
+    organisation = web_session.post(f"{API}/organisations", headers=bearer(),
+                                    json={"name": "Harzer Mobilitätsverein", "kind": "association"}).json()
+    assert web_session.get(f"{API}/organisations/{organisation['slug']}").json()["id"] == organisation["id"]
+    article = web_session.post(f"{API}/articles", headers=bearer(),
+                               json={"type": "article", "title": "Mobil auf dem Land", "body": "Text."}).json()
+    assert web_session.get(f"{API}/articles/{article['slug']}").json()["id"] == article["id"]
+
+
 # ---------------------------------------------------------------- bad input never gives 5xx
 
 BAD_REQUESTS = [
@@ -312,7 +338,8 @@ BAD_REQUESTS = [
      {"json": entry_data(description="x" * (MAX_BODY_BYTES + 10))}, 413, None),
     ("body too large, sent chunked", "post", "/entries",
      {"data": (b"x" * 1024 for _ in range(64)), "headers": {"Content-Type": "application/json"}}, 413, None),
-    ("bad id", "get", "/entries/not-a-uuid", {}, 404, "id"),
+    ("neither id nor slug", "get", "/entries/Not_A_Slug!", {}, 404, "id"),
+    ("unknown slug", "get", "/entries/kein-solcher-eintrag", {}, 404, None),
     ("bad id in sub-resource", "get", "/entries/123/related", {}, 404, "id"),
     ("unknown id", "get", "/entries/6f1c1f8e-0000-4000-8000-000000000000", {}, 404, None),
     ("unknown organisation", "get", "/organisations/6f1c1f8e-0000-4000-8000-000000000000", {}, 404, None),
