@@ -39,7 +39,7 @@ from kernel.geo import haversine_km
 from services.search import es_mapping
 from services.search.backend import (FACETS, SearchQuery, SearchResult, can_relax, checked_bbox, checked_point,
                                      corrected_texts, spelt_as_typed, validate_query)
-from services.search.analysis import STOP_WORDS, fuzzy_distance
+from services.search.analysis import STOP_WORDS, derivation_bases, fuzzy_distance
 from services.search.querytext import clean, parse
 
 # "external": a document is written only when its version is *greater* than the stored
@@ -409,16 +409,21 @@ WORD_OPTIONS = {"operator": "and", "zero_terms_query": "all"}
 
 
 def _word_clauses(parsed) -> list[dict]:
-    """Each word as analysed word, compound prefix or typo."""
+    """Each word as analysed word, compound prefix or typo; a noun made from an adjective
+    or a verb also as its base at the start of words ("Nachhaltigkeit" → "nachhaltig…",
+    as tantivy's ``_word_clause``)."""
     clauses = []
     for word in parsed.words:
-        clauses.append({"bool": {"should": [
+        should = [
             {"multi_match": {"query": word, "fields": EXACT_FIELDS, **WORD_OPTIONS}},
             {"multi_match": {"query": word, "fields": COMPOUND_FIELDS, "boost": COMPOUND_BOOST,
                              **WORD_OPTIONS}},
             {"multi_match": {"query": word, "fields": EXACT_FIELDS, "fuzziness": "AUTO",
                              "prefix_length": 1, "boost": FUZZY_BOOST, **WORD_OPTIONS}},
-        ]}})
+        ]
+        should += [{"multi_match": {"query": base, "fields": COMPOUND_FIELDS, "boost": COMPOUND_BOOST,
+                                    **WORD_OPTIONS}} for base in derivation_bases(word)]
+        clauses.append({"bool": {"should": should}})
     return clauses
 
 

@@ -525,6 +525,18 @@ def test_body_snippet_is_short_and_around_the_hit(backend):
     assert "title" not in item["highlight"]
 
 
+def test_singular_and_plural_find_the_same_compounds_and_nouns_find_their_adjectives(backend):
+    backend.upsert([_doc("e-wg", "project", "Wohnen im Alter", body="Die Wohnungsgenossenschaften der Stadt bauen."),
+                    _doc("e-quartier", "project", "Nachhaltigkeit im Quartier", body="Digitalisierung im Alltag."),
+                    _doc("e-werkstatt", "idea", "Digitale Werkstatt", body="nachhaltig reparieren"),
+                    _doc("e-other", "idea", "Dorfladen Wippra", body="Ein Laden in Bürgerhand.")])
+    found = {q: set(ids(search(backend, q=q))) for q in (
+        "Genossenschaft", "Genossenschaften", "nachhaltig", "Nachhaltigkeit", "digital", "Digitalisierung")}
+    assert found["Genossenschaft"] == found["Genossenschaften"] == {"e-wg"}
+    assert found["nachhaltig"] == found["Nachhaltigkeit"] == {"e-quartier", "e-werkstatt"}
+    assert found["digital"] == found["Digitalisierung"] == {"e-quartier", "e-werkstatt"}
+
+
 def test_suggest_completes_the_last_word(searchable):
     texts = [s["text"] for s in searchable.suggest("Pfle")]
     assert "Pflegeheim öffnet sich für das Quartier" in texts

@@ -152,6 +152,7 @@ SEARCH_CASES = {
     "only_excluded": SearchQuery(q="-Heim", theme=["alter"]),
     "last_page_of_window": SearchQuery(q="Pflege", page=100, per_page=100),
     "near_relevance": SearchQuery(q="Wohnen", near=(52.1205, 11.6276)),
+    "derivations": SearchQuery(q="Nachhaltigkeit Digitalisierung"),
 }
 
 

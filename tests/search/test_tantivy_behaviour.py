@@ -264,18 +264,6 @@ def test_a_repeated_query_is_answered_from_the_results_of_the_same_index_state(b
     assert ids(backend.search(SearchQuery(q="Dorfladen"))) == ["e-2"]
 
 
-def test_singular_and_plural_find_the_same_compounds_and_nouns_find_their_adjectives(backend):
-    backend.upsert([_doc("e-wg", "project", "Wohnen im Alter", body="Die Wohnungsgenossenschaften der Stadt bauen."),
-                    _doc("e-quartier", "project", "Nachhaltigkeit im Quartier", body="Digitalisierung im Alltag."),
-                    _doc("e-werkstatt", "idea", "Digitale Werkstatt", body="nachhaltig reparieren"),
-                    _doc("e-other", "idea", "Dorfladen Wippra", body="Ein Laden in Bürgerhand.")])
-    found = {q: set(ids(backend.search(SearchQuery(q=q)))) for q in (
-        "Genossenschaft", "Genossenschaften", "nachhaltig", "Nachhaltigkeit", "digital", "Digitalisierung")}
-    assert found["Genossenschaft"] == found["Genossenschaften"] == {"e-wg"}
-    assert found["nachhaltig"] == found["Nachhaltigkeit"] == {"e-quartier", "e-werkstatt"}
-    assert found["digital"] == found["Digitalisierung"] == {"e-quartier", "e-werkstatt"}
-
-
 def test_answers_and_facet_counts_are_kept_per_index_state(backend):
     """A query asked again is answered from the results of the same index state; the facet
     counts are shared by the pages and orders of one query; a commit renews both."""
