@@ -313,6 +313,10 @@ def token(roles, sub, ttl):
     secret = auth["JWT_SECRET"] or local_jwt_secret(create=False)
     if not secret:
         raise click.ClickException("no signing secret: set KOSI_JWT_SECRET (or start `kosi run` once)")
+    longest = int(auth.get("MAX_TOKEN_SECONDS") or 0)
+    if longest and ttl > longest:
+        raise click.ClickException(f"the gateway accepts tokens of at most {longest} seconds "
+                                   "(KOSI_JWT_MAX_SECONDS); ask for a shorter --ttl")
     click.echo(mint_token(secret, sub, list(roles), ttl,
                           issuer=auth.get("ISSUER"), audience=auth.get("AUDIENCE")))
 

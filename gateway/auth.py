@@ -1,9 +1,13 @@
 """JWT bearer authentication for the gateway (PyJWT).
 
-Config block ``AUTH``: ``JWT_SECRET`` and ``JWT_ALGORITHMS`` (HS256) for tokens the
-platform mints itself (``kosi token``); or ``JWKS_URL`` to verify tokens of an external
-identity provider (RS256/ES256) by its published keys. ``ISSUER`` and ``AUDIENCE``
-are checked when set. Claims: ``sub``, ``roles`` (a list) and ``exp`` are required.
+Config block ``AUTH``: ``JWT_SECRET`` for tokens the platform mints itself (``kosi token``,
+HS256), at least 32 bytes and not the example's placeholder; or ``JWKS_URL`` to verify tokens
+of an external identity provider by its published keys (RS256/ES256; PyJWT's client keeps
+them and fetches them again for a key id it does not know, so the provider may rotate).
+The algorithms follow the mode (``JWT_ALGORITHMS`` may narrow them, never cross over: a
+secret never verifies an asymmetric token, nor a published key an HS256 one). ``ISSUER``
+and ``AUDIENCE`` are checked when set. Claims: ``sub``, ``roles`` (a list) and ``exp`` are
+required, and a token may live at most ``MAX_TOKEN_SECONDS`` (from ``iat``, or from now).
 
 An actor is ``{"sub": str, "roles": [str]}``. The services never take it from the gateway's
 word: for a staff actor the gateway signs an actor assertion (``kernel.identity``, key
@@ -22,8 +26,16 @@ from kernel.errors import Forbidden
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner
 from kernel.roles import is_staff
 REQUIRED_CLAIMS = ["sub", "roles", "exp"]
+SECRET_ALGORITHMS = ("HS256", "HS384", "HS512")
+KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
+MIN_SECRET_BYTES = 32
+EXAMPLE_SECRET_PREFIX = "CHANGE_ME"  # the placeholder of deploy/env/gateway.env.example
+DEFAULT_MAX_TOKEN_SECONDS = 12 * 3600
+CLOCK_LEEWAY_SECONDS = 30
+JWKS_KEEP_SECONDS = 300
+DEFAULT_JWKS_REFRESH_COOLDOWN = 30.0
 
-_jwks_clients: dict[str, jwt.PyJWKClient] = {}  # one per URL: each caches its keys
+_jwks_clients: dict[tuple, jwt.PyJWKClient] = {}  # one per URL (and cooldown): each caches its keys
 
 
 def mint_token(secret: str, subject: str, roles, ttl_seconds: int, issuer: str | None = None,
@@ -42,21 +54,30 @@ class TokenVerifier:
     """Checks a token against one ``AUTH`` config block and returns the actor."""
 
     def __init__(self, auth_config: dict):
-        self.secret = auth_config.get("JWT_SECRET")
+        self.secret = auth_config.get("JWT_SECRET") or None
         self.jwks_url = auth_config.get("JWKS_URL") or None
-        default_algorithms = ["RS256", "ES256"] if self.jwks_url else ["HS256"]
-        self.algorithms = list(auth_config.get("JWT_ALGORITHMS") or default_algorithms)
         self.issuer = auth_config.get("ISSUER") or None
         self.audience = auth_config.get("AUDIENCE") or None
+        self.max_seconds = int(auth_config.get("MAX_TOKEN_SECONDS") or DEFAULT_MAX_TOKEN_SECONDS)
+        cooldown = auth_config.get("JWKS_REFRESH_COOLDOWN_SECONDS")
+        self.refresh_cooldown = float(DEFAULT_JWKS_REFRESH_COOLDOWN if cooldown in (None, "") else cooldown)
         if not self.jwks_url and not self.secret:
             raise ValueError("AUTH needs JWT_SECRET or JWKS_URL")
+        if not self.jwks_url:
+            _check_secret(self.secret)
+        self.algorithms = _algorithms(auth_config.get("JWT_ALGORITHMS"),
+                                      KEY_ALGORITHMS if self.jwks_url else SECRET_ALGORITHMS,
+                                      ("RS256", "ES256") if self.jwks_url else ("HS256",))
 
     def _key_for(self, token: str):
         if not self.jwks_url:
             return self.secret
-        client = _jwks_clients.get(self.jwks_url)
+        client = _jwks_clients.get((self.jwks_url, self.refresh_cooldown))
         if client is None:
-            client = _jwks_clients[self.jwks_url] = jwt.PyJWKClient(self.jwks_url, timeout=5)
+            # keys are kept 5 minutes; a key id not among them is asked for again at most once
+            # per cooldown, so tokens with made-up key ids cannot make us flood the provider
+            client = _jwks_clients[(self.jwks_url, self.refresh_cooldown)] = jwt.PyJWKClient(
+                self.jwks_url, timeout=5, lifespan=JWKS_KEEP_SECONDS, cooldown_duration=self.refresh_cooldown)
         try:
             return client.get_signing_key_from_jwt(token).key
         except jwt.PyJWKClientConnectionError as exc:
@@ -72,13 +93,36 @@ class TokenVerifier:
                 options={"require": REQUIRED_CLAIMS, "verify_aud": self.audience is not None})
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired") from exc
-        except jwt.InvalidTokenError as exc:
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:  # a key of the wrong kind too
             raise Unauthenticated(f"invalid token: {exc}") from exc
+        issued = claims.get("iat") if isinstance(claims.get("iat"), (int, float)) else time.time()
+        if claims["exp"] - issued > self.max_seconds + CLOCK_LEEWAY_SECONDS:
+            raise Unauthenticated(f"invalid token: it may live at most {self.max_seconds} seconds")
         roles = claims.get("roles")
         if not isinstance(claims.get("sub"), str) or not isinstance(roles, list) \
                 or not all(isinstance(role, str) for role in roles):
             raise Unauthenticated("invalid token: sub must be a string and roles a list of strings")
         return {"sub": claims["sub"], "roles": roles}
+
+
+def _check_secret(secret) -> None:
+    if not isinstance(secret, str):
+        raise ValueError("JWT_SECRET must be a string (quote it, or set KOSI_JWT_SECRET)")
+    if secret.startswith(EXAMPLE_SECRET_PREFIX):
+        raise ValueError("JWT_SECRET is still the example's placeholder: set a random secret of its own")
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"JWT_SECRET must have at least {MIN_SECRET_BYTES} bytes")
+
+
+def _algorithms(configured, allowed: tuple, default: tuple) -> list[str]:
+    """The algorithms of the mode, narrowed by ``JWT_ALGORITHMS`` (a list or "a,b")."""
+    if isinstance(configured, str):
+        configured = [name.strip() for name in configured.split(",") if name.strip()]
+    chosen = list(configured or default)
+    stray = [name for name in chosen if name not in allowed]
+    if stray:
+        raise ValueError(f"JWT_ALGORITHMS {stray} do not fit this mode; allowed: {', '.join(allowed)}")
+    return chosen
 
 
 def bearer_token(request) -> str | None:

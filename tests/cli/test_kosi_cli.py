@@ -103,6 +103,14 @@ def test_token_is_accepted_by_the_gateways_verifier(monkeypatch):
     assert actor == {"sub": "redaktion@kosi", "roles": ["editor"]}
 
 
+def test_token_longer_than_the_gateway_accepts_is_refused(monkeypatch):
+    monkeypatch.setenv("KOSI_JWT_SECRET", "cli-test-secret-0123456789abcdef0123456789")
+    monkeypatch.setenv("KOSI_JWT_MAX_SECONDS", "3600")
+    refused = CliRunner().invoke(kosi, ["token", "--role", "editor", "--ttl", "7200"])
+    assert refused.exit_code == 1 and "at most 3600 seconds" in refused.output
+    assert CliRunner().invoke(kosi, ["token", "--role", "editor", "--ttl", "3600"]).exit_code == 0
+
+
 def test_token_without_any_secret_is_refused(monkeypatch, tmp_path):
     monkeypatch.delenv("KOSI_JWT_SECRET", raising=False)
     monkeypatch.chdir(tmp_path)  # no var/jwt-secret here

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
@@ -128,31 +129,56 @@ def test_verifier_needs_a_secret_or_jwks_url():
 
 # ---------------------------------------------------------------- JWKS (external identity provider)
 
+class JwksServer:
+    """A real HTTP server publishing RSA public keys as a JWKS document; ``publish`` swaps
+    them (an identity provider rotating its keys)."""
+
+    def __init__(self):
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.document = b""
+        self.fetches = 0
+        self.publish(("test-key", self.private_key))
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(server.document)))
+                self.end_headers()
+                self.wfile.write(server.document)
+
+            def log_message(self, *args):
+                pass
+
+        self.http = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}/jwks.json"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def publish(self, *keys) -> None:
+        published = []
+        for kid, private_key in keys:
+            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
+            jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
+            published.append(jwk)
+        self.document = json.dumps({"keys": published}).encode()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
 @pytest.fixture
-def jwks_server():
-    """A real HTTP server publishing one RSA public key as a JWKS document."""
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
-    jwk.update({"kid": "test-key", "use": "sig", "alg": "RS256"})
-    document = json.dumps({"keys": [jwk]}).encode()
+def jwks():
+    server = JwksServer()
+    yield server
+    server.close()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(document)))
-            self.end_headers()
-            self.wfile.write(document)
 
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/jwks.json", private_key
-    server.shutdown()
-    server.server_close()
+@pytest.fixture
+def jwks_server(jwks):
+    return jwks.url, jwks.private_key
 
 
 def test_jwks_verifies_rs256_tokens_of_the_identity_provider(jwks_server):
@@ -186,3 +212,130 @@ def test_an_unreachable_identity_provider_is_503_not_401(jwks_server):
         verifier.verify(token)
     assert str(unavailable.value) == "the identity provider's keys cannot be fetched"
     assert problem_kind(unavailable.value).status == 503
+
+
+# ---------------------------------------------------------------- hardening: secrets, modes, lifetimes
+
+@pytest.mark.parametrize("secret, message", [
+    ("too-short-secret", "at least 32 bytes"),
+    ("CHANGE_ME_TO_64_RANDOM_BYTES", "placeholder"),               # deploy/env/gateway.env.example
+    ("CHANGE_ME_TO_64_RANDOM_BYTES_0123456789abcdefghij", "placeholder"),
+    (12345678901234567890123456789012345, "must be a string"),    # what YAML makes of a numeric secret
+])
+def test_the_gateway_refuses_a_weak_or_example_secret(secret, message):
+    with pytest.raises(ValueError, match=message):
+        TokenVerifier({"JWT_SECRET": secret})
+
+
+@pytest.mark.parametrize("secret", ["a secret # with a hash and spaces 0123456789",
+                                    "12345678901234567890123456789012345678", "'quoted' and: colon 0123456789abcdef"])
+def test_a_secret_from_the_environment_is_taken_as_written(monkeypatch, secret):
+    from kernel.config import load_config, service_config_path
+
+    monkeypatch.setenv("KOSI_JWT_SECRET", secret)
+    monkeypatch.delenv("KOSI_JWKS_URL", raising=False)
+    auth = load_config(service_config_path("gateway"))["AUTH"]
+    assert auth["JWT_SECRET"] == secret
+    verifier = TokenVerifier(auth)
+    assert verifier.algorithms == ["HS256"]
+    minted = mint_token(secret, "ada", ["editor"], 60, issuer=auth["ISSUER"], audience=auth["AUDIENCE"])
+    assert verifier.verify(minted) == {"sub": "ada", "roles": ["editor"]}
+
+
+def test_the_algorithms_follow_the_mode_and_never_cross_over(jwks):
+    assert TokenVerifier({"JWT_SECRET": SECRET}).algorithms == ["HS256"]
+    assert TokenVerifier({"JWKS_URL": jwks.url}).algorithms == ["RS256", "ES256"]
+    assert TokenVerifier({"JWKS_URL": jwks.url, "JWT_ALGORITHMS": "RS256"}).algorithms == ["RS256"]
+    with pytest.raises(ValueError, match="do not fit"):
+        TokenVerifier({"JWT_SECRET": SECRET, "JWT_ALGORITHMS": "RS256"})
+    with pytest.raises(ValueError, match="do not fit"):
+        TokenVerifier({"JWKS_URL": jwks.url, "JWT_ALGORITHMS": ["HS256"]})
+
+
+def test_jwks_mode_with_the_gateway_config_takes_rs256_and_refuses_an_hs256_token_naming_its_key(
+        jwks, monkeypatch):
+    """As deployed: only KOSI_JWKS_URL set. An HS256 token naming the provider's key id (its
+    public key taken as an HMAC secret) is 401, not 500."""
+    from kernel.config import load_config, service_config_path
+
+    monkeypatch.setenv("KOSI_JWKS_URL", jwks.url)
+    monkeypatch.delenv("KOSI_JWT_SECRET", raising=False)
+    auth = load_config(service_config_path("gateway"))["AUTH"]
+    verifier = TokenVerifier(auth)
+    claims = {"sub": "idp|7", "roles": ["editor"], "iat": int(time.time()), "exp": int(time.time()) + 60,
+              "iss": auth["ISSUER"], "aud": auth["AUDIENCE"]}
+    good = jwt.encode(claims, jwks.private_key, algorithm="RS256", headers={"kid": "test-key"})
+    assert verifier.verify(good) == {"sub": "idp|7", "roles": ["editor"]}
+    public_pem = jwks.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    confused = _hs256_by_hand(claims, public_pem, kid="test-key")
+    with pytest.raises(Unauthenticated):
+        verifier.verify(confused)
+    none = _unsigned(claims, kid="test-key")
+    with pytest.raises(Unauthenticated):
+        verifier.verify(none)
+
+
+def test_unknown_key_ids_do_not_make_the_gateway_hammer_the_identity_provider(jwks):
+    verifier = TokenVerifier({"JWKS_URL": jwks.url, "AUDIENCE": "kosi-api-test"})   # cooldown 30 s
+    claims = {"sub": "idp|9", "roles": ["admin"], "exp": int(time.time()) + 60, "aud": "kosi-api-test"}
+    assert verifier.verify(jwt.encode(claims, jwks.private_key, algorithm="RS256", headers={"kid": "test-key"}))
+    fetched = jwks.fetches
+    for number in range(5):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(jwt.encode(claims, jwks.private_key, algorithm="RS256", headers={"kid": f"made-up-{number}"}))
+    assert jwks.fetches <= fetched + 1
+
+
+def test_a_rotated_key_of_the_identity_provider_is_fetched_when_a_token_names_it(jwks):
+    verifier = TokenVerifier({"JWKS_URL": jwks.url, "AUDIENCE": "kosi-api-test", "JWKS_REFRESH_COOLDOWN_SECONDS": 0})
+    claims = {"sub": "idp|9", "roles": ["admin"], "exp": int(time.time()) + 60, "aud": "kosi-api-test"}
+    assert verifier.verify(jwt.encode(claims, jwks.private_key, algorithm="RS256", headers={"kid": "test-key"}))
+    assert verifier.verify(jwt.encode(claims, jwks.private_key, algorithm="RS256", headers={"kid": "test-key"}))
+    fetched = jwks.fetches
+    assert fetched >= 1
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks.publish(("key-2", new_key))                    # the provider rotated: the old key is gone
+    rotated = jwt.encode(claims, new_key, algorithm="RS256", headers={"kid": "key-2"})
+    assert verifier.verify(rotated) == {"sub": "idp|9", "roles": ["admin"]}
+    assert jwks.fetches == fetched + 1                  # asked again for the unknown key id only
+
+
+@pytest.mark.parametrize("issued_ago, lives, accepted", [
+    (0, 8 * 3600, True), (0, 12 * 3600, True), (0, 13 * 3600, False), (None, 13 * 3600, False),
+    (11 * 3600, 13 * 3600, False),  # issued 11 h ago and valid for 2 h more: 13 h in all
+])
+def test_a_token_may_live_at_most_the_configured_time(issued_ago, lives, accepted):
+    verifier = TokenVerifier({**AUTH, "MAX_TOKEN_SECONDS": 12 * 3600})
+    now = int(time.time())
+    claims = {"sub": "ada", "roles": ["editor"], "exp": now + lives, "iss": "kosi-test", "aud": "kosi-api-test"}
+    if issued_ago is not None:
+        claims["iat"] = now - issued_ago
+        claims["exp"] = now - issued_ago + lives
+    minted = jwt.encode(claims, SECRET, algorithm="HS256")
+    if accepted:
+        assert verifier.verify(minted)["sub"] == "ada"
+    else:
+        with pytest.raises(Unauthenticated, match="at most"):
+            verifier.verify(minted)
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _hs256_by_hand(claims: dict, secret: bytes, kid: str) -> str:
+    """An HS256 token keyed with ``secret`` (PyJWT refuses to sign with a PEM key, on purpose)."""
+    import hashlib
+    import hmac
+
+    signing_input = f"{_b64(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'kid': kid}).encode())}." \
+                    f"{_b64(json.dumps(claims).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def _unsigned(claims: dict, kid: str) -> str:
+    return f"{_b64(json.dumps({'alg': 'none', 'kid': kid}).encode())}.{_b64(json.dumps(claims).encode())}."

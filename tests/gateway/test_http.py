@@ -531,6 +531,8 @@ def test_anonymous_submissions_are_limited_per_client(rabbit_config, web_config,
 @pytest.mark.parametrize("missing, reason", [
     ({"AUTH": {**TEST_AUTH, "JWT_SECRET": ""}}, "AUTH needs JWT_SECRET or JWKS_URL"),
     ({"ACTOR_SIGNING_KEY": ""}, "the gateway needs ACTOR_SIGNING_KEY"),
+    ({"AUTH": {**TEST_AUTH, "JWT_SECRET": "CHANGE_ME_TO_64_RANDOM_BYTES"}}, "placeholder"),
+    ({"AUTH": {**TEST_AUTH, "JWT_SECRET": "short-secret"}}, "at least 32 bytes"),
 ])
 def test_the_gateway_refuses_to_start_without_its_secrets(rabbit_config, web_config, runner_factory,
                                                           catalog_database, missing, reason):
