@@ -4,6 +4,8 @@ broker's queues (backlogs, parked events, dead letters) read from RabbitMQ's man
 A registry of our own (not the process-global one) so that several gateway containers
 in one process — as in the tests — share the metrics without registering twice.
 """
+import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -14,7 +16,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from gateway.auth import bearer_token
+from gateway.errors import MissingToken
 from kernel import topology
+from kernel.errors import Forbidden
 from kernel.management import Management
 
 log = logging.getLogger(__name__)
@@ -27,17 +32,46 @@ LATENCY = Histogram("kosi_gateway_request_duration_seconds", "Time to answer an 
                     ["method", "route", "status"], registry=REGISTRY)
 
 UNMATCHED_ROUTE = "<unmatched>"  # paths of no route share one label (no label explosion)
+# methods of HTTP have their own label; any other a client makes up shares one, or each
+# invented method would be a new series (10,000 of them made /metrics 210 MB)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 BROKER_CACHE_SECONDS = 5.0
 
 
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    labels = {"method": method, "route": route, "status": str(status)}
+    labels = {"method": method_label(method), "route": route, "status": str(status)}
     REQUESTS.labels(**labels).inc()
     LATENCY.labels(**labels).observe(seconds)
 
 
 def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def check_access(request) -> None:
+    """``/metrics`` tells how the platform runs and what it holds: with ``METRICS_TOKEN``
+    configured, only for ``Authorization: Bearer <it>``; without, only for a peer on a
+    loopback or private network (Prometheus beside the gateway), never for the internet.
+    The peer is the socket's, not ``X-Forwarded-For`` (which the client writes)."""
+    token = nameko_config.get("METRICS_TOKEN") or None
+    if token is not None:
+        sent = bearer_token(request)
+        if sent is None:
+            raise MissingToken("/metrics needs the metrics token")
+        if not hmac.compare_digest(sent.encode(), str(token).encode()):
+            raise Forbidden("not the metrics token")
+        return
+    try:
+        peer = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        peer = None
+    if peer is None or not (peer.is_loopback or peer.is_private):
+        raise Forbidden("/metrics is for the internal network (or set METRICS_TOKEN)")
 
 
 def is_parked_queue(name: str) -> bool:

@@ -112,10 +112,11 @@ def problem_response(error: BaseException, instance: str) -> Response:
     """The problem+json response for ``error`` raised while answering ``instance`` (a path)."""
     kind = problem_kind(error)
     if kind is UNEXPECTED:
+        # %r: a path is the client's text, and a newline in it must not start a log line
         if isinstance(error, RemoteError):
-            log.error("unexpected remote error at %s: %s %s", instance, error.exc_type, error.value)
+            log.error("unexpected remote error at %r: %s %r", instance, error.exc_type, error.value)
         else:
-            log.error("unexpected error at %s", instance, exc_info=error)
+            log.error("unexpected error at %r", instance, exc_info=error)
     body = problem_body(error, instance)
     headers = {}
     if kind.status == 401:

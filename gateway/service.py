@@ -6,7 +6,6 @@ problem+json in ``gateway.web``/``gateway.problems``; the OpenAPI document is bu
 from the ``@documented`` descriptions (``gateway.openapi``).
 """
 from marshmallow import Schema, fields
-from nameko import config as nameko_config
 from nameko.exceptions import UnknownService
 from werkzeug.wrappers import Response
 
@@ -18,6 +17,7 @@ from gateway.inputs import (body_bytes, etag, expected_version, json_body, query
                             validate)
 from gateway.openapi import AUTH_ADMIN, AUTH_OPTIONAL, AUTH_STAFF, build_spec, documented
 from gateway.ratelimit import PublicWriteLimit
+from gateway.readiness import Readiness
 from gateway.read_cache import PublicReadCache
 from gateway.responses import json_response
 from gateway.rpc import TimedClusterRpc, TimedRpc
@@ -27,7 +27,6 @@ from gateway.notify_routes import NotifyRoutes
 from gateway.open_data_routes import OpenDataRoutes
 from gateway.survey_routes import SurveyRoutes
 from gateway.web import route as gateway_route
-from kernel import broker
 from kernel.dependencies import Tracing
 from kernel.roles import STAFF_ROLES, is_staff
 from contracts.catalog import api as schemas
@@ -35,7 +34,6 @@ from kernel.geo import parse_bbox
 from contracts.search import api as search_schemas
 
 API = "/api/v1"
-READY_RPC_TIMEOUT = 2.0
 
 
 def _items(items: list) -> dict:
@@ -68,6 +66,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     catalog = TimedRpc("catalog")
     search = TimedRpc("search")
     services = TimedClusterRpc()
+    readiness = Readiness()
 
     # ------------------------------------------------------------------ entries
 
@@ -326,23 +325,18 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     @documented(summary="Readiness: broker and services answer", tag="ops", response=ReadinessSchema,
                 errors=(503,), description="503 with the failing checks when one is down.")
     def ready(self, request):
-        checks = {"broker": {"status": "ok"}}
-        if not broker.is_reachable(nameko_config["AMQP_URI"], timeout=READY_RPC_TIMEOUT):
-            checks["broker"] = {"status": "down", "detail": "RabbitMQ cannot be reached"}
-        for service in nameko_config.get("READY_SERVICES", []):
-            try:
-                self.services.service(service, timeout=READY_RPC_TIMEOUT).health()
-                checks[service] = {"status": "ok"}
-            except Exception as exc:  # any failure means "not ready"; the detail says which
-                checks[service] = {"status": "down", "detail": str(exc) or type(exc).__name__}
+        checks = self.readiness.checks(self.services)
         down = {name: [check["detail"]] for name, check in checks.items() if check["status"] != "ok"}
         if down:  # 503 problem; errors name each failing check
             raise ServiceUnavailable(f"not ready: {', '.join(sorted(down))} down", down)
         return json_response({"status": "ready", "checks": checks})
 
     @route("GET", "/metrics")
-    @documented(summary="Prometheus metrics", tag="ops", content_type="text/plain")
+    @documented(summary="Prometheus metrics", tag="ops", content_type="text/plain",
+                description="With METRICS_TOKEN set, for `Authorization: Bearer <that token>` only; "
+                            "without, for clients on loopback and private networks only.")
     def prometheus_metrics(self, request):
+        metrics.check_access(request)
         payload, content_type = metrics.exposition()
         return Response(payload, content_type=content_type)
 

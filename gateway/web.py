@@ -12,6 +12,7 @@ import re
 import socket
 import time
 from functools import partial
+from urllib.parse import urlsplit
 
 import structlog
 from eventlet.event import Event
@@ -20,6 +21,7 @@ from nameko.web.handlers import HttpRequestHandler
 from eventlet import wsgi
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from gateway import http_caching, metrics
@@ -63,6 +65,8 @@ class GatewayWsgiApp(WsgiApp):
             route = provider.url
             request.path_values = values
             response = self._respond(provider, request)
+        except RequestRedirect as redirect:     # "//" in a path: werkzeug's routing names the one meant
+            response = _redirect_on_this_host(redirect)
         except (HTTPException, KosiError) as error:
             response = problem_response(error, request.path)
         response = http_caching.finish(request, response)
@@ -183,6 +187,13 @@ class GatewayRoute(HttpRequestHandler):
 
 
 route = GatewayRoute.decorator
+
+
+def _redirect_on_this_host(redirect: RequestRedirect) -> Response:
+    """The redirect's target as a path (werkzeug writes the Host header the client sent)."""
+    target = urlsplit(redirect.new_url)
+    location = target.path + (f"?{target.query}" if target.query else "")
+    return Response(status=redirect.code, headers={"Location": location})
 
 
 def _renamed_path(request, slug: str) -> str:

@@ -1,0 +1,89 @@
+"""What an attacker tried (issue 11): each of these failed before its fix."""
+import logging
+import socket
+
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+import pytest
+
+from gateway import metrics
+from gateway.errors import MissingToken
+from kernel.errors import Forbidden
+from tests.gateway.test_http import API, assert_problem, catalog_database, create_published, platform  # noqa: F401
+
+
+def raw_request(port: int, request_line: bytes) -> bytes:
+    """One request sent byte for byte (requests would normalise the method and the path)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request_line + b"\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_invented_methods_share_one_metrics_label(platform, web_session, web_config_port):
+    for number in range(30):
+        answer = raw_request(web_config_port, f"FOO{number} {API}/entries HTTP/1.1".encode())
+        assert answer.startswith(b"HTTP/1.1 405"), answer[:200]
+    exposition = web_session.get(f"{API}/metrics").text
+    assert "FOO" not in exposition
+    assert 'method="other",route="<unmatched>",status="405"' in exposition
+
+
+def test_a_double_slash_is_redirected_to_the_path_it_means_never_500(platform, web_session):
+    entry = create_published(web_session, title="Doppelter Schrägstrich")
+    answer = web_session.get(f"{API}//entries/{entry['id']}?x=1", allow_redirects=False)
+    assert answer.status_code == 308, answer.text
+    assert answer.headers["Location"] == f"{API}/entries/{entry['id']}?x=1"  # same host: a path only
+    assert web_session.get(f"{API}//entries/{entry['id']}").json()["id"] == entry["id"]
+    assert_problem(web_session.get(f"{API}//nothing//here"), 404)
+
+
+def test_a_newline_in_the_path_cannot_forge_a_log_line(platform, web_config_port, caplog):
+    caplog.set_level(logging.INFO)
+    # the double slash made a 500, whose log line carried the decoded path
+    raw_request(web_config_port, f"GET {API}//entries/x%0A2026-01-01%20forged%20line HTTP/1.1".encode())
+    raw_request(web_config_port, f"GET {API}/entries/%0D%0Aforged HTTP/1.1".encode())
+    raw_request(web_config_port, f"GET {API}/nothing/%0Aforged HTTP/1.1".encode())
+    assert caplog.records, "the requests were logged"
+    for record in caplog.records:
+        assert "\n" not in record.getMessage() and "\r" not in record.getMessage(), record.getMessage()
+
+
+def test_ready_checks_the_broker_once_however_often_it_is_asked(platform, web_session, monkeypatch):
+    from kernel import broker
+
+    calls = []
+    real = broker.is_reachable
+    monkeypatch.setattr(broker, "is_reachable", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    answers = [web_session.get(f"{API}/ready").status_code for _ in range(20)]
+    assert set(answers) == {200}
+    assert len(calls) <= 1
+
+
+def _request(remote_addr: str, authorization: str | None = None) -> Request:
+    headers = {"Authorization": authorization} if authorization else {}
+    return Request(EnvironBuilder(path="/api/v1/metrics", headers=headers,
+                                  environ_base={"REMOTE_ADDR": remote_addr}).get_environ())
+
+
+@pytest.mark.parametrize("peer, allowed", [("127.0.0.1", True), ("10.1.2.3", True), ("192.168.0.7", True),
+                                           ("::1", True), ("8.8.8.8", False), ("2a00:1450:4001::1", False)])
+def test_metrics_are_for_the_internal_network_without_a_token(peer, allowed, monkeypatch):
+    monkeypatch.setattr(metrics, "nameko_config", {})
+    if allowed:
+        metrics.check_access(_request(peer))
+    else:
+        with pytest.raises(Forbidden):
+            metrics.check_access(_request(peer))
+
+
+def test_metrics_need_the_token_when_one_is_configured(monkeypatch):
+    monkeypatch.setattr(metrics, "nameko_config", {"METRICS_TOKEN": "metrics-token-0123456789"})
+    metrics.check_access(_request("8.8.8.8", "Bearer metrics-token-0123456789"))
+    with pytest.raises(MissingToken):
+        metrics.check_access(_request("127.0.0.1"))          # the token rules, wherever from
+    with pytest.raises(Forbidden):
+        metrics.check_access(_request("8.8.8.8", "Bearer guessed"))
