@@ -7,6 +7,7 @@ Each answer is counted in ``gateway.metrics`` under its route template, and carr
 request's id (``X-Request-Id``: the client's if it is a safe token, else a new one), which
 travels in the worker's context data into every RPC call and log line.
 """
+import ipaddress
 import logging
 import re
 import socket
@@ -118,12 +119,43 @@ class RedactTokens(logging.Filter):
 
 
 class AccessLogProtocol(HttpOnlyProtocol):
+    """Access log lines that keep no more of a person than needed: the client's address
+    truncated (``ACCESS_LOG_CLIENTS``: truncated, none or full), none at all on anonymous
+    routes, and no query string (search terms, tokens) — the path only, printable."""
+
+    def parse_request(self):
+        parsed = super().parse_request()
+        self.requestline = _loggable_request_line(getattr(self, "requestline", ""))
+        return parsed
+
     def get_client_address(self):
         # eventlet calls this only to write log lines (the WSGI environ has its own copy)
         host, port = super().get_client_address()
-        if _ANONYMOUS_PATHS.match(getattr(self, "path", "") or ""):
+        mode = (nameko_config.get("ACCESS_LOG_CLIENTS") or "truncated").lower()
+        if mode == "none" or _ANONYMOUS_PATHS.match(getattr(self, "path", "") or ""):
             return "-", "-"
-        return host, port
+        return (host, port) if mode == "full" else (_truncated(host), "-")
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _loggable_request_line(line: str) -> str:
+    method, _, rest = line.partition(" ")
+    target, _, version = rest.partition(" ")
+    path, question, _ = target.partition("?")
+    line = " ".join(part for part in (method, path + ("?…" if question else ""), version) if part)
+    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}", line)
+
+
+def _truncated(host: str) -> str:
+    """An IPv4 address to its /24, an IPv6 one to its /48: enough to see a flood's origin."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "-"
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 class GatewayServer(WebServer):
@@ -139,8 +171,9 @@ class GatewayServer(WebServer):
         log = logging.getLogger("nameko.web.server")
         if not any(isinstance(existing, RedactTokens) for existing in log.filters):
             log.addFilter(RedactTokens())
+        # X-Forwarded-For is the client's to write: it has no place in a log line
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
-                           log=log, url_length_limit=self.URL_LENGTH_LIMIT)
+                           log=log, url_length_limit=self.URL_LENGTH_LIMIT, log_x_forwarded_for=False)
 
     def process_request(self, sock, address):
         # without this, responses over eventlet's 16 KiB write buffer stall ~40 ms

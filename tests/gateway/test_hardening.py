@@ -87,3 +87,17 @@ def test_metrics_need_the_token_when_one_is_configured(monkeypatch):
         metrics.check_access(_request("127.0.0.1"))          # the token rules, wherever from
     with pytest.raises(Forbidden):
         metrics.check_access(_request("8.8.8.8", "Bearer guessed"))
+
+
+def test_the_access_log_keeps_no_search_terms_no_forwarded_for_and_a_truncated_address(platform, web_session,
+                                                                                     caplog):
+    caplog.set_level(logging.INFO, logger="nameko.web.server")
+    web_session.get(f"{API}/entries", params={"q": "Erika Mustermann", "tag": "geheim"},
+                    headers={"X-Forwarded-For": "6.6.6.6"})
+    web_session.get(f"{API}/themes")
+    lines = [record.getMessage() for record in caplog.records if record.name == "nameko.web.server"]
+    entries_line = next(line for line in lines if "/api/v1/entries" in line)
+    assert '"GET /api/v1/entries?… HTTP/1.1"' in entries_line
+    assert entries_line.startswith("127.0.0.0 ")
+    assert not any("Mustermann" in line or "geheim" in line or "6.6.6.6" in line for line in lines)
+    assert any('"GET /api/v1/themes HTTP/1.1"' in line for line in lines)

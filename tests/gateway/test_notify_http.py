@@ -107,9 +107,9 @@ def test_subscribe_confirm_alert_and_one_click_unsubscribe(platform, web_session
     assert_problem(web_session.get(link(alert, "me")), 404)
     # the access log names neither the subscriber's address nor a token
     lines = [record.getMessage() for record in caplog.records if record.name == "nameko.web.server"]
-    assert any("/subscriptions/unsubscribe?token=[redacted]" in line for line in lines), lines
-    assert not any(re.search(r"token=(?!\[redacted\])", line) for line in lines)
-    assert not any("127.0.0.1" in line for line in lines if "/subscriptions" in line)
+    assert any("/subscriptions/unsubscribe?… " in line for line in lines), lines   # no query string at all
+    assert not any("token=" in line for line in lines)
+    assert not any(line.startswith("127.0.0.") for line in lines if "/subscriptions" in line)
 
 
 def test_bad_subscription_input_is_a_problem_never_a_5xx(platform, web_session):
