@@ -58,7 +58,8 @@ def documented(**operation):
     return decorate
 
 
-def _routes(service_cls):
+def routes_of(service_cls):
+    """(entrypoint, its documented Operation or None) of every HTTP route of ``service_cls``."""
     for name in sorted(dir(service_cls)):
         method = getattr(service_cls, name)
         for entrypoint in getattr(method, "nameko_entrypoints", ()):
@@ -161,7 +162,7 @@ def build_spec(service_cls, title: str = "KoSI platform API", version: str = "1.
             "description": _STATUS_TEXT.get(status, "Problem"),
             "content": {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}})
     paths: dict[str, dict] = {}
-    for entrypoint, op in _routes(service_cls):
+    for entrypoint, op in routes_of(service_cls):
         if op is None:
             raise ValueError(f"route {entrypoint.method} {entrypoint.url} has no @documented")
         for method in entrypoint.method.split(","):
