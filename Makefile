@@ -17,7 +17,7 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP)
 
 services:
-	deploy/ensure-services.sh rabbitmq postgresql
+	deploy/ensure-services.sh rabbitmq postgresql redis
 
 # LibreOffice Calc (headless): a test opens the survey export in it
 tools:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Make sure RabbitMQ (with its management plugin) and PostgreSQL run on localhost.
+# Make sure RabbitMQ (with its management plugin), PostgreSQL and Redis run on localhost.
 # Installs them from Debian's packages when missing; starts them when stopped.
-# Usage: deploy/ensure-services.sh [rabbitmq] [postgresql]   (default: both)
+# Usage: deploy/ensure-services.sh [rabbitmq] [postgresql] [redis]   (default: all three)
 set -euo pipefail
-wanted=("$@"); [ ${#wanted[@]} -gt 0 ] || wanted=(rabbitmq postgresql)
+wanted=("$@"); [ ${#wanted[@]} -gt 0 ] || wanted=(rabbitmq postgresql redis)
 say() { echo "ensure-services: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_install() {
@@ -46,6 +46,16 @@ ensure_postgresql() {
     local version; version=$(ls /etc/postgresql | sort -V | tail -1)
     as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || as_root pg_ctlcluster "$version" main restart
     wait_for 60 "PostgreSQL" port_open 5432
+  fi
+}
+
+# the gateways' shared abuse limits (GATEWAY_REDIS_URL); the tests use database 15
+ensure_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if ! port_open 6379; then
+    say "starting Redis"
+    as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 >/dev/null
+    wait_for 30 "Redis" port_open 6379
   fi
 }
 

@@ -16,7 +16,7 @@ from gateway.errors import ServiceUnavailable
 from gateway.inputs import (body_bytes, etag, expected_version, json_body, query_args, resource_id, resource_reference,
                             validate)
 from gateway.openapi import AUTH_ADMIN, AUTH_OPTIONAL, AUTH_STAFF, build_spec, documented
-from gateway.ratelimit import PublicWriteLimit
+from gateway.ratelimit import ClientLimit, PublicWriteLimit
 from gateway.readiness import Readiness
 from gateway.read_cache import PublicReadCache
 from gateway.responses import json_response
@@ -62,6 +62,10 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     tracing = Tracing()
     broker_metrics = metrics.BrokerMetrics()
     public_write_limit = PublicWriteLimit()
+    # searches are the most expensive public reads: per client, as the writes
+    search_limit = ClientLimit("search", "SEARCHES_PER_WINDOW", "SEARCH_WINDOW_SECONDS", 300, 60, "searches")
+    suggest_limit = ClientLimit("suggest", "SUGGESTIONS_PER_WINDOW", "SUGGEST_WINDOW_SECONDS", 600, 60,
+                                "suggestion requests")
     read_cache = PublicReadCache()  # answers anonymous reads of routes documented cached_by="catalog"
     catalog = TimedRpc("catalog")
     search = TimedRpc("search")
@@ -264,6 +268,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
                             "active filters. highlight holds HTML-escaped snippets with <mark> around "
                             "the matched words. page * per_page may be at most 10000.")
     def search_documents(self, request):
+        self.search_limit(request)
         query = validate(search_schemas.SearchQuerySchema, query_args(request), "query")
         return json_response(self.search.search(query))
 
@@ -273,6 +278,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
                 description="Titles and tags that start with the words typed so far, and corrections "
                             "of misspelt words (\"meinten Sie\") in corrections.")
     def suggest(self, request):
+        self.suggest_limit(request)
         query = validate(search_schemas.SuggestQuerySchema, query_args(request), "query")
         return json_response(self.search.suggest(query))
 

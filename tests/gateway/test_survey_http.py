@@ -237,7 +237,7 @@ def test_participation_leaves_no_client_address_in_the_access_log(platform, web_
 @pytest.fixture
 def limited_platform(rabbit_config, web_config, runner_factory, databases):
     runner = runner_factory(survey_config(*databases, PARTICIPATION_PER_SURVEY=4, PARTICIPATION_PER_CLIENT=6,
-                                          TRUST_FORWARDED_FOR=True),
+                                          TRUSTED_PROXY_HOPS=1),
                             CatalogService, SurveyService, GatewayService)
     runner.start()
     yield runner
