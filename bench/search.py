@@ -39,6 +39,7 @@ import random
 import re
 import secrets
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -64,7 +65,7 @@ DATABASE_NAME = "kosi_bench_search"
 VHOST = "kosi_bench_search"
 REBUILD_PAGE_SIZE = 500          # the rebuild's catalog page (services/search/config.yaml)
 TARGETS = {"indexing_per_s": 5000, "service_p95_ms": 20, "gateway_p95_ms": 60, "publication_p95_ms": 300,
-           "search_vs_floor": 0.6}
+           "search_vs_floor": 0.6, "hostile_ratio": 10}
 KINDS = (("project", 45), ("initiative", 25), ("idea", 15), ("event", 15))
 # Saxony-Anhalt, roughly; jittered demo coordinates are kept inside it
 LAT_RANGE, LON_RANGE = (50.95, 53.03), (10.57, 13.18)
@@ -319,7 +320,40 @@ def index_documents(index_path: Path, documents: list[dict], say) -> dict:
     return result
 
 
-def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, say) -> dict:
+def hostile_queries(corpus: Corpus, seed: int) -> list[tuple[str, str]]:
+    """(kind, q) as dear as the caps allow (``backend.MAX_QUERY_WORDS``): many rare words,
+    typos in every word, short beginnings, long words, phrases, exclusions, repetition."""
+    from services.search.backend import MAX_QUERY_WORDS
+
+    rng = random.Random(seed + 5)
+    n = MAX_QUERY_WORDS
+    long_words = sorted(corpus.words, key=len)[-n:]
+    queries = [(f"{n} rare words", " ".join(rng.sample(corpus.words, n))) for _ in range(5)]
+    queries += [(f"{n} words, each with a typo", " ".join(w[:2] + w[3:] + "x" for w in rng.sample(corpus.words, n)))
+                for _ in range(3)]
+    queries += [(f"{n} beginnings of 4 letters", " ".join(w[:4] for w in rng.sample(corpus.words, n))),
+                (f"the {n} longest words", " ".join(long_words)),
+                (f"a phrase of {n} words", '"' + " ".join(rng.sample(corpus.words, n)) + '"'),
+                (f"{n // 2} words, {n - n // 2} excluded",
+                 " ".join(rng.sample(corpus.words, n // 2)) + " " + " ".join("-" + w for w in rng.sample(corpus.words, n - n // 2))),
+                ("500 characters of one word again and again", (rng.choice(corpus.words) + " ") * 40),
+                (f"{n} words and 300 characters of punctuation", " ".join(rng.sample(corpus.words, n)) + " ()*~^\"-" * 40)]
+    return [(kind, text[:500]) for kind, text in queries]
+
+
+def first_sight_ms(backend, query) -> float:
+    """A search as if nobody had asked anything like it: no kept clause, no kept answer."""
+    from services.search import tantivy_backend
+
+    tantivy_backend._word_clause.cache_clear()
+    tantivy_backend._terms_clause.cache_clear()
+    began = time.perf_counter()
+    backend.search(query)
+    return (time.perf_counter() - began) * 1000
+
+
+def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, say,
+                    hostile: list[tuple[str, str]] = ()) -> dict:
     """``backend.search`` times over ``rounds`` passes of the mix (after one warm-up pass),
     every one computed: the result cache is off here (the gateway run has it on)."""
     from contracts.search.api import SearchQuerySchema
@@ -333,8 +367,11 @@ def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, 
     try:
         queries = [(category, SearchQuery.from_loaded(load_input(SearchQuerySchema, dict(params), what="query"))) for category, params in mix]
         totals = {}
-        for _, query in queries:                        # warm-up (caches, first-use costs)
-            backend.search(query)
+        first_sight = [first_sight_ms(backend, query) for _, query in queries]   # also the warm-up
+        dear = []
+        for kind, text in hostile:
+            query = SearchQuery.from_loaded(load_input(SearchQuerySchema, {"q": text}, what="query"))
+            dear.append((max(first_sight_ms(backend, query) for _ in range(2)), kind))
         times, by_category = [], defaultdict(list)
         for _ in range(rounds):
             for (category, query), (_, params) in zip(queries, mix):
@@ -356,6 +393,14 @@ def measure_backend(index_path: Path, mix: list[tuple[str, dict]], rounds: int, 
     if empty:
         say(f"[yellow]queries of the mix without results: {empty}[/yellow]")
     summary["queries_without_results"] = empty
+    if dear:
+        worst_ms, worst_kind = max(dear)
+        typical = statistics.median(first_sight)
+        summary["hostile"] = {"worst_ms": round(worst_ms, 2), "worst": worst_kind, "typical_first_sight_ms": round(typical, 2),
+                              "ratio": round(worst_ms / typical, 1),
+                              "each_ms": {kind: round(ms, 2) for ms, kind in sorted(dear, reverse=True)}}
+        say(f"hostile queries: the dearest ({worst_kind}) {worst_ms:.1f} ms on first sight, "
+            f"{worst_ms / typical:.1f} × a typical query's {typical:.1f} ms")
     return summary
 
 
@@ -526,7 +571,7 @@ def run(args) -> dict:
         report["indexing"] = index_documents(index_path, documents, say)
         del documents
         gc.collect()
-        report["service"] = measure_backend(index_path, mix, args.rounds, say)
+        report["service"] = measure_backend(index_path, mix, args.rounds, say, hostile_queries(corpus, args.seed))
 
         if not args.backend_only:
             amqp_uri = create_vhost(VHOST)
@@ -585,6 +630,8 @@ def verdicts(report: dict) -> dict:
 
     out = {"indexing_per_s": verdict(report["indexing"]["per_s"], TARGETS["indexing_per_s"], True),
            "service_p95_ms": verdict(report["service"]["p95_ms"], TARGETS["service_p95_ms"])}
+    if "hostile" in report["service"]:
+        out["hostile_ratio"] = verdict(report["service"]["hostile"]["ratio"], TARGETS["hostile_ratio"])
     if "gateway" in report:
         gateway = report["gateway"]
         out["gateway_p95_ms"] = verdict(gateway["p95_ms"] if gateway["requests"] else None,
@@ -622,6 +669,11 @@ def print_report(report: dict, args) -> None:
     table.add_row(f"2 backend.search() in-process, {service['count']} queries", f"{service['p50_ms']:.2f}",
                   f"{service['p95_ms']:.2f}", f"{service['p99_ms']:.2f}", "",
                   f"p95 ≤ {TARGETS['service_p95_ms']} ms", mark("service_p95_ms"))
+    if "hostile" in service:
+        hostile = service["hostile"]
+        table.add_row(f"2 the dearest hostile query ({hostile['worst']}), first sight", f"{hostile['worst_ms']:.2f}",
+                      "", "", f"{hostile['ratio']} × typical {hostile['typical_first_sight_ms']:.1f} ms",
+                      f"≤ {TARGETS['hostile_ratio']} × typical", mark("hostile_ratio"))
     if "gateway" in report:
         gateway = report["gateway"]
         table.add_row(f"3 GET /api/v1/search, {gateway['clients']} clients, {gateway['seconds']:.0f}s",

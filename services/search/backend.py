@@ -16,7 +16,7 @@ from typing import Protocol
 from contracts.search.api import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
 from kernel.errors import ValidationFailed
 from kernel.geo import parse_bbox
-from services.search import analysis
+from services.search import analysis, querytext
 
 FACETS = ("theme", "region", "kind")
 
@@ -115,10 +115,27 @@ class Rebuild(Protocol):
     def abort(self) -> None: ...
 
 
+# Each word of a query is several clauses (stems, compound beginnings and endings, typos in
+# every text field), and a query of many words that finds nothing is run again relaxed: the
+# cost grows with the words. Eight keep the dearest query within about ten times a typical one
+# (`make bench`, hostile queries); a longer text is refused with a message, not run slowly.
+MAX_QUERY_WORDS = 8
+
+
+def counted_words(parsed) -> int:
+    """Distinct words that cost a search something (a repeated one is searched once)."""
+    words = {word.lower() for word in parsed.words if word.lower() not in analysis.STOP_WORDS}
+    phrased = {word.lower() for phrase in parsed.phrases for word in phrase}
+    return len(words) + len(phrased) + len({word.lower() for word in parsed.excluded})
+
+
 def validate_query(query: SearchQuery) -> None:
     """The rules every backend applies before searching (the HTTP schema applies them too):
     a bad query is a ValidationFailed naming the field, never a backend error."""
     errors = {}
+    if counted_words(querytext.parse(query.q)) > MAX_QUERY_WORDS:
+        errors["q"] = [f"At most {MAX_QUERY_WORDS} words (not counting small ones such as 'und' or 'der'), "
+                       "words of \"phrases\" and -exclusions included."]
     if query.sort not in SORTS:
         errors["sort"] = [f"One of {', '.join(SORTS)}."]
     elif query.sort == "distance" and query.near is None:

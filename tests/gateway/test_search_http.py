@@ -115,6 +115,7 @@ def test_a_query_over_10000_characters_is_refused(platform, web_session):
 
 
 @pytest.mark.parametrize("params, field", [
+    ({"q": "eins zwei drei vier fünf sechs sieben acht neun"}, "q"),
     ({"bbox": "12,52,11,51"}, "bbox"),
     ({"bbox": "11,51,12"}, "bbox"),
     ({"bbox": "a,b,c,d"}, "bbox"),

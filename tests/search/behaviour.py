@@ -675,6 +675,16 @@ def test_bad_paging_and_points_are_validation_errors(searchable):
         assert field in error.value.fields
 
 
+def test_a_query_of_more_than_eight_words_is_refused_with_a_message(searchable):
+    eight = "Pflege Wohnen Alter Dorf Laden Garten Werkstatt Schule"
+    assert search(searchable, q=eight + " und der die").relaxed      # small words do not count: it runs
+    assert search(searchable, q=" ".join(["Pflege"] * 50)).total > 0    # nor does a word again
+    for text in (eight + " Quartier", eight + ' "Repair Café"', eight + " -Heim"):
+        with pytest.raises(ValidationFailed) as error:
+            search(searchable, q=text)
+        assert "At most 8 words" in error.value.fields["q"][0]
+
+
 # ----- saved searches: which query texts find a new document (matching_queries) -------
 
 WOHNPROJEKT = _doc("e-wohnprojekt", "project", "Wohnprojekt im Harz",
