@@ -158,6 +158,9 @@ def _truncated(host: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
+DEFAULT_SOCKET_TIMEOUT = 20.0
+
+
 class GatewayServer(WebServer):
     # eventlet refuses request lines over 8 KiB with a bare 414; let long search queries
     # through to validation (which answers problem+json) up to a sane bound
@@ -171,9 +174,12 @@ class GatewayServer(WebServer):
         log = logging.getLogger("nameko.web.server")
         if not any(isinstance(existing, RedactTokens) for existing in log.filters):
             log.addFilter(RedactTokens())
-        # X-Forwarded-For is the client's to write: it has no place in a log line
+        # X-Forwarded-For is the client's to write: it has no place in a log line. A client
+        # that stalls mid-request (or idles on keep-alive) is dropped after SOCKET_TIMEOUT_SECONDS.
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
-                           log=log, url_length_limit=self.URL_LENGTH_LIMIT, log_x_forwarded_for=False)
+                           log=log, url_length_limit=self.URL_LENGTH_LIMIT, log_x_forwarded_for=False,
+                           socket_timeout=float(nameko_config.get("SOCKET_TIMEOUT_SECONDS") or
+                                                DEFAULT_SOCKET_TIMEOUT))
 
     def process_request(self, sock, address):
         # without this, responses over eventlet's 16 KiB write buffer stall ~40 ms

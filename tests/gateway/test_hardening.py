@@ -101,3 +101,34 @@ def test_the_access_log_keeps_no_search_terms_no_forwarded_for_and_a_truncated_a
     assert entries_line.startswith("127.0.0.0 ")
     assert not any("Mustermann" in line or "geheim" in line or "6.6.6.6" in line for line in lines)
     assert any('"GET /api/v1/themes HTTP/1.1"' in line for line in lines)
+
+
+@pytest.fixture
+def impatient_gateway(rabbit_config, web_config, runner_factory, catalog_database):  # noqa: F811
+    from gateway.service import GatewayService
+    from services.catalog.service import CatalogService
+    from tests.gateway.test_http import gateway_config
+
+    runner = runner_factory({**gateway_config(catalog_database), "SOCKET_TIMEOUT_SECONDS": 1}, CatalogService,
+                            GatewayService)
+    runner.start()
+    yield runner
+
+
+def test_stalled_clients_are_dropped_and_do_not_keep_others_waiting(impatient_gateway, web_session,
+                                                                   web_config_port):
+    import time
+
+    stalled = []
+    for _ in range(15):                 # more than nameko's default of 10 workers
+        sock = socket.create_connection(("127.0.0.1", web_config_port), timeout=10)
+        sock.sendall(f"GET {API}/entries HTTP/1.1\r\nHost: 127.0".encode())   # and nothing more
+        stalled.append(sock)
+    began = time.monotonic()
+    assert web_session.get(f"{API}/themes", timeout=5).status_code == 200
+    assert time.monotonic() - began < 2
+    for sock in stalled:                # each is closed by the gateway after its second
+        sock.settimeout(5)
+        assert sock.recv(1024) == b""
+        sock.close()
+    assert time.monotonic() - began < 5
