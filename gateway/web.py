@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from gateway import http_caching, metrics
+from gateway import cors, http_caching, metrics
 from gateway.errors import GatewayError, PayloadTooLarge
 from gateway.problems import problem_response
 from gateway.responses import moved_response
@@ -59,6 +59,10 @@ class GatewayWsgiApp(WsgiApp):
         request = Request(environ, shallow=True)
         request.max_content_length = max_body_bytes()
         route = metrics.UNMATCHED_ROUTE
+        answered = cors.preflight(request)
+        if answered is not None:
+            metrics.observe(request.method, route, answered.status_code, time.perf_counter() - started)
+            return answered(environ, start_response)
         try:
             if request.content_length and request.content_length > request.max_content_length:
                 raise PayloadTooLarge(f"the body may have at most {request.max_content_length} bytes")
@@ -70,7 +74,7 @@ class GatewayWsgiApp(WsgiApp):
             response = _redirect_on_this_host(redirect)
         except (HTTPException, KosiError) as error:
             response = problem_response(error, request.path)
-        response = http_caching.finish(request, response)
+        response = cors.decorate(request, http_caching.finish(request, response))
         response.headers["X-Request-Id"] = request_id
         metrics.observe(request.method, route, response.status_code, time.perf_counter() - started)
         return response(environ, start_response)

@@ -132,3 +132,39 @@ def test_stalled_clients_are_dropped_and_do_not_keep_others_waiting(impatient_ga
         assert sock.recv(1024) == b""
         sock.close()
     assert time.monotonic() - began < 5
+
+
+def _browser(method="GET", origin="https://karte.example.org", **headers) -> Request:
+    return Request(EnvironBuilder(path="/api/v1/entries", method=method,
+                                  headers={"Origin": origin, **headers}).get_environ())
+
+
+def test_cors_answers_the_preflight_of_an_allowed_origin_only(monkeypatch):
+    from werkzeug.wrappers import Response
+
+    from gateway import cors
+
+    monkeypatch.setattr(cors, "nameko_config", {"CORS_ORIGINS": "https://karte.example.org, https://b.example.org/"})
+    answer = cors.preflight(_browser("OPTIONS", **{"Access-Control-Request-Method": "PATCH"}))
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://karte.example.org"
+    assert "PATCH" in answer.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in answer.headers      # tokens, never cookies
+    assert cors.preflight(_browser("OPTIONS", origin="https://evil.example",
+                                   **{"Access-Control-Request-Method": "PATCH"})) is None
+    allowed = cors.decorate(_browser(origin="https://b.example.org"), Response("{}", headers={"Vary": "Authorization"}))
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://b.example.org"
+    assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
+    assert allowed.headers["Vary"] == "Authorization, Origin"
+    other = cors.decorate(_browser(origin="https://evil.example"), Response("{}"))
+    assert "Access-Control-Allow-Origin" not in other.headers and other.headers["Vary"] == "Origin"
+    monkeypatch.setattr(cors, "nameko_config", {"CORS_ORIGINS": ""})
+    assert "Vary" not in cors.decorate(_browser(), Response("{}")).headers
+
+
+def test_an_unconfigured_gateway_refuses_a_preflight_like_any_unknown_method(platform, web_session):
+    answer = web_session.options(f"{API}/entries", headers={"Origin": "https://karte.example.org",
+                                                            "Access-Control-Request-Method": "GET"})
+    assert_problem(answer, 405)
+    assert "Access-Control-Allow-Origin" not in answer.headers
