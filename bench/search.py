@@ -597,7 +597,12 @@ def run(args) -> dict:
                     processes.start(f"search-query-{number}", serve + ["search", "--role", "query"], search_env)
             else:
                 processes.start("search", serve + ["search"], search_env)
-            processes.start("gateway", serve + ["gateway"], {**common, "GATEWAY_ADDRESS": gateway})
+            # every load client is 127.0.0.1: the per-client search limits would cut the load
+            # off as the flood it looks like; they are measured (and tested) on their own
+            unlimited = str(10 ** 9)
+            processes.start("gateway", serve + ["gateway"], {**common, "GATEWAY_ADDRESS": gateway,
+                                                            "GATEWAY_SEARCHES_PER_WINDOW": unlimited,
+                                                            "GATEWAY_SUGGESTIONS_PER_WINDOW": unlimited})
             wait_until_answers(f"http://{gateway}/api/v1/entries?per_page=1", processes, START_TIMEOUT)
             wait_until_answers(search_url(gateway, {"q": "Pflege"}), processes, START_TIMEOUT)
             total = requests.get(search_url(gateway, {"theme": corpus.themes[0], "per_page": 1}), timeout=10)
