@@ -95,12 +95,18 @@ def run_platform(load_demo: bool = True) -> int:
                 break
             time.sleep(0.5)
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes.values())
     return 0 if stopping else 1
+
+
+def stop_all(processes, timeout: float = 15) -> None:
+    """SIGTERM to each process still running, then wait; SIGKILL for any that does not end."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -10,6 +10,8 @@ before any route; from any other it gets what any unknown method gets (405 probl
 from nameko import config as nameko_config
 from werkzeug.wrappers import Response
 
+from gateway.http_caching import merged_vary
+
 ALLOWED_METHODS = "GET, HEAD, POST, PATCH, DELETE"
 ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 EXPOSED_HEADERS = "Age, ETag, Link, Location, Retry-After, X-Request-Id"
@@ -48,9 +50,7 @@ def decorate(request, response: Response) -> Response:
     when any origin is allowed (a cache must not hand one origin's headers to another)."""
     if not _origins():
         return response
-    vary = [part.strip() for part in (response.headers.get("Vary") or "").split(",") if part.strip()]
-    if "Origin" not in vary:
-        response.headers["Vary"] = ", ".join(vary + ["Origin"])
+    response.headers["Vary"] = merged_vary(response.headers.get("Vary"), "Origin")
     origin = allowed_origin(request)
     if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
         response.headers["Access-Control-Allow-Origin"] = origin

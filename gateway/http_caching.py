@@ -28,7 +28,7 @@ def finish(request, response: Response) -> Response:
     if not personal or "ETag" not in response.headers:
         response.headers["ETag"] = getattr(response, "body_tag", None) or body_tag(response)
     response.headers["Cache-Control"] = NOT_STORED if personal or request.path in OPERATIONAL_PATHS else _public()
-    response.headers["Vary"] = _vary(response.headers.get("Vary"), "Authorization")
+    response.headers["Vary"] = merged_vary(response.headers.get("Vary"), "Authorization")
     page = getattr(response, "page", None)
     if page is not None:
         response.headers["Link"] = _links(request, *page)
@@ -37,7 +37,7 @@ def finish(request, response: Response) -> Response:
     return response
 
 
-def _vary(existing: str | None, name: str) -> str:
+def merged_vary(existing: str | None, name: str) -> str:
     """``Vary`` with ``name`` added to what the route said (content negotiation: ``Accept``)."""
     names = [part.strip() for part in (existing or "").split(",") if part.strip()]
     return ", ".join(dict.fromkeys([*names, name]))

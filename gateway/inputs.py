@@ -11,6 +11,7 @@ import uuid
 
 from marshmallow import Schema
 
+from contracts.catalog.api import SLUG_PATTERN
 from gateway.errors import MalformedRequest, UnsupportedMediaType
 from kernel.errors import NotFound, ValidationFailed
 from kernel.schemas import schema_instance
@@ -135,7 +136,7 @@ def validate(schema: type[Schema], data: dict, what: str = "input", partial=Fals
     return data
 
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SLUG = re.compile(SLUG_PATTERN)
 MAX_SLUG = 220
 
 

@@ -71,9 +71,12 @@ class TimedRpc(ServiceRpc):
         self._declare_reply_queue()
 
     def _declare_reply_queue(self) -> None:
-        queue = self.reply_listener.queue
-        with get_connection(self.reply_listener.amqp_uri, nameko_config.get(AMQP_SSL_CONFIG_KEY)) as connection:
-            queue.bind(connection).declare()
+        listener = self.reply_listener     # shared by all the container's clients: declared once
+        if getattr(listener, "declared_at_setup", False):
+            return
+        with get_connection(listener.amqp_uri, nameko_config.get(AMQP_SSL_CONFIG_KEY)) as connection:
+            listener.queue.bind(connection).declare()
+        listener.declared_at_setup = True
 
     def get_dependency(self, worker_ctx):
         return TimedClient(super().get_dependency(worker_ctx), self.reply_listener.pending)

@@ -48,8 +48,8 @@ class ContactSchema(InputSchema):
 
 # --------------------------------------------------------------------------- entry inputs
 
-SLUG_FORM = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
-                            error="lowercase letters and digits, words joined by single hyphens")
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SLUG_FORM = validate.Regexp(SLUG_PATTERN, error="lowercase letters and digits, words joined by single hyphens")
 
 
 def not_a_uuid(value: str) -> None:

@@ -39,7 +39,7 @@ from kernel.geo import haversine_km
 from services.search import es_mapping
 from services.search.backend import (FACETS, SearchQuery, SearchResult, can_relax, checked_bbox, checked_point,
                                      corrected_texts, spelt_as_typed, validate_query)
-from services.search.analysis import STOP_WORDS, derivation_bases, fuzzy_distance
+from services.search.analysis import STOP_WORDS, WORD_PATTERN, derivation_bases, fuzzy_distance
 from services.search.querytext import clean, parse
 
 # "external": a document is written only when its version is *greater* than the stored
@@ -63,7 +63,6 @@ COMPOUND_BOOST = 0.6
 FUZZY_BOOST = 0.4
 
 NOT_DELETED = {"term": {"deleted": False}}
-WORD = re.compile(r"[^\W_]+")  # a word as the standard tokenizer (and tantivy's simple one) cuts it
 _INDEX_NUMBER = re.compile(r"-v(\d+)$")
 
 log = logging.getLogger(__name__)
@@ -650,7 +649,7 @@ def corrections_body(text: str, limit: int) -> dict | None:
     frequent options first; and whether the last word, if still being typed, begins one
     (then it is not misspelt, only unfinished). ``None`` for a text without words."""
     text = clean(text)
-    words = WORD.findall(text)
+    words = WORD_PATTERN.findall(text)
     if not words:
         return None
     body = {
@@ -705,7 +704,7 @@ def parse_spelling_response(response: dict, options: list[str]) -> dict[str, str
         for hit in answer.get("hits", {}).get("hits", [])[:1]:
             source = hit["_source"]
             for text in [source.get("title") or ""] + list(source.get("tags") or []):
-                original = next((w for w in WORD.findall(text) if _folded_words(w) == [option]), None)
+                original = next((w for w in WORD_PATTERN.findall(text) if _folded_words(w) == [option]), None)
                 if original is not None:
                     spelling[option] = original
                     break

@@ -12,10 +12,10 @@ removes the request, and a reader reports ``requested`` while the request file e
 """
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 
 from kernel.errors import Conflict
+from services.search.files import write_atomically
 
 REQUEST_FILE = "rebuild-requested"
 PROGRESS_FILE = "rebuild-progress.json"
@@ -78,8 +78,5 @@ class RebuildRequests:
         if progress == self._published:
             return
         os.makedirs(self.folder, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".progress-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(progress, handle)
-        os.replace(temporary, self._progress)
+        write_atomically(self._progress, json.dumps(progress))
         self._published = dict(progress)

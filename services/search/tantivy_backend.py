@@ -31,7 +31,6 @@ import itertools
 import math
 import os
 import shutil
-import tempfile
 import logging
 import threading
 from collections import OrderedDict
@@ -48,6 +47,7 @@ from kernel.errors import DependencyUnavailable, ValidationFailed
 from kernel.geo import EARTH_RADIUS_KM, haversine_km
 
 from . import analysis, querytext
+from .files import write_atomically
 from .backend import FACETS, SearchQuery, SearchResult, can_relax, corrected_texts, spelt_as_typed, validate_query
 
 log = logging.getLogger(__name__)
@@ -386,12 +386,7 @@ class TantivyBackend:
         return f"gen-{max(numbers, default=0) + 1:06d}"
 
     def _write_current(self, name: str) -> None:
-        fd, temporary = tempfile.mkstemp(dir=self.path, prefix=".current-")
-        with os.fdopen(fd, "w") as f:
-            f.write(name)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, os.path.join(self.path, "current"))
+        write_atomically(os.path.join(self.path, "current"), name)
 
     def _follow_writer(self) -> None:
         """A reader: open the generation ``current`` names when it changed, and see the
@@ -721,7 +716,7 @@ def _spelling(searcher, term: str) -> str | None:
                            1, count=False).hits
     if not hits:
         return None
-    doc = orjson.loads(searcher.doc(hits[0][1])["source"][0])
+    doc = TantivyBackend._source(searcher, hits[0][1])
     texts = [doc.get(name) or "" for name in ("title", "summary", "body")] + list(doc.get("tags") or [])
     for text in texts:
         for original in analysis.WORD_PATTERN.findall(text):

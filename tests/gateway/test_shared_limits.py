@@ -9,10 +9,12 @@ import pytest
 import redis
 import requests
 
+from cli.local import stop_all
 from gateway.errors import TooManyRequests
 from gateway.ratelimit import KEY_PREFIX, SharedLimiter
 from tests.databases import fresh_catalog_database
 from tests.identity import GATEWAY_KEY, TRUSTED_SIGNERS
+from tests.mail import free_port
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
 
@@ -53,12 +55,6 @@ def test_a_redis_that_does_not_answer_counts_in_the_process(caplog):
     assert "Redis does not answer" in caplog.text
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def two_gateways(rabbit_config, rabbit_uri, tmp_path, store):
     """The catalog and two gateway processes behind one (imagined) proxy, sharing Redis."""
@@ -97,13 +93,7 @@ def two_gateways(rabbit_config, rabbit_uri, tmp_path, store):
         assert wait_for(ready, seconds=60)
         yield [f"http://127.0.0.1:{port}/api/v1" for port in ports]
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes.values(), timeout=20)
 
 
 def test_a_flood_is_cut_off_across_both_gateways_while_another_client_is_served(two_gateways):

@@ -5,7 +5,6 @@ Search runs split: one process writes the index (`--role index`), two answer que
 its folder (`--role query`), competing on the RPC queue."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -15,23 +14,18 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from cli.local import stop_all
 from gateway.auth import mint_token
 from kernel import broker
 from kernel.management import Management
 from tests.databases import fresh_catalog_database, fresh_database
 from tests.identity import ADMIN, GATEWAY_KEY, NOTIFY_KEY, TRUSTED_SIGNERS, staff_rpc
-from tests.mail import text_part
+from tests.mail import free_port, text_part
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
 
 SECRET = "deployed-test-secret-0123456789abcdef01234"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -91,13 +85,7 @@ def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
         assert wait_for(ready, seconds=90)
         yield {"base": base, "logs": logs, "rabbit_uri": rabbit_uri}
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes.values(), timeout=20)
         for user in users:
             management.delete_user(user)
 
