@@ -31,7 +31,7 @@ from pathlib import Path
 
 import requests
 
-from bench.infra import (REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, json_list,
+from bench.infra import (LOAD_FROM_ONE_ADDRESS, REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, json_list,
                          measured_load, platform_environment, start_bare, wait_until_answers)
 from bench.load import DEFAULT_CLIENTS, DEFAULT_SECONDS, LoadResult
 
@@ -187,7 +187,7 @@ def run(args) -> dict:
         processes.start("catalog", [sys.executable, "-m", "cli.main", "serve", "catalog"],
                         {**common, "CATALOG_DATABASE_URL": database_url, "CATALOG_OUTBOX_RELAY": "false"})
         processes.start("gateway", [sys.executable, "-m", "cli.main", "serve", "gateway"],
-                        {**common, "GATEWAY_ADDRESS": gateway})
+                        {**common, "GATEWAY_ADDRESS": gateway, **LOAD_FROM_ONE_ADDRESS})
         start_bare(processes, amqp_uri, bare)
 
         urls = {

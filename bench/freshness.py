@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 from bench.catalog import DATABASE_NAME, prepare_database
-from bench.infra import (REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, platform_environment,
+from bench.infra import (LOAD_FROM_ONE_ADDRESS, REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, platform_environment,
                          staff_token, wait_until_answers)
 from bench.load import run_load
 
@@ -50,7 +50,7 @@ def main() -> None:
         processes.start("catalog", [sys.executable, "-m", "cli.main", "serve", "catalog"],
                         {**common, "CATALOG_DATABASE_URL": database_url})
         processes.start("gateway", [sys.executable, "-m", "cli.main", "serve", "gateway"],
-                        {**common, "GATEWAY_ADDRESS": "127.0.0.1:8112"})
+                        {**common, "GATEWAY_ADDRESS": "127.0.0.1:8112", **LOAD_FROM_ONE_ADDRESS})
         base = "http://127.0.0.1:8112/api/v1"
         entry = f"{base}/entries/{entry_ids[0]}"
         wait_until_answers(entry, processes)

@@ -18,6 +18,8 @@ from bench.load import run_load
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RABBIT = {"host": "127.0.0.1", "port": 5672, "management": "http://127.0.0.1:15672", "user": "guest",
           "password": "guest"}
+# every load client is 127.0.0.1: its gateway bound of requests at a time is lifted
+LOAD_FROM_ONE_ADDRESS = {"GATEWAY_CONCURRENT_REQUESTS_PER_CLIENT": "100000"}
 START_TIMEOUT = 60.0  # seconds a service may take to answer after it was started
 
 

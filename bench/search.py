@@ -53,7 +53,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from bench.infra import (Processes, create_vhost, delete_vhost, drop_database, json_list, measured_load,
+from bench.infra import (LOAD_FROM_ONE_ADDRESS, Processes, create_vhost, delete_vhost, drop_database, json_list, measured_load,
                          platform_environment, staff_token, start_bare, wait_until_answers)
 from bench.load import run_load
 
@@ -602,7 +602,8 @@ def run(args) -> dict:
             unlimited = str(10 ** 9)
             processes.start("gateway", serve + ["gateway"], {**common, "GATEWAY_ADDRESS": gateway,
                                                             "GATEWAY_SEARCHES_PER_WINDOW": unlimited,
-                                                            "GATEWAY_SUGGESTIONS_PER_WINDOW": unlimited})
+                                                            "GATEWAY_SUGGESTIONS_PER_WINDOW": unlimited,
+                                                            **LOAD_FROM_ONE_ADDRESS})
             wait_until_answers(f"http://{gateway}/api/v1/entries?per_page=1", processes, START_TIMEOUT)
             wait_until_answers(search_url(gateway, {"q": "Pflege"}), processes, START_TIMEOUT)
             total = requests.get(search_url(gateway, {"theme": corpus.themes[0], "per_page": 1}), timeout=10)

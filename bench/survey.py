@@ -45,7 +45,7 @@ from pathlib import Path
 
 import requests
 
-from bench.infra import (REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, measured_load,
+from bench.infra import (LOAD_FROM_ONE_ADDRESS, REPO_ROOT, Processes, create_vhost, delete_vhost, drop_database, measured_load,
                          platform_environment, staff_token, start_bare, wait_until_answers)
 from bench.load import Request, run_load
 
@@ -322,7 +322,8 @@ def run(args) -> dict:
         unlimited = str(10 ** 9)  # every request comes from 127.0.0.1: the abuse limits would stop the load
         processes.start("gateway", serve + ["gateway"], {**common, "GATEWAY_ADDRESS": gateway,
                                                         "GATEWAY_PARTICIPATION_PER_CLIENT": unlimited,
-                                                        "GATEWAY_PARTICIPATION_PER_SURVEY": unlimited})
+                                                        "GATEWAY_PARTICIPATION_PER_SURVEY": unlimited,
+                                                        **LOAD_FROM_ONE_ADDRESS})
         start_bare(processes, amqp_uri, bare)
         wait_until_answers(f"http://{gateway}/api/v1/surveys/{ids['load']}", processes)
         wait_until_answers(f"http://{bare}/bare-rpc", processes)

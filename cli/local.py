@@ -65,7 +65,9 @@ def run_platform(load_demo: bool = True) -> int:
         return 2
 
     # the local secrets (JWT secret, signing keys) for whatever the environment does not set
+    # log lines for a person at a console here; JSON (every value escaped) everywhere else
     env = dict(os.environ, LOAD_DEMO_DATA="true" if load_demo else "false", **local_environment())
+    env.setdefault("LOG_JSON", "false")
     processes = {}
     sink = _mail_sink(env)
     if sink is not None:

@@ -209,6 +209,28 @@ def parked_replay(queue, message_id):
 
 
 @main.group()
+def retention():
+    """Retention of personal data (docs/privacy.md)."""
+
+
+@retention.command("run")
+def retention_run():
+    """Apply each service's retention now and print what was deleted or erased. The services
+    also apply it by themselves every hour; the settings are theirs (…_RETENTION_DAYS)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cli.operator import operator_rpc
+
+    table = Table("service", "what", "count", title="retention applied")
+    with operator_rpc(timeout=600) as rpc:
+        for service in registry.DATABASE_SERVICES:
+            for what, count in getattr(rpc, service).run_retention().items():
+                table.add_row(service, what.replace("_", " "), str(count))
+    Console().print(table)
+
+
+@main.group()
 def search():
     """The search index (fed by catalog events)."""
 

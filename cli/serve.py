@@ -41,7 +41,7 @@ def serve_service(name: str, role: str | None = None) -> None:
     if role is not None:                  # the config reads <NAME>_ROLE (search: SEARCH_ROLE)
         os.environ[f"{name.upper()}_ROLE"] = role
     config = registry.config_of(name)
-    configure_logging(name, config.get("LOG_LEVEL", "INFO"), config.get("LOG_JSON", False))
+    configure_logging(name, config.get("LOG_LEVEL", "INFO"), config.get("LOG_JSON", True))
     url_key = database_url_key(name)
     if url_key in config and config.get(f"{name.upper()}_MIGRATE_ON_START", True):
         _prepare_sqlite_folder(config[url_key])

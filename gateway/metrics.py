@@ -18,7 +18,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.auth import bearer_token
 from gateway.errors import MissingToken
-from kernel import topology
+from kernel import metrics as service_metrics, topology
 from kernel.errors import Forbidden
 from kernel.management import Management
 
@@ -50,7 +50,8 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 
 
 def exposition() -> tuple[bytes, str]:
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    """The gateway's HTTP and broker metrics, and those every service keeps (its own workers')."""
+    return generate_latest(REGISTRY) + generate_latest(service_metrics.REGISTRY), CONTENT_TYPE_LATEST
 
 
 def check_access(request) -> None:

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from contracts.catalog import api as schemas
 from gateway.inputs import query_args, validate
-from gateway.open_data import API, RDF_FORMATS, OpenData, OpenDataQuerySchema, negotiated_format
+from gateway.open_data import API, JSON_LD, RDF_FORMATS, OpenData, OpenDataQuerySchema, negotiated_format
 from gateway.openapi import documented
 from gateway.responses import json_response
 from gateway.rpc import TimedRpc
@@ -116,7 +116,7 @@ class OpenDataRoutes:
 
     @route("GET", "/open-data")
     @documented(summary="DCAT-AP.de description of the open data", tag=TAG, query=OpenDataQuerySchema,
-                content_type="text/turtle", headers={"Vary": "Accept, Authorization"},
+                content_type="text/turtle", also_as=(JSON_LD,), headers={"Vary": "Accept, Authorization"},
                 description="A dcat:Catalog of the datasets above (entries, events, news) with their "
                             "distributions, formats, media types and licence (DCAT-AP.de licence vocabulary, "
                             "configured by OPEN_DATA_LICENCE). Turtle by default; JSON-LD for Accept: "

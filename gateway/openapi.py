@@ -39,6 +39,7 @@ class Operation:
     response: type | None = None
     status: int = 200
     content_type: str = "application/json"
+    also_as: tuple = ()  # other media types of the same answer, by content negotiation
     body_types: tuple = ("application/json",)  # the media types the body may come in
     body_required: bool = True
     errors: tuple = ()
@@ -86,9 +87,15 @@ def _error_statuses(op: Operation, has_path_params: bool, method: str) -> list[i
         statuses.add(401)
     if has_path_params:
         statuses.add(404)
-    if op.tag != "ops":
-        statuses.add(503)
+    if op.tag != "ops":   # every client has a bound on requests at a time (gateway.ratelimit)
+        statuses.update({429, 503})
     return sorted(statuses)
+
+
+def _opaque_schema(media_type: str) -> dict:
+    """An answer documented by its media type only: JSON-based ones (GeoJSON, JSON-LD) are parsed
+    as a JSON object by clients, the others (CSV, iCalendar, Turtle, Atom) are text."""
+    return {"type": "object"} if media_type.endswith("json") else {"type": "string"}
 
 
 def _operation(spec_op: Operation, method: str, url: str) -> dict:
@@ -125,7 +132,8 @@ def _operation(spec_op: Operation, method: str, url: str) -> dict:
     if spec_op.response:
         success["content"] = {spec_op.content_type: {"schema": spec_op.response}}
     elif spec_op.content_type != "application/json":
-        success["content"] = {spec_op.content_type: {"schema": {"type": "string"}}}
+        success["content"] = {media: {"schema": _opaque_schema(media)}
+                              for media in (spec_op.content_type, *spec_op.also_as)}
     if spec_op.headers:
         success["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                               for name, text in spec_op.headers.items()}

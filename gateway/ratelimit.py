@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from contextlib import contextmanager
 
 from nameko import config as nameko_config
 from nameko.extensions import DependencyProvider
@@ -141,6 +142,34 @@ def client_address(request, hops: int) -> str:
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
+
+
+class ConcurrentRequests:
+    """At most ``limit`` requests of one client in this process at a time, so that a few clients
+    with slow or stalled requests cannot hold all of the process's workers (``max_workers``).
+    Counted per process, as the workers are; a request over the limit is answered 429 at once."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._held: dict[str, int] = {}
+
+    @contextmanager
+    def held(self, client: str):
+        count = self._held.get(client, 0)
+        if count >= self.limit:
+            raise TooManyRequests(f"at most {self.limit} requests of one client at a time", retry_after=1)
+        self._held[client] = count + 1
+        try:
+            yield
+        finally:
+            left = self._held[client] - 1
+            if left:
+                self._held[client] = left
+            else:
+                del self._held[client]
+
+    def __len__(self):
+        return len(self._held)
 
 
 class ClientLimit(DependencyProvider):

@@ -170,13 +170,25 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
         return json_response(_items(self.catalog.entry_history(resource_id(entry_id))))
 
     @route("DELETE", "/entries/<entry_id>/contact")
-    @documented(summary="Erase the personal data of an entry", tag="entries", auth=AUTH_ADMIN,
+    @documented(summary="Erase the contact data of an entry", tag="entries", auth=AUTH_ADMIN,
                 response=schemas.EntryStaffSchema,
                 description="For an erasure request: the contact data is removed from the entry and "
-                            "from every version in its history. Admins only.")
-    def erase_personal_data(self, request, entry_id):
+                            "from every version in its history. Admins only. `POST …/erasure` erases more.")
+    def erase_contact(self, request, entry_id):
         self.auth.require(request, "admin")
         return json_response(self.catalog.erase_personal_data(resource_id(entry_id)))
+
+    @route("POST", "/entries/<entry_id>/erasure")
+    @documented(summary="Erase personal data of an entry", tag="entries", auth=AUTH_ADMIN,
+                body=schemas.ErasureSchema, response=schemas.EntryStaffSchema,
+                description="For an erasure request (GDPR Art. 17): the chosen fields (default: contact) are "
+                            "erased from the entry, from every version in its history and from the kept "
+                            "answers of staff writes. Erasing address or description of a published entry "
+                            "updates it everywhere it is shown (search, feeds). Admins only.")
+    def erase_personal_data(self, request, entry_id):
+        self.auth.require(request, "admin")
+        erasure = validate(schemas.ErasureSchema, json_body(request), "erasure")
+        return json_response(self.catalog.erase_personal_data(resource_id(entry_id), erasure.get("fields")))
 
     @route("GET", "/entries/<entry_id>/related")
     @documented(summary="Related entries and organisations", tag="entries", auth=AUTH_OPTIONAL,

@@ -29,7 +29,7 @@ class SurveyRoutes:
 
     @route("GET", "/surveys")
     @documented(summary="List surveys and polls", tag="surveys", auth=AUTH_OPTIONAL, query=schemas.SurveyQuerySchema,
-                response=schemas.SurveyPageSchema, description="The public sees every survey but drafts.")
+                response=schemas.SurveyPageSchema, description="The public sees every survey but drafts, without the staff fields.")
     def list_surveys(self, request):
         self.auth.optional(request)
         query = validate(schemas.SurveyQuerySchema, query_args(request), "query")

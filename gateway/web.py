@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import cors, http_caching, metrics
 from gateway.errors import GatewayError, PayloadTooLarge
 from gateway.problems import problem_response
+from gateway.ratelimit import ConcurrentRequests, client_address, trusted_proxy_hops
 from gateway.responses import moved_response
 from kernel.errors import KosiError, Moved
 from kernel.tracing import REQUEST_ID_KEY, accepted_request_id
@@ -69,7 +70,11 @@ class GatewayWsgiApp(WsgiApp):
             provider, values = self.url_map.bind_to_environ(environ).match()
             route = provider.url
             request.path_values = values
-            response = self._respond(provider, request)
+            if route in UNLIMITED_ROUTES:   # probes and scrapes are never turned away
+                response = self._respond(provider, request)
+            else:
+                with self.server.concurrent.held(client_address(request, self.server.proxy_hops)):
+                    response = self._respond(provider, request)
         except RequestRedirect as redirect:     # "//" in a path: werkzeug's routing names the one meant
             response = _redirect_on_this_host(redirect)
         except (HTTPException, KosiError) as error:
@@ -163,6 +168,8 @@ def _truncated(host: str) -> str:
 
 
 DEFAULT_SOCKET_TIMEOUT = 20.0
+DEFAULT_CONCURRENT_PER_CLIENT = 20
+UNLIMITED_ROUTES = ("/api/v1/health", "/api/v1/ready", "/api/v1/metrics")
 
 
 class GatewayServer(WebServer):
@@ -173,6 +180,14 @@ class GatewayServer(WebServer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.read_caches = {}  # producer → gateway.read_cache.PublicReadCache of this container
+        self.concurrent = ConcurrentRequests(DEFAULT_CONCURRENT_PER_CLIENT)
+        self.proxy_hops = 0
+
+    def setup(self):
+        super().setup()
+        self.concurrent = ConcurrentRequests(int(nameko_config.get("CONCURRENT_REQUESTS_PER_CLIENT") or
+                                                 DEFAULT_CONCURRENT_PER_CLIENT))
+        self.proxy_hops = trusted_proxy_hops()
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=AccessLogProtocol, debug=False):
         log = logging.getLogger("nameko.web.server")

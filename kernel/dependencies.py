@@ -18,7 +18,8 @@ from nameko.extensions import DependencyProvider
 from kernel.db import HandledCall, create_db_engine, record_call_result, unit_of_work_factory
 from kernel.events import DEFAULT_DEPRECATION_DAYS
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorVerifier, Caller
-from kernel.outbox import DEFAULT_INBOX_RETENTION, DEFAULT_RETENTION, OutboxRelay
+from kernel import metrics
+from kernel.outbox import DEFAULT_INBOX_RETENTION, DEFAULT_RETENTION, OutboxRelay, outbox_table_of
 from kernel.rpc import CALL_KEY
 from kernel.tracing import REQUEST_ID_KEY, new_request_id
 
@@ -53,6 +54,7 @@ class Database(DependencyProvider):
         self.make_uow = unit_of_work_factory(
             self.engine, self.service, self.metadata, on_commit=self._wake.set,
             deprecation_days=int(config.get("EVENT_DEPRECATION_DAYS", DEFAULT_DEPRECATION_DAYS)))
+        metrics.OUTBOX_BACKLOGS.register(self.service, self.engine, outbox_table_of(self.metadata))
         if config.get(f"{prefix}_OUTBOX_RELAY", True):
             self.relay = OutboxRelay(
                 self.engine, self.metadata, self.service, config["AMQP_URI"],
@@ -97,6 +99,21 @@ def _days(value, default: timedelta) -> timedelta:
     return default if value in (None, "") else timedelta(days=float(value))
 
 
+class FromConfig(DependencyProvider):
+    """Injects ``build(config)`` (a service's settings), built once as the container starts, so
+    a bad value stops the start instead of a call."""
+
+    def __init__(self, build):
+        self.build = build
+        self.value = None
+
+    def setup(self):
+        self.value = self.build(nameko.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.value
+
+
 class CallerIdentity(DependencyProvider):
     """``self.caller.actor``: the actor whose signed assertion the call carries, or None.
 
@@ -128,6 +145,8 @@ class Tracing(DependencyProvider):
         milliseconds = round((time.perf_counter() - getattr(worker_ctx, "kosi_started", time.perf_counter())) * 1000, 1)
         outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
         log.info("handled", extra={"duration_ms": milliseconds, "outcome": outcome})
+        metrics.observe_worker(worker_ctx.service_name, worker_ctx.entrypoint.method_name, outcome,
+                               milliseconds / 1000)
 
     def worker_teardown(self, worker_ctx):
         structlog.contextvars.unbind_contextvars("request_id", "entrypoint")

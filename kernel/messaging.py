@@ -28,7 +28,7 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, decode_from_headers
 
-from kernel import broker, topology
+from kernel import broker, metrics, topology
 from kernel.errors import ValidationFailed, describe_error
 from kernel.events import UnknownEventVersion, read_event
 from kernel.outbox import event_exchange
@@ -122,6 +122,7 @@ class ReliableEventHandler(Consumer):
     def _after_worker(self, message, result, exc_info):
         if exc_info is None:
             self.consumer.ack_message(message)
+            self._count("applied")
         else:
             attempt = int((message.headers or {}).get(topology.ATTEMPT_HEADER, 0)) + 1
             if attempt <= len(self.delays):
@@ -159,7 +160,11 @@ class ReliableEventHandler(Consumer):
                 topology.ORIGIN_QUEUE_HEADER: self.queue_name,
                 topology.FAILED_AT_HEADER: datetime.now(timezone.utc).isoformat()}
 
+    def _count(self, outcome: str) -> None:
+        metrics.EVENTS.labels(self.container.service_name, self.queue_name, outcome).inc()
+
     def _retry(self, message, error, attempt: int):
+        self._count("retried")
         delay = self.delays[attempt - 1]
         log.warning("%s: attempt %d of %d failed (%s); next attempt in %gs", self.queue_name, attempt,
                     len(self.delays) + 1, describe_error(error, MAX_HEADER_TEXT), delay)
@@ -171,12 +176,14 @@ class ReliableEventHandler(Consumer):
             raise BrokerNotSetUp(f"no delay queue for {delay:g}s: run `kosi broker setup`") from None
 
     def _dead_letter(self, message, error, attempts: int):
+        self._count("dead_lettered")
         log.error("%s: message %s dead-lettered after %d attempt(s): %s", self.queue_name,
                   message.properties.get("message_id"), attempts, describe_error(error, MAX_HEADER_TEXT))
         self._copy(message, topology.DEAD_LETTER_EXCHANGE, self.queue_name,
                    {**self._failure_headers(error), topology.ATTEMPT_HEADER: attempts})
 
     def _park(self, message, error):
+        self._count("parked")
         log.warning("%s: message %s parked: %s", self.queue_name, message.properties.get("message_id"), error)
         self._copy(message, self.parked_exchange, self.queue_name,
                    {topology.PARKED_REASON_HEADER: str(error)[:MAX_HEADER_TEXT],

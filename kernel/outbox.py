@@ -74,6 +74,13 @@ def handled_calls_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+def forget_call_results(session, calls: sa.Table, mentioning: str) -> int:
+    """Clear the kept answers of handled calls that mention ``mentioning`` (an id whose personal
+    data is being erased); the call keys stay, so a redelivery still writes nothing twice."""
+    return session.execute(sa.update(calls).where(
+        sa.cast(calls.c.result, sa.Text).contains(mentioning, autoescape=True)).values(result=None)).rowcount
+
+
 def outbox_table_of(metadata: sa.MetaData) -> sa.Table:
     return metadata.tables["outbox"]
 

@@ -1,4 +1,5 @@
 """marshmallow helpers shared by the gateway, the contracts and the services."""
+from datetime import timezone
 from functools import lru_cache
 
 from marshmallow import RAISE, Schema, ValidationError, fields
@@ -23,6 +24,21 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class Instant(fields.AwareDateTime):
+    """A point in time given in ISO 8601 with a zone, taken as UTC, between the years 1900 and
+    9999: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows, and a year 150 is a typo."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValidationError("must lie between the years 1900 and 9999") from None
+        if moment.year < 1900:
+            raise ValidationError("must lie between the years 1900 and 9999")
+        return moment
 
 
 class InputSchema(Schema):

@@ -13,7 +13,7 @@ from contracts.catalog.values import (ARTICLE_TYPES, ENTRY_KINDS, ENTRY_SORTS, E
 from kernel.errors import ValidationFailed
 from kernel.geo import parse_bbox
 from kernel.rows import looks_like_uuid
-from kernel.schemas import InputSchema, OutputSchema, Text, described, page_schema
+from kernel.schemas import InputSchema, Instant, OutputSchema, Text, described, page_schema
 
 AGS = validate.Regexp(r"^\d{5}$", error="must be a 5-digit official regional key (AGS)")
 ID_LENGTH = validate.Length(min=1, max=64)
@@ -50,6 +50,8 @@ class ContactSchema(InputSchema):
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_FORM = validate.Regexp(SLUG_PATTERN, error="lowercase letters and digits, words joined by single hyphens")
+# a theme to filter by: its slug (an unknown one finds nothing)
+THEME_FILTER = [validate.Length(max=60), SLUG_FORM]
 
 
 def not_a_uuid(value: str) -> None:
@@ -141,6 +143,17 @@ class WithdrawSchema(InputSchema):
     reason = Text(validate=validate.Length(max=2000), allow_none=True)
 
 
+# what an erasure request may cover (services.catalog.entries.ERASABLE)
+ERASABLE_FIELDS = ("contact", "address", "description")
+
+
+class ErasureSchema(InputSchema):
+    fields = fields.List(fields.String(validate=validate.OneOf(ERASABLE_FIELDS)), load_default=["contact"],
+                         validate=validate.Length(min=1, max=len(ERASABLE_FIELDS)),
+                         **described("contact: name, e-mail, phone; address: the street, and the location "
+                                     "coarsened to about 1 km; description: the free text"))
+
+
 class LinkCreateSchema(InputSchema):
     target_type = fields.String(required=True, validate=validate.OneOf(LINK_TARGET_TYPES))
     target_id = fields.String(required=True, validate=ID_LENGTH)
@@ -178,14 +191,14 @@ class ListQuerySchema(InputSchema):
 
 class EntryQuerySchema(ListQuerySchema):
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
-    theme = fields.String(validate=validate.Length(max=60))
+    theme = fields.String(validate=THEME_FILTER)
     region = fields.String(validate=AGS)
     tag = fields.String(validate=validate.Length(max=40))
     organisation = fields.String(validate=ID_LENGTH)
     status = fields.String(validate=validate.OneOf(ENTRY_STATUSES),
                            **described("staff only; the public always sees published entries"))
     sort = fields.String(load_default="newest", validate=validate.OneOf(ENTRY_SORTS))
-    published_since = fields.AwareDateTime(**described("only entries published at or after this time (ISO 8601 "
+    published_since = Instant(**described("only entries published at or after this time (ISO 8601 "
                                                        "with a time zone)"))
 
 
@@ -196,8 +209,8 @@ class OrganisationQuerySchema(ListQuerySchema):
 
 class ArticleQuerySchema(ListQuerySchema):
     type = fields.String(validate=validate.OneOf(ARTICLE_TYPES))
-    theme = fields.String(validate=validate.Length(max=60))
-    published_since = fields.AwareDateTime(**described("only articles published at or after this time (ISO 8601 "
+    theme = fields.String(validate=THEME_FILTER)
+    published_since = Instant(**described("only articles published at or after this time (ISO 8601 "
                                                        "with a time zone)"))
 
 
@@ -206,7 +219,7 @@ class MapQuerySchema(InputSchema):
     bbox = fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=4),
                        **described("[minLon, minLat, maxLon, maxLat]"))
     zoom = fields.Integer(load_default=8, validate=validate.Range(min=0, max=20))
-    theme = fields.String(validate=validate.Length(max=60))
+    theme = fields.String(validate=THEME_FILTER)
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
 
 
@@ -227,7 +240,7 @@ def _bbox_text(value: str) -> None:
 
 
 class NetworkQuerySchema(InputSchema):
-    theme = fields.String(validate=validate.Length(max=60))
+    theme = fields.String(validate=THEME_FILTER)
     region = fields.String(validate=AGS)
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
     bbox = fields.String(validate=[validate.Length(max=200), _bbox_text],
@@ -251,7 +264,7 @@ class OpenDataEntryQuerySchema(InputSchema):
     """Query of ``GET /entries.geojson``: the filters of ``GET /entries`` without paging (the
     whole selection) and without ``status`` (published entries only)."""
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
-    theme = fields.String(validate=validate.Length(max=60))
+    theme = fields.String(validate=THEME_FILTER)
     region = fields.String(validate=AGS)
     tag = fields.String(validate=validate.Length(max=40))
     organisation = fields.String(validate=ID_LENGTH)
@@ -274,7 +287,7 @@ class ExportPageQuerySchema(OpenDataCsvQuerySchema):
 
 class FeedQuerySchema(InputSchema):
     """Query of the feeds (``/events.ics``, ``/news.atom``, ``/entries.atom``)."""
-    theme = fields.String(validate=validate.Length(max=60))
+    theme = fields.String(validate=THEME_FILTER)
     region = fields.String(validate=AGS)
 
 

@@ -200,7 +200,7 @@ class SearchHitSchema(Schema):
     version = fields.Integer(required=True)
     score = fields.Float(required=True)
     highlight = fields.Nested(HighlightSchema, required=True, **described("only fields with a hit"))
-    distance_km = fields.Float(**described("when near is given"))
+    distance_km = fields.Float(allow_none=True, **described("when near is given; null for one without a location"))
 
 
 class FacetValueSchema(Schema):

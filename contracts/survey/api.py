@@ -11,7 +11,7 @@ Labels are German, optionally with English: ``"Wie alt sind Sie?"`` or
 """
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from kernel.schemas import InputSchema, OutputSchema, Text, described, page_schema
+from kernel.schemas import InputSchema, Instant, OutputSchema, Text, described, page_schema
 
 QUESTION_TYPES = ("single_choice", "multiple_choice", "rating", "ranking", "yes_no", "number", "text", "matrix")
 CHOICE_TYPES = ("single_choice", "multiple_choice", "ranking")
@@ -157,9 +157,9 @@ def _survey_fields(update: bool) -> dict:
         "description": Label(max_length=5000, allow_none=True),
         "questions": fields.List(fields.Nested(QuestionSchema), validate=validate.Length(min=1, max=MAX_QUESTIONS),
                                  **described("survey: the questions, in order")),
-        "opens_at": fields.AwareDateTime(**optional,
+        "opens_at": Instant(**optional,
                                          **described("answers are taken from then (default: on publishing)")),
-        "closes_at": fields.AwareDateTime(**optional, **described("closed automatically then")),
+        "closes_at": Instant(**optional, **described("closed automatically then")),
         "quota": fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000), **optional,
                                 **described("closed automatically after this many responses")),
         "results_public": fields.Boolean(**described("results are public once closed (default false)")),
@@ -284,7 +284,8 @@ class SurveyStaffSchema(SurveySchema):
     created_by = fields.String(allow_none=True)
 
 
-SurveyPageSchema = page_schema(SurveySchema, "SurveyPageSchema")
+# the page staff see; the public's items lack the staff fields (created_by)
+SurveyPageSchema = page_schema(SurveyStaffSchema, "SurveyPageSchema")
 
 
 class ParticipationSchema(OutputSchema):

@@ -19,12 +19,13 @@ import sqlalchemy as sa
 
 from kernel.roles import actor_name, is_staff, require_admin, require_service, require_staff
 from kernel.errors import Conflict, InvalidTransition, Moved, NotFound, ValidationFailed
+from kernel.outbox import forget_call_results
 from services.catalog import taxonomy
 from services.catalog.common import (aware, by_id_or_slug, json_list_contains, looks_like_uuid, new_id, paginate,
                                      unique_slug, utcnow)
 from services.catalog.models import (entries, entry_organisations, entry_slug_history, entry_themes, entry_versions,
-                                     organisations)
-from contracts.catalog.api import EntrySchema, EntryStaffSchema, EntryVersionSchema
+                                     handled_calls, organisations)
+from contracts.catalog.api import ERASABLE_FIELDS, EntrySchema, EntryStaffSchema, EntryVersionSchema
 
 PUBLIC = EntrySchema()
 STAFF = EntryStaffSchema()
@@ -218,26 +219,73 @@ def withdraw_entry(uow, entry_id, actor, reason=None) -> dict:
     return _transition(uow, entry_id, "withdraw", actor, reason)
 
 
-def erase_personal_data(uow, entry_id, actor) -> dict:
-    """Admin: remove ``contact`` from the entry and from every snapshot in its history.
+def erase_personal_data(uow, entry_id, actor, fields=("contact",)) -> dict:
+    """Admin, on an erasure request (GDPR Art. 17): erase ``fields`` (see ``ERASABLE``) from the
+    entry, from every snapshot in its history and from the kept answers of staff writes.
 
     The erasure itself is recorded as a new version (without personal data).
     """
     require_admin(actor)
+    row = _locked(uow.session, entry_id)
+    staff_view = erase_fields(uow, row, fields, actor, "erase_personal_data")
+    uow.commit()
+    return staff_view
+
+
+# what an erasure may cover: the contact, a private person's address (the street goes, the
+# location is coarsened to about a kilometre: the village stays on the map, not the house) and
+# the description they wrote
+ERASABLE = ERASABLE_FIELDS
+COARSE_DECIMALS = 2
+
+
+def erase_fields(uow, row, fields, actor, action: str) -> dict:
+    """Erase ``fields`` of the locked entry ``row`` (without committing); returns the staff view."""
+    unknown = sorted(set(fields) - set(ERASABLE))
+    if unknown or not fields:
+        raise ValidationFailed("unknown field to erase", {"fields": [f"one or more of {', '.join(ERASABLE)}"]})
     session = uow.session
-    row = _locked(session, entry_id)
     versions = session.execute(sa.select(entry_versions.c.version, entry_versions.c.snapshot)
                                .where(entry_versions.c.entry_id == row.id)).all()
     for version in versions:
-        snapshot = dict(version.snapshot)
-        snapshot["contact"] = None
         session.execute(sa.update(entry_versions).where(
             entry_versions.c.entry_id == row.id, entry_versions.c.version == version.version
-        ).values(snapshot=snapshot))
-    _bump(session, row, {"contact": None})
-    _, staff_view = _record_version(uow, row.id, "erase_personal_data", actor)
-    uow.commit()
+        ).values(snapshot=_erased_view(version.snapshot, fields)))
+    _bump(session, row, _erased_columns(row, fields))
+    forget_call_results(session, handled_calls, row.id)
+    public, staff_view = _record_version(uow, row.id, action, actor)
+    if row.status == "published" and {"address", "description"} & set(fields):
+        uow.emit("entry.updated", public)
     return staff_view
+
+
+def _coarse(degrees):
+    return None if degrees is None else round(degrees, COARSE_DECIMALS)
+
+
+def _erased_columns(row, fields) -> dict:
+    values = {}
+    if "contact" in fields:
+        values["contact"] = None
+    if "description" in fields:
+        values["description"] = None
+    if "address" in fields:
+        values.update(address={**row.address, "street": None} if row.address else None,
+                      lat=_coarse(row.lat), lon=_coarse(row.lon))
+    return values
+
+
+def _erased_view(view: dict, fields) -> dict:
+    view = dict(view)
+    for name in ("contact", "description"):
+        if name in fields:
+            view[name] = None
+    if "address" in fields:
+        if view.get("address"):
+            view["address"] = {**view["address"], "street": None}
+        if view.get("location"):
+            view["location"] = {axis: _coarse(value) for axis, value in view["location"].items()}
+    return view
 
 
 def submitter_contact(uow, entry_id, actor) -> dict | None:

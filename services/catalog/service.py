@@ -5,20 +5,24 @@ calling comes from the call's signed actor assertion (``self.caller.actor``: Non
 anonymous), never from an argument.
 """
 import sqlalchemy as sa
+from nameko.timer import timer
 
 from contracts.catalog import events  # noqa: F401 (registers the event contracts the domain emits)
-from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, AtomFeedRequestSchema, EntryCreateSchema,
+from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, AtomFeedRequestSchema, EntryCreateSchema, ErasureSchema,
                                    EntryQuerySchema, EntryUpdateSchema, EventCalendarRequestSchema,
                                    ExportPageQuerySchema, LinkCreateSchema, MapQuerySchema, NetworkQuerySchema,
                                    OrganisationCreateSchema, OrganisationQuerySchema, PublishedPageQuerySchema,
                                    ReviewSchema, WithdrawSchema)
-from kernel.dependencies import CallerIdentity, Database, Tracing
-from kernel.roles import require_staff
+from kernel.dependencies import CallerIdentity, Database, FromConfig, Tracing
+from kernel.metrics import MetricsEndpoint
+from kernel.roles import require_admin, require_staff
 from kernel.errors import ValidationFailed
 from kernel.rpc import rpc
 from kernel.schemas import load_input, with_expected_version
-from services.catalog import articles, atlas, bulk, entries, links, open_data, organisations, taxonomy
+from services.catalog import articles, atlas, bulk, entries, links, open_data, organisations, retention, taxonomy
 from services.catalog.models import metadata
+
+RETENTION_SECONDS = 3600
 
 
 class CatalogService:
@@ -27,6 +31,8 @@ class CatalogService:
     db = Database(metadata, service="catalog")
     caller = CallerIdentity()
     tracing = Tracing()
+    metrics = MetricsEndpoint()
+    retention_settings = FromConfig(retention.Settings.from_config)
 
     # ------------------------------------------------------------------ entries
     @rpc
@@ -76,9 +82,10 @@ class CatalogService:
             return entries.entry_history(uow, entry_id, self.caller.actor)
 
     @rpc
-    def erase_personal_data(self, entry_id):
+    def erase_personal_data(self, entry_id, fields=None):
+        erasure = load_input(ErasureSchema, {} if fields is None else {"fields": fields}, what="erasure")
         with self.db() as uow:
-            return entries.erase_personal_data(uow, entry_id, self.caller.actor)
+            return entries.erase_personal_data(uow, entry_id, self.caller.actor, tuple(erasure["fields"]))
 
     # ------------------------------------------------------------------ links
     @rpc
@@ -189,6 +196,17 @@ class CatalogService:
     def list_regions(self):
         with self.db() as uow:
             return taxonomy.list_regions(uow)
+
+    # Not eager: see the note on the search service's refill timer
+    @timer(interval=RETENTION_SECONDS)
+    def keep_retention(self):
+        retention.apply(self.db, self.retention_settings)
+
+    @rpc
+    def run_retention(self):
+        """Admin (``kosi retention run``): apply the retention now; what was deleted or erased."""
+        require_admin(self.caller.actor)
+        return retention.apply(self.db, self.retention_settings)
 
     @rpc
     def health(self):

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from kernel import metrics
 from kernel.db import create_db_engine
 from kernel.rows import utcnow
 from services.notify.compose import Composer
@@ -141,6 +142,7 @@ class Sender:
     # ------------------------------------------------------------------ records
 
     def _finish(self, connection, delivery: dict, state: str, error: str | None, bounced: bool = False) -> None:
+        metrics.MAILS.labels(delivery["kind"], state).inc()
         now = utcnow()
         if state == "sent" and self._postgres:
             self._record_sent(connection, delivery["id"], now)
@@ -177,6 +179,7 @@ class Sender:
         if attempts >= self.settings.max_attempts:
             self._finish(connection, delivery, "failed", f"gave up after {attempts} attempts: {error}")
             return
+        metrics.MAILS.labels(delivery["kind"], "retried").inc()
         delay = min(self.settings.backoff_seconds * 2 ** (attempts - 1), self.settings.max_backoff_seconds)
         connection.execute(sa.update(deliveries).where(deliveries.c.id == delivery["id"]).values(
             state="pending", error=error[:300], claimed_until=None,

@@ -22,8 +22,10 @@ from contracts.search.api import MAX_PERCOLATE_QUERIES
 from contracts.survey import events as survey_events  # noqa: F401
 from kernel import tokens
 from kernel.dependencies import CallerIdentity, Database, Tracing, database_url_key
+from kernel.metrics import MetricsEndpoint
 from kernel.inbox import apply_once
 from kernel.messaging import reliable_event_handler
+from kernel.roles import require_admin
 from kernel.rows import utcnow
 from kernel.rpc import RpcAsService, rpc
 from kernel.schemas import load_input, with_expected_version
@@ -50,7 +52,8 @@ def _settings(config) -> dict:
             confirm_ttl_hours=number("CONFIRM_TOKEN_TTL_HOURS", 48), manage_ttl_days=number("MANAGE_TOKEN_TTL_DAYS", 365),
             confirm_interval_minutes=number("CONFIRM_MAIL_INTERVAL_MINUTES", 15),
             pending_ttl_hours=number("PENDING_TTL_HOURS", 72),
-            unsubscribed_retention_days=number("UNSUBSCRIBED_RETENTION_DAYS", 30)),
+            unsubscribed_retention_days=number("UNSUBSCRIBED_RETENTION_DAYS", 30),
+            delivery_retention_days=number("DELIVERY_RETENTION_DAYS", 365)),
         "schedule": alerts.Schedule(batch_seconds=number("ALERT_BATCH_SECONDS", 60),
                                     digest_hour=int(number("DIGEST_HOUR", 7)),
                                     timezone=str(config.get("DIGEST_TIMEZONE") or "Europe/Berlin"),
@@ -119,6 +122,7 @@ class NotifyService:
     db = Database(metadata, service="notify")
     caller = CallerIdentity()
     tracing = Tracing()
+    metrics = MetricsEndpoint()
     mailer = Mailer()
     catalog = ServiceRpc("catalog")
     catalog_as_notify = RpcAsService("catalog")
@@ -302,6 +306,15 @@ class NotifyService:
             uow.commit()
         if queued:
             mailer.wake()
+
+    @rpc
+    def run_retention(self):
+        """Admin (``kosi retention run``): apply the retention now; what was erased or forgotten."""
+        require_admin(self.caller.actor)
+        with self.db() as uow:
+            removed = subscriptions.prune(uow.session, self.mailer.subscriptions)
+            uow.commit()
+        return removed
 
     @rpc
     def health(self):

@@ -34,6 +34,7 @@ class Settings:
     confirm_interval_minutes: float = 15
     pending_ttl_hours: float = 72
     unsubscribed_retention_days: float = 30
+    delivery_retention_days: float = 365
 
 
 def confirm_token(settings: Settings, subscriber: dict) -> str:
@@ -212,8 +213,10 @@ def erase_subscriber(session, subscriber_id: str) -> None:
     session.execute(sa.delete(subscribers).where(subscribers.c.id == subscriber_id))
 
 
-def prune(session, settings: Settings) -> int:
-    """Unconfirmed subscriptions past their time, and ended ones past the retention, are erased."""
+def prune(session, settings: Settings) -> dict:
+    """Retention: unconfirmed subscriptions past their time and ended ones past the retention are
+    erased; the delivery log forgets finished mails after ``delivery_retention_days``, except
+    that a newsletter's keep their counts (sent, failed) without saying to whom."""
     now = utcnow()
     expired = session.execute(sa.select(subscribers.c.id).where(sa.or_(
         sa.and_(subscribers.c.status == "pending",
@@ -223,4 +226,13 @@ def prune(session, settings: Settings) -> int:
         .limit(500)).scalars().all()
     for subscriber_id in expired:
         erase_subscriber(session, subscriber_id)
-    return len(expired)
+    old = sa.and_(deliveries.c.state.in_(FINISHED), deliveries.c.created_at < now - timedelta(
+        days=settings.delivery_retention_days))
+    forgotten = session.execute(sa.delete(deliveries).where(old, deliveries.c.kind != "newsletter")).rowcount
+    forgotten += session.execute(sa.update(deliveries).where(old, deliveries.c.kind == "newsletter",
+                                                             deliveries.c.subscriber_id.is_not(None))
+                                 .values(subscriber_id=None, recipient=None, context=None)).rowcount
+    return {"subscribers_erased": len(expired), "deliveries_forgotten": forgotten}
+
+
+FINISHED = ("sent", "failed", "cancelled")

@@ -26,6 +26,7 @@ from nameko.rpc import ServiceRpc
 from nameko.timer import timer
 
 from kernel.dependencies import CallerIdentity, Tracing
+from kernel.metrics import MetricsEndpoint
 from kernel.errors import Conflict, ValidationFailed
 from kernel.messaging import reliable_event_handler
 from kernel.rpc import rpc
@@ -166,6 +167,7 @@ class _SearchParts:
     catalog = ServiceRpc("catalog")
     caller = CallerIdentity()
     tracing = Tracing()
+    metrics = MetricsEndpoint()
 
 
 class Indexing(_SearchParts):

@@ -15,7 +15,9 @@ from contracts.survey.api import (ExportQuerySchema, InvitationRequestSchema, Re
                                   SurveyQuerySchema, SurveyUpdateSchema)
 from kernel import tokens
 from kernel.dependencies import CallerIdentity, Database, Tracing
+from kernel.metrics import MetricsEndpoint
 from kernel.errors import ValidationFailed
+from kernel.roles import require_admin
 from kernel.rpc import rpc
 from kernel.schemas import load_input, with_expected_version
 from services.survey import export, responses, surveys
@@ -49,6 +51,7 @@ class SurveyService:
     db = Database(metadata, service="survey")
     caller = CallerIdentity()
     tracing = Tracing()
+    metrics = MetricsEndpoint()
     settings = SurveySettings()
     catalog = ServiceRpc("catalog")
     writer = ResponseWriter()  # group commit of responses
@@ -135,6 +138,12 @@ class SurveyService:
     def keep_schedule(self):
         surveys.run_schedule(self.db)
         responses.prune(self.db, self.settings)
+
+    @rpc
+    def run_retention(self):
+        """Admin (``kosi retention run``): apply the retention now; what was forgotten."""
+        require_admin(self.caller.actor)
+        return responses.prune(self.db, self.settings)
 
     @rpc
     def health(self):

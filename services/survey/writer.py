@@ -15,6 +15,7 @@ from eventlet.greenpool import GreenPool
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 
+from kernel import metrics
 from kernel.db import HandledCall
 from kernel.dependencies import Database
 from kernel.rpc import CALL_KEY, REDELIVERED_KEY
@@ -98,4 +99,6 @@ class ResponseWriter(DependencyProvider):
             log.warning("could not count a response: %s", type(error).__name__)
             outcomes = [error]
         for item, outcome in zip(items, outcomes):
+            metrics.SURVEY_RESPONSES.labels(type(outcome).__name__ if isinstance(outcome, BaseException)
+                                            else "accepted").inc()
             item[3].send(outcome)

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from kernel.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.catalog import entries
-from services.catalog.models import entries as entries_table
+from services.catalog.models import entries as entries_table, handled_calls
 from contracts.catalog.api import EntryCreateSchema, EntryUpdateSchema, ReviewSchema
 from kernel.schemas import load_input
 from tests.catalog.conftest import ADMIN, CITIZEN, STAFF, entry_data, outbox_events
@@ -267,3 +267,31 @@ def test_erase_personal_data_from_entry_and_history(make_uow, theme_slugs, catal
         stored = conn.execute(sa.text("SELECT CAST(snapshot AS TEXT) FROM entry_versions")).scalars().all()
         stored += conn.execute(sa.text("SELECT CAST(contact AS TEXT) FROM entries")).scalars().all()
     assert not any("example.org" in (text or "") or "Erika" in (text or "") for text in stored)
+
+
+def test_erasure_of_a_private_address_and_free_text_reaches_history_events_and_kept_answers(
+        make_uow, theme_slugs, catalog_engine):
+    entry = create(make_uow, entry_data(theme_slugs, description="Ich, Erika Muster, wohne im Haus daneben.",
+                                        address={"street": "Lindenweg 7", "postal_code": "39104",
+                                                 "locality": "Magdeburg"},
+                                        location={"lat": 52.123456, "lon": 11.634567}))
+    review(make_uow, entry["id"], {"action": "publish"})
+    with catalog_engine.begin() as conn:   # the kept answer of a staff write that showed the entry
+        conn.execute(sa.insert(handled_calls).values(call_key="call-1", result=staff_get(make_uow, entry["id"])))
+    with make_uow() as uow, pytest.raises(ValidationFailed):
+        entries.erase_personal_data(uow, entry["id"], ADMIN, ("contact", "title"))
+    with make_uow() as uow:
+        erased = entries.erase_personal_data(uow, entry["id"], ADMIN, ("address", "description"))
+    assert erased["address"] == {"street": None, "postal_code": "39104", "locality": "Magdeburg"}
+    assert erased["location"] == {"lat": 52.12, "lon": 11.63}   # the village, not the house
+    assert erased["description"] is None
+    assert erased["contact"]["email"] == "erika@example.org"   # not asked for: kept
+    assert public_get(make_uow, entry["id"])["location"] == {"lat": 52.12, "lon": 11.63}
+    updated = outbox_events(catalog_engine, "entry.updated")[-1]["data"]
+    assert updated["address"]["street"] is None and updated["location"] == {"lat": 52.12, "lon": 11.63}
+    with catalog_engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT CAST(snapshot AS TEXT) FROM entry_versions")).scalars().all()
+        stored += conn.execute(sa.text("SELECT CAST(result AS TEXT) FROM handled_calls")).scalars().all()
+    assert not any(("Lindenweg" in (text or "")) or ("wohne im Haus" in (text or "")) or ("52.123456" in (text or ""))
+                   for text in stored)
+    assert len(stored) >= 3

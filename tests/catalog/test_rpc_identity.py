@@ -119,6 +119,7 @@ def staff_calls(data):
         ("catalog", "get_entry", (submitted,)),                          # an unpublished entry
         ("catalog", "related_entries", (submitted,)),
         ("catalog", "list_entries", ({"status": "submitted"},)),
+        ("catalog", "run_retention", ()),
         ("search", "reindex", ()),
         ("search", "reindex_status", ()),
         ("search", "related", (submitted,)),
@@ -131,12 +132,14 @@ def staff_calls(data):
         ("survey", "list_surveys", ({"status": "draft"},)),
         ("survey", "survey_results", (running,)),                        # results while open
         ("survey", "export_responses", (running,)),
+        ("survey", "run_retention", ()),
         ("notify", "create_newsletter", (NEWSLETTER,)),
         ("notify", "update_newsletter", (newsletter, {"subject": "Gekapert"}, 1)),
         ("notify", "get_newsletter", (newsletter,)),
         ("notify", "list_newsletters", ()),
         ("notify", "preview_newsletter", (newsletter,)),
         ("notify", "send_newsletter", (newsletter,)),
+        ("notify", "run_retention", ()),
     ]
 
 

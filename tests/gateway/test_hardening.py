@@ -168,3 +168,45 @@ def test_an_unconfigured_gateway_refuses_a_preflight_like_any_unknown_method(pla
                                                             "Access-Control-Request-Method": "GET"})
     assert_problem(answer, 405)
     assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+@pytest.fixture
+def gateway_without_catalog(rabbit_config, rabbit_uri, web_config, runner_factory, catalog_database):  # noqa: F811
+    """A gateway whose catalog does not answer (its queue is there, nobody consumes it): each
+    entries request waits for its RPC timeout."""
+    from kombu import Connection, Exchange, Queue
+
+    from gateway.service import GatewayService
+    from tests.gateway.test_http import gateway_config
+
+    with Connection(rabbit_uri) as connection:
+        Queue("rpc-catalog", Exchange("nameko-rpc", durable=True, type="topic"), routing_key="catalog.*",
+              durable=True)(connection).declare()
+
+    runner = runner_factory({**gateway_config(catalog_database), "RPC_TIMEOUT": 3, "CONCURRENT_REQUESTS_PER_CLIENT": 3,
+                             "TRUSTED_PROXY_HOPS": 1}, GatewayService)
+    runner.start()
+    yield runner
+
+
+def test_one_client_holds_at_most_its_share_of_the_workers(gateway_without_catalog, web_session):
+    import time
+
+    import eventlet
+
+    def entries(client):
+        return web_session.get(f"{API}/entries", headers={"X-Forwarded-For": client}, timeout=10)
+
+    pool = eventlet.GreenPool()
+    slow = [pool.spawn(entries, "203.0.113.5") for _ in range(3)]   # held until the RPC times out
+    eventlet.sleep(0.5)
+    began = time.monotonic()
+    refused = entries("203.0.113.5")
+    assert time.monotonic() - began < 1                               # turned away at once, not queued
+    assert_problem(refused, 429)
+    assert refused.headers["Retry-After"] == "1"
+    assert web_session.get(f"{API}/health", headers={"X-Forwarded-For": "203.0.113.5"}).status_code == 200
+    other = pool.spawn(entries, "198.51.100.9")                        # another client is let in
+    assert [answer.wait().status_code for answer in slow] == [503] * 3
+    assert other.wait().status_code == 503                             # served (the catalog is away)
+    assert entries("203.0.113.5").status_code == 503                  # its requests ended: let in again

@@ -478,7 +478,8 @@ def test_openapi_document_has_every_route_and_docs_render_it(platform, web_sessi
 
     assert document["openapi"].startswith("3.")
     expected = {"/entries", "/entries/{entry_id}", "/entries/{entry_id}/review", "/entries/{entry_id}/history",
-                "/entries/{entry_id}/related", "/entries/{entry_id}/contact", "/entries/{entry_id}/links", "/organisations",
+                "/entries/{entry_id}/related", "/entries/{entry_id}/contact", "/entries/{entry_id}/erasure",
+                "/entries/{entry_id}/links", "/organisations",
                 "/organisations/{organisation_id}", "/articles", "/articles/{article_id}", "/themes",
                 "/regions", "/map", "/network", "/search", "/search/suggest", "/health", "/ready", "/metrics", "/openapi.json", "/docs",
                 "/surveys", "/surveys/{survey_id}", "/surveys/{survey_id}/publish", "/surveys/{survey_id}/close",
@@ -550,3 +551,19 @@ def test_admin_erases_contact_data_from_entry_and_history(platform, web_session)
     assert not erased.json().get("contact")
     history = web_session.get(f"{API}/entries/{entry['id']}/history", headers=bearer()).json()
     assert "anna@example.org" not in json.dumps(history)
+
+
+def test_admin_erases_a_private_address_and_the_description_everywhere_shown(platform, web_session):
+    entry = create_published(web_session, description="Wir treffen uns bei mir, Lindenweg 7.",
+                             address={"street": "Lindenweg 7", "postal_code": "39104", "locality": "Magdeburg"})
+    erasure = f"{API}/entries/{entry['id']}/erasure"
+    assert_problem(web_session.post(erasure, json={"fields": ["address"]}, headers=bearer()), 403)
+    refused = web_session.post(erasure, json={"fields": ["title"]}, headers=bearer(("admin",)))
+    assert_problem(refused, 422)
+    assert "fields" in json.dumps(refused.json()["errors"])
+    erased = web_session.post(erasure, json={"fields": ["address", "description"]}, headers=bearer(("admin",)))
+    assert erased.status_code == 200, erased.text
+    public = web_session.get(f"{API}/entries/{entry['id']}").json()
+    assert public["address"]["street"] is None and public["description"] is None
+    assert "Lindenweg" not in json.dumps(web_session.get(f"{API}/entries/{entry['id']}/history",
+                                                         headers=bearer()).json())

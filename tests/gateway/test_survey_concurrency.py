@@ -33,7 +33,9 @@ def survey_database():
 
 @pytest.fixture
 def platform(rabbit_config, web_config, runner_factory, survey_database):
-    config = survey_config("sqlite://", survey_database, READY_SERVICES=[], max_workers=CONCURRENCY)
+    # every submission comes from 127.0.0.1: its bound of requests at a time is lifted
+    config = survey_config("sqlite://", survey_database, READY_SERVICES=[], max_workers=CONCURRENCY,
+                           CONCURRENT_REQUESTS_PER_CLIENT=CONCURRENCY)
     runner = runner_factory(config, SurveyService, GatewayService)
     runner.start()
     yield runner

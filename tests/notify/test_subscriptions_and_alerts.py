@@ -236,6 +236,26 @@ def test_unconfirmed_subscriptions_expire(make_uow, notify_engine):
     with notify_engine.begin() as conn:
         conn.execute(sa.update(subscribers).values(created_at=NOW - timedelta(days=30)))
     with make_uow() as uow:
-        assert subscriptions.prune(uow.session, SETTINGS) == 1
+        assert subscriptions.prune(uow.session, SETTINGS) == {"subscribers_erased": 1, "deliveries_forgotten": 0}
         uow.commit()
     assert rows(make_uow, subscribers) == []
+
+
+def test_the_delivery_log_forgets_finished_mails_after_the_retention(make_uow, notify_engine):
+    ada = confirmed(make_uow, newsletter=True)
+    old = NOW - timedelta(days=SETTINGS.delivery_retention_days + 1)
+    with notify_engine.begin() as conn:
+        conn.execute(sa.update(deliveries).values(state="sent", created_at=old))   # the confirmation mail
+        common = {"language": "de", "next_attempt_at": old, "created_at": old, "subscriber_id": ada["id"]}
+        conn.execute(sa.insert(deliveries), [
+            {**common, "id": "d-news", "kind": "newsletter", "key": "newsletter:n1:ada", "ref": "n1", "state": "sent"},
+            {**common, "id": "d-wait", "kind": "alert", "key": "alert:ada:1", "ref": "a1", "state": "pending"},
+            {**common, "id": "d-new", "kind": "alert", "key": "alert:ada:2", "ref": "a2", "state": "sent",
+             "created_at": NOW}])
+    with make_uow() as uow:
+        assert subscriptions.prune(uow.session, SETTINGS) == {"subscribers_erased": 0, "deliveries_forgotten": 2}
+        uow.commit()
+    log = {row["id"]: row for row in rows(make_uow, deliveries)}
+    assert set(log) == {"d-news", "d-wait", "d-new"}     # the old confirmation went; unsent and new ones stay
+    assert log["d-news"]["subscriber_id"] is None and log["d-news"]["state"] == "sent"   # a count, to nobody
+    assert log["d-new"]["subscriber_id"] == ada["id"]

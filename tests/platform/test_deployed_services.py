@@ -65,12 +65,15 @@ def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
     launched = (("catalog", "catalog", ()), ("search", "search", ("--role", "index")),
                 ("search-query-1", "search", ("--role", "query")), ("search-query-2", "search", ("--role", "query")),
                 ("survey", "survey", ()), ("notify", "notify", ()), ("gateway", "gateway", ()))
+    # each service's own Prometheus metrics (the gateway's are at /api/v1/metrics)
+    metrics = {name: f"127.0.0.1:{free_port()}" for name, service, _ in launched if service != "gateway"}
     try:
         for name, service, arguments in launched:
             logs[name] = tmp_path / f"{name}.log"
+            exposed = {f"{service.upper()}_METRICS_ADDRESS": metrics[name]} if name in metrics else {}
             processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "cli.main", "serve", service, *arguments], cwd=tmp_path,
-                env={**common, **own[service], "PYTHONPATH": str(REPO)},
+                env={**common, **own[service], **exposed, "PYTHONPATH": str(REPO)},
                 stdout=subprocess.DEVNULL, stderr=open(logs[name], "w"))
         base = f"http://127.0.0.1:{port}/api/v1"
 
@@ -83,7 +86,7 @@ def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
                 return False
 
         assert wait_for(ready, seconds=90)
-        yield {"base": base, "logs": logs, "rabbit_uri": rabbit_uri}
+        yield {"base": base, "logs": logs, "rabbit_uri": rabbit_uri, "metrics": metrics}
     finally:
         stop_all(processes.values(), timeout=20)
         for user in users:
@@ -138,6 +141,10 @@ def test_a_survey_answered_through_the_deployed_services_logs_no_answers(deploye
     assert requests.get(f"{base}/surveys/{survey_id}", headers=staff, timeout=20).json()["response_count"] == 1
     for path in logs.values():
         assert token not in path.read_text() and "k-1" not in path.read_text()
+    survey_metrics = scraped(deployed, "survey")
+    assert survey_metrics['kosi_survey_responses_total{outcome="accepted"}'] == 1
+    assert survey_metrics['kosi_worker_duration_seconds_count{entrypoint="submit_response",outcome="ok",'
+                          'service="survey"}'] == 1
 
 
 def test_a_rejected_submitter_is_mailed_by_notify_with_its_own_identity(deployed, smtp_sink):
@@ -166,6 +173,31 @@ def test_a_rejected_submitter_is_mailed_by_notify_with_its_own_identity(deployed
         text = path.read_text()
         assert "buerger@example.org" not in text and "außerhalb des Landes" not in text
         assert "leserin@example.org" not in text and token not in text
+    # what each service did, in its own metrics
+    notify = scraped(deployed, "notify")
+    assert notify['kosi_mails_total{kind="review",outcome="sent"}'] == 1
+    assert notify['kosi_mails_total{kind="confirm",outcome="sent"}'] == 1
+    assert notify['kosi_events_total{outcome="applied",queue="notify.entry-rejected",service="notify"}'] == 1
+    catalog = scraped(deployed, "catalog")
+    assert catalog['kosi_worker_duration_seconds_count{entrypoint="review_entry",outcome="ok",service="catalog"}'] == 1
+    assert catalog['kosi_worker_duration_seconds_count{entrypoint="submitter_contact",outcome="ok",'
+                   'service="catalog"}'] == 1
+    assert wait_for(lambda: scraped(deployed, "catalog")['kosi_outbox_unpublished{service="catalog"}'] == 0)
+    assert 'kosi_outbox_oldest_unpublished_seconds{service="catalog"}' in catalog
+    assert "kosi_worker_duration_seconds_count" in "".join(scraped(deployed, "search"))
+
+
+def scraped(deployed, name: str) -> dict[str, float]:
+    """A process's /metrics as {series with its labels sorted: value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(f"http://{deployed['metrics'][name]}/metrics", timeout=10).text
+    series = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{key}="{value}"' for key, value in sorted(sample.labels.items()))
+            series[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return series
 
 
 def test_search_split_into_one_writer_and_competing_query_processes(deployed):

@@ -3,6 +3,7 @@ the tantivy index under var/, demo data, local secrets made on first start. Here
 and port of the test's own, in a fresh directory."""
 import json
 import os
+from contextlib import contextmanager
 import re
 import signal
 import subprocess
@@ -23,23 +24,39 @@ def kosi(*args, cwd, env) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
+@contextmanager
+def kosi_run(rabbit_uri: str, folder, **settings):
+    """`kosi run` in ``folder`` (its log in ``run.log``) on the test's vhost and a free port, with
+    ``settings`` in its environment, until it says it is up; yields (the API's base URL, the
+    environment). Stopped with Ctrl-C at the end, it must exit cleanly."""
     port = free_port()
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("KOSI_", "CATALOG_", "SEARCH_", "SURVEY_", "NOTIFY_", "GATEWAY_", "SMTP_"))}
     env.update(PYTHONPATH=str(REPO), GATEWAY_ADDRESS=f"127.0.0.1:{port}", KOSI_OPERATOR_AMQP_URI=rabbit_uri,
                CATALOG_AMQP_URI=rabbit_uri, SEARCH_AMQP_URI=rabbit_uri, SURVEY_AMQP_URI=rabbit_uri,
-               NOTIFY_AMQP_URI=rabbit_uri, GATEWAY_AMQP_URI=rabbit_uri, SMTP_PORT=str(free_port()))
-    log = open(tmp_path / "run.log", "w")
-    platform = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=tmp_path, env=env,
+               NOTIFY_AMQP_URI=rabbit_uri, GATEWAY_AMQP_URI=rabbit_uri, SMTP_PORT=str(free_port()), **settings)
+    log = open(folder / "run.log", "w")
+    platform = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=folder, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/api/v1"
     try:
         def up():
-            assert platform.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
-            return "KoSI is up" in (tmp_path / "run.log").read_text()
+            assert platform.poll() is None, (folder / "run.log").read_text()[-3000:]
+            return "KoSI is up" in (folder / "run.log").read_text()
 
         assert wait_for(up, seconds=120)
+        yield f"http://127.0.0.1:{port}/api/v1", env
+    finally:
+        platform.send_signal(signal.SIGINT)
+        try:
+            code = platform.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            platform.kill()
+            raise
+    assert code == 0, (folder / "run.log").read_text()[-3000:]
+
+
+def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
+    with kosi_run(rabbit_uri, tmp_path) as (base, env):
         published = [entry for entry in DEMO if entry.get("status", "published") == "published"]
         assert requests.get(f"{base}/entries", timeout=10).json()["total"] == len(published)
         assert {"catalog.db", "survey.db", "notify.db", "jwt-secret", "survey-token-secret", "notify-token-secret",
@@ -60,14 +77,6 @@ def test_kosi_run_on_the_embedded_defaults(rabbit_config, rabbit_uri, tmp_path):
         reindex = kosi("search", "reindex", cwd=tmp_path, env=env)  # signed as the local operator
         assert reindex.returncode == 0, reindex.stderr
         assert f"search index rebuilt: {len(published) + 1 + _articles()} documents" in reindex.stderr
-    finally:
-        platform.send_signal(signal.SIGINT)
-        try:
-            code = platform.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            platform.kill()
-            raise
-    assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
 
 
 def _subscribe(base: str, mail_folder) -> None:
