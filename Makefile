@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install services tools run test bench clean migrate
+.PHONY: install services tools run test faults soak bench clean migrate
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv; }
@@ -50,6 +50,15 @@ test: $(STAMP) services tools
 	$(BIN)/lint-imports --no-cache
 	@$(if $(filter random,$(TEST_ORDER)),echo "tests in a random order: SEED=$(SEED)",echo "tests in their declared order")
 	$(BIN)/nameko test tests -q -p no:cacheprovider -p no:schemathesis -p no:hypothesispytest $(ORDER_ARGS) $(PYTEST_ARGS)
+
+# every fault of tests/faults (make test runs its smoke: a killed catalog, a restarted broker);
+# KOSI_FAULTS="catalog killed,broker disk alarm" picks some
+faults: $(STAMP) services tools
+	KOSI_FAULTS=$${KOSI_FAULTS:-all} $(BIN)/nameko test tests/faults/test_faults.py -q -s -p no:cacheprovider -p no:schemathesis -p no:hypothesispytest -p no:randomly
+
+# the mixed workload for SOAK_MINUTES (10) at a steady rate: errors, latency, memory, fds, queues
+soak: $(STAMP) services tools
+	SOAK_MINUTES=$${SOAK_MINUTES:-10} $(BIN)/nameko test tests/faults/test_soak.py -q -s -p no:cacheprovider -p no:schemathesis -p no:hypothesispytest -p no:randomly
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench.catalog

@@ -26,10 +26,14 @@ class Mailbox:
 
     def __init__(self, folder: Path, port: int):
         self.folder, self.port = folder, port
+        self._parsed: dict[Path, object] = {}   # the sink renames a mail into place whole: parsed once
 
     def messages(self) -> list:
-        return [email.message_from_bytes(path.read_bytes(), policy=policy.default)
-                for path in sorted(self.folder.glob("*.eml"))]
+        paths = sorted(self.folder.glob("*.eml"))
+        for path in paths:
+            if path not in self._parsed:
+                self._parsed[path] = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        return [self._parsed[path] for path in paths]
 
     def to(self, address: str) -> list:
         return [message for message in self.messages() if message["To"] == address]
@@ -37,6 +41,7 @@ class Mailbox:
     def clear(self) -> None:
         for path in self.folder.glob("*.eml"):
             path.unlink()
+        self._parsed.clear()
 
 
 @contextmanager

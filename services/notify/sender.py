@@ -28,6 +28,11 @@ from services.notify.smtp import PermanentFailure, TransientFailure
 log = logging.getLogger(__name__)
 
 _SENT_STATEMENT = "kosi_notify_sent"
+RECORD_PATIENCE_SECONDS = 600  # how long a sent mail's record is retried while the database is away
+
+
+class DatabaseWasAway(RuntimeError):
+    """A batch ended early: the database went away (and came back) during it."""
 IDLE_CLOSE_SECONDS = 30  # the SMTP connection is closed after this long without a mail
 SUBSCRIBER_COLUMNS = (subscribers.c.email, subscribers.c.status, subscribers.c.token_version,
                       subscribers.c.frequency)
@@ -55,6 +60,7 @@ class Sender:
         self._next_send = 0.0
         self._last_sent = clock()
         self._postgres = engine.dialect.name == "postgresql"  # SKIP LOCKED
+        self._unfinished: list[str] = []  # claimed in this batch and not yet finished
 
     # ------------------------------------------------------------------ the loop
 
@@ -62,6 +68,9 @@ class Sender:
         while not should_stop():
             try:
                 sent = self.send_batch()
+            except DatabaseWasAway:
+                log.warning("notify: the database was away during a batch; going on")
+                sent = 0
             except Exception:
                 log.exception("notify: the send loop failed; trying again")
                 self.transport.close()
@@ -78,13 +87,30 @@ class Sender:
 
     def send_batch(self) -> int:
         """Claim and send one batch; returns how many deliveries it handled (0: nothing due)."""
+        self._release_unfinished()
         batch = self.claim()
         if batch:
+            self._unfinished = [delivery["id"] for delivery in batch]
             with self.engine.connect() as connection:  # one connection composes the whole batch
                 for delivery in batch:
                     self._pace()
                     self.send_one(connection, delivery)
+                    self._unfinished.remove(delivery["id"])
         return len(batch)
+
+    def _release_unfinished(self) -> None:
+        """The claims of a batch that ended early (the database went away) go back to the queue
+        as soon as the database answers again, not when their lease runs out."""
+        if not self._unfinished:
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.update(deliveries).where(
+                    deliveries.c.id.in_(self._unfinished), deliveries.c.state == "sending")
+                    .values(state="pending", claimed_until=None, attempts=deliveries.c.attempts - 1))
+            self._unfinished = []
+        except sa.exc.DBAPIError:
+            pass   # still away: tried again before the next batch (or the lease brings them back)
 
     def claim(self) -> list[dict]:
         now = utcnow()
@@ -121,6 +147,8 @@ class Sender:
         writes its record (each record is its own transaction, committed at once)."""
         try:
             outgoing = self.composer.compose(connection, delivery)
+        except sa.exc.DBAPIError:   # the database is away, not the mail broken: released when it is back
+            raise
         except Exception as error:  # a mail that cannot be made will not be made by trying again
             log.exception("notify: delivery %s could not be composed", delivery["id"])
             connection.rollback()
@@ -137,9 +165,35 @@ class Sender:
         except PermanentFailure as error:
             self._finish(connection, delivery, "failed", str(error), bounced=True)
         else:
-            self._finish(connection, delivery, "sent", None)
+            self._record_sent_surely(connection, delivery)
 
     # ------------------------------------------------------------------ records
+
+    def _record_sent_surely(self, connection, delivery: dict) -> None:
+        """The mail went out: its record must follow, or its lease would run out and send it again
+        (found by the fault suite: PostgreSQL restarted while a newsletter went out). Retried on
+        a fresh connection until the database answers; then the batch ends, since its connection
+        is gone (the rest of it is claimed again)."""
+        try:
+            self._finish(connection, delivery, "sent", None)
+            return
+        except sa.exc.DBAPIError as error:
+            log.warning("notify: delivery %s sent, its record waits for the database: %s", delivery["id"],
+                        type(error).__name__)
+        waited, delay = 0.0, 0.5
+        while True:
+            self.sleep(delay)
+            waited += delay
+            try:
+                with self.engine.connect() as fresh:
+                    self._finish(fresh, delivery, "sent", None)
+                break
+            except sa.exc.DBAPIError:
+                if waited > RECORD_PATIENCE_SECONDS:
+                    log.error("notify: delivery %s sent but not recorded: it may go out twice", delivery["id"])
+                    raise
+                delay = min(delay * 2, 10.0)
+        raise DatabaseWasAway("the batch's connection was lost")
 
     def _finish(self, connection, delivery: dict, state: str, error: str | None, bounced: bool = False) -> None:
         metrics.MAILS.labels(delivery["kind"], state).inc()

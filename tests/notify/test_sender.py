@@ -1,12 +1,13 @@
 """Mails over real SMTP (the sink in its own process): what arrives, headers included; what
 the delivery log keeps; retries of transient failures and hard bounces."""
+import pytest
 import sqlalchemy as sa
 
 from services.notify import alerts, reviews
 from services.notify.compose import Composer
 from services.notify.mail import MailSettings
 from services.notify.models import alert_keys, deliveries, subscribers
-from services.notify.sender import Sender, SendSettings
+from services.notify.sender import DatabaseWasAway, Sender, SendSettings
 from services.notify.smtp import SmtpSettings, SmtpTransport
 from tests.notify.conftest import SETTINGS, html_part, text_part
 from tests.notify.test_subscriptions_and_alerts import NOW, SCHEDULE, confirmed, entry, rows, subscribe
@@ -111,3 +112,47 @@ def test_a_crashed_sender_s_claims_are_taken_over_after_their_lease(make_uow, no
     assert rows(make_uow, deliveries, deliveries.c.state == "sent")
     with notify_engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar() == 1
+
+
+def database_away_once_after_sending(monkeypatch) -> None:
+    """The first record of a sent mail fails as when PostgreSQL restarts (the mail went out)."""
+    away = [True]
+    real_finish = Sender._finish
+
+    def finish(self, connection, delivery, state, error, bounced=False):
+        if state == "sent" and away:
+            away.pop()
+            raise sa.exc.OperationalError("UPDATE deliveries", {}, Exception("server closed the connection"))
+        return real_finish(self, connection, delivery, state, error, bounced)
+
+    monkeypatch.setattr(Sender, "_finish", finish)
+
+
+def test_a_sent_mail_is_recorded_even_when_the_database_goes_away_after_sending(make_uow, notify_engine, mailbox,
+                                                                                 monkeypatch):
+    """Found by the fault suite (PostgreSQL restarted while mails went out): the mail went out,
+    its record failed, and the lease sent it a second time."""
+    subscribe(make_uow, "ada@example.org", newsletter=True)
+    database_away_once_after_sending(monkeypatch)
+    sender = sender_for(notify_engine, mailbox, lease_seconds=0)   # a lost record would be resent at once
+    sender.sleep = lambda seconds: None
+    with pytest.raises(DatabaseWasAway):
+        sender.send_batch()
+    send_all(sender)
+    assert len(mailbox.to("ada@example.org")) == 1
+    assert [row["state"] for row in rows(make_uow, deliveries)] == ["sent"]
+
+
+def test_the_rest_of_a_batch_cut_short_by_the_database_goes_out_without_waiting_for_its_lease(
+        make_uow, notify_engine, mailbox, monkeypatch):
+    for address in ("ada@example.org", "grace@example.org", "hedy@example.org"):
+        subscribe(make_uow, address, newsletter=True)
+    database_away_once_after_sending(monkeypatch)
+    sender = sender_for(notify_engine, mailbox, lease_seconds=3600)   # a lease that would hold them for an hour
+    sender.sleep = lambda seconds: None
+    with pytest.raises(DatabaseWasAway):
+        sender.send_batch()
+    send_all(sender)
+    assert sorted(mail["To"] for mail in mailbox.messages()) == [
+        "ada@example.org", "grace@example.org", "hedy@example.org"]
+    assert {row["state"] for row in rows(make_uow, deliveries)} == {"sent"}

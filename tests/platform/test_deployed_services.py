@@ -4,93 +4,29 @@ request id through the gateway, the catalog (RPC) and the search service (the ev
 Search runs split: one process writes the index (`--role index`), two answer queries from
 its folder (`--role query`), competing on the RPC queue."""
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
 
-from cli.local import stop_all
 from gateway.auth import mint_token
-from kernel import broker
-from kernel.management import Management
-from tests.databases import fresh_catalog_database, fresh_database
-from tests.identity import ADMIN, GATEWAY_KEY, NOTIFY_KEY, TRUSTED_SIGNERS, staff_rpc
-from tests.mail import free_port, text_part
+from tests.identity import ADMIN, staff_rpc
+from tests.mail import text_part
+from tests.platform.deployment import SECRET, Deployment
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
-
-SECRET = "deployed-test-secret-0123456789abcdef01234"
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def deployed(rabbit_config, rabbit_uri, tmp_path, smtp_sink):
-    from cli import registry
-
-    management = Management.from_amqp_uri(rabbit_uri)
-    vhost = quote(management.vhost, safe="")
-    suffix = uuid.uuid4().hex[:8]
-    uris = {name: f"pyamqp://kosi-{name}-{suffix}:secret-{name}-{suffix}@localhost:5672/{vhost}"
-            for name in registry.SERVICES}
-    specs = registry.broker_users()
-    users = broker.ensure_service_users(management, {name: {**spec, "amqp_uri": uris[name]}
-                                                     for name, spec in specs.items()})
-    broker.declare_topology(rabbit_uri, registry.PRODUCERS, registry.all_subscriptions(), registry.retry_delays())
-    port = free_port()
-    common = {key: value for key, value in os.environ.items() if not key.startswith(("KOSI_", "CATALOG_",
-                                                                                     "SEARCH_", "SURVEY_", "NOTIFY_",
-                                                                                     "GATEWAY_", "SMTP_"))}
-    common.update(LOG_JSON="true", LOG_LEVEL="INFO")
-    own = {
-        "catalog": {"CATALOG_AMQP_URI": uris["catalog"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
-                    "CATALOG_DATABASE_URL": fresh_catalog_database("kosi_test_deployed")},
-        "search": {"SEARCH_AMQP_URI": uris["search"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
-                   "SEARCH_INDEX_PATH": str(tmp_path / "index")},
-        "survey": {"SURVEY_AMQP_URI": uris["survey"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
-                   "SURVEY_DATABASE_URL": fresh_database("kosi_test_deployed_survey"),
-                   "KOSI_SURVEY_TOKEN_SECRET": "deployed-survey-secret-0123456789abcdef"},
-        "notify": {"NOTIFY_AMQP_URI": uris["notify"], "KOSI_TRUSTED_SIGNERS": TRUSTED_SIGNERS,
-                   "NOTIFY_DATABASE_URL": fresh_database("kosi_test_deployed_notify"),
-                   "KOSI_NOTIFY_TOKEN_SECRET": "deployed-notify-secret-0123456789abcdef",
-                   "KOSI_NOTIFY_SIGNING_KEY": NOTIFY_KEY, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_sink.port)},
-        "gateway": {"GATEWAY_AMQP_URI": uris["gateway"], "KOSI_GATEWAY_SIGNING_KEY": GATEWAY_KEY,
-                    "KOSI_JWT_SECRET": SECRET, "GATEWAY_ADDRESS": f"127.0.0.1:{port}"},
-    }
-    processes, logs = {}, {}
-    launched = (("catalog", "catalog", ()), ("search", "search", ("--role", "index")),
-                ("search-query-1", "search", ("--role", "query")), ("search-query-2", "search", ("--role", "query")),
-                ("survey", "survey", ()), ("notify", "notify", ()), ("gateway", "gateway", ()))
-    # each service's own Prometheus metrics (the gateway's are at /api/v1/metrics)
-    metrics = {name: f"127.0.0.1:{free_port()}" for name, service, _ in launched if service != "gateway"}
+    deployment = Deployment(rabbit_uri, tmp_path, smtp_sink.port)
     try:
-        for name, service, arguments in launched:
-            logs[name] = tmp_path / f"{name}.log"
-            exposed = {f"{service.upper()}_METRICS_ADDRESS": metrics[name]} if name in metrics else {}
-            processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "serve", service, *arguments], cwd=tmp_path,
-                env={**common, **own[service], **exposed, "PYTHONPATH": str(REPO)},
-                stdout=subprocess.DEVNULL, stderr=open(logs[name], "w"))
-        base = f"http://127.0.0.1:{port}/api/v1"
-
-        def ready():
-            if any(process.poll() is not None for process in processes.values()):
-                raise AssertionError({name: path.read_text()[-2000:] for name, path in logs.items()})
-            try:
-                return requests.get(f"{base}/ready", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        assert wait_for(ready, seconds=90)
-        yield {"base": base, "logs": logs, "rabbit_uri": rabbit_uri, "metrics": metrics}
+        deployment.start()
+        yield {"base": deployment.base, "logs": deployment.logs, "rabbit_uri": rabbit_uri,
+               "metrics": deployment.metrics}
     finally:
-        stop_all(processes.values(), timeout=20)
-        for user in users:
-            management.delete_user(user)
+        deployment.stop()
 
 
 def lines_with(path: Path, request_id: str) -> list[dict]:

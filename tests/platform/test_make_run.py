@@ -11,8 +11,8 @@ import sys
 
 import requests
 
-from tests.platform.test_deployed_services import REPO, free_port
-from tests.mail import Mailbox, text_part
+from tests.mail import Mailbox, free_port, text_part
+from tests.platform.deployment import REPO
 from tests.search.test_search_service import entry_data
 from tests.wait import wait_for
 
