@@ -18,6 +18,7 @@ benchmark: the reply was about a sixth of a search process's CPU.
 ``signed_rpc`` is a standalone client (CLI, tests, tools) whose every call carries a fresh
 actor assertion (``kernel.identity``), so long runs never outlive an assertion.
 """
+import logging
 import sys
 from contextlib import contextmanager
 from functools import partial
@@ -30,8 +31,10 @@ from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Client, Rpc, ServiceRpc, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcClient
 
-from kernel.errors import AlreadyApplied, Conflict, KosiError
+from kernel.errors import AlreadyApplied, Conflict, KosiError, describe_error
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner
+
+log = logging.getLogger(__name__)
 
 CALL_KEY = "rpc_call"  # worker context data: the correlation id of the call being handled
 REDELIVERED_KEY = "rpc_redelivered"  # …and whether the broker delivered it before (its handler died)
@@ -52,7 +55,14 @@ class OnceRpc(Rpc):
                 result, exc_info = applied.result, None
             else:
                 exc_info = (Conflict, Conflict(applied.detail, applied.fields), None)
-        result, exc_info = send_reply(self.rpc_consumer.amqp_uri, message, result, exc_info)
+        try:
+            result, exc_info = send_reply(self.rpc_consumer.amqp_uri, message, result, exc_info)
+        except Exception as error:
+            # the broker is away: the caller times out, as if the service had died; escaping here
+            # would end the worker's thread and nameko would stop the whole service (found by the
+            # fault suite: a RabbitMQ restart during a call took the catalog down for good)
+            log.warning("%s: the reply to a call is lost, the broker is away: %s", worker_ctx.call_id,
+                        describe_error(error))
         self.rpc_consumer.consumer.ack_message(message)
         return result, exc_info
 

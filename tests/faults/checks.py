@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from services.catalog.models import entries, entry_versions
-from services.notify.models import alerts, deliveries, subscribers
+from services.notify.models import alerts, consents, deliveries, subscribers
 from services.survey.models import responses, surveys
 from tests.wait import queue_counts
 
@@ -157,6 +157,12 @@ def count_damage(deployment, ledger, mailbox, survey_id) -> dict[tuple, tuple[st
         if known.get(address) != "confirmed":
             damage["confirmation", address] = ("lost", f"confirmation of {address} answered 200, "
                                                        f"status {known.get(address)}")
+
+    # a subscription, answered or not, is whole: its consent recorded and its confirmation mail made
+    whole = sa.and_(sa.exists().where(consents.c.subscriber_id == subscribers.c.id),
+                    sa.exists().where(deliveries.c.subscriber_id == subscribers.c.id, deliveries.c.kind == "confirm"))
+    for (address,) in _rows(notify, sa.select(subscribers.c.email).where(sa.not_(whole))):
+        damage["subscription half-done", address] = ("lost", f"subscription {address} without consent or mail")
 
     sent = {row.id for row in _rows(notify, sa.select(deliveries.c.id).where(deliveries.c.state == "sent"))}
     received = Counter(str(mail["Message-ID"]).strip("<>").split("@")[0] for mail in mailbox.messages())
