@@ -23,6 +23,7 @@ import sys
 from contextlib import contextmanager
 from functools import partial
 
+import eventlet
 import kombu.serialization
 from nameko import config
 from nameko.amqp.publish import Publisher
@@ -31,11 +32,12 @@ from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Client, Rpc, ServiceRpc, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcClient
 
-from kernel.errors import AlreadyApplied, Conflict, KosiError, describe_error
+from kernel.errors import AlreadyApplied, Conflict, DependencyUnavailable, KosiError, describe_error
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner
 
 log = logging.getLogger(__name__)
 
+DEFAULT_SERVICE_RPC_TIMEOUT = 30.0  # seconds a service waits for another's answer (SERVICE_RPC_TIMEOUT)
 CALL_KEY = "rpc_call"  # worker context data: the correlation id of the call being handled
 REDELIVERED_KEY = "rpc_redelivered"  # …and whether the broker delivered it before (its handler died)
 
@@ -105,6 +107,7 @@ class RpcAsService(ServiceRpc):
             raise ValueError(f"{name} needs ACTOR_SIGNING_KEY to call {self.target_service} as itself")
         self.signer = ActorSigner(name, config["ACTOR_SIGNING_KEY"])
         self.identity = {"sub": name, "roles": []}
+        self.timeout = float(config.get("SERVICE_RPC_TIMEOUT") or DEFAULT_SERVICE_RPC_TIMEOUT)
 
     def get_dependency(self, worker_ctx):
         return _AsService(self, worker_ctx)
@@ -120,7 +123,21 @@ class _AsService:
         def call(*args, **kwargs):
             context = {**self._worker_ctx.context_data, ACTOR_CONTEXT_KEY: provider.signer.sign(provider.identity)}
             client = Client(provider.publisher.publish, provider.reply_listener.register_for_reply, context)
-            return getattr(getattr(client, provider.target_service), method)(*args, **kwargs)
+            pending = getattr(getattr(client, provider.target_service), method).call_async(*args, **kwargs)
+            # nameko waits for a reply forever; one lost with a broker restart held the worker
+            # for good, and with enough of them no worker was left for the service's timers
+            # (found by the fault suite). Given up, the event handler fails and is retried.
+            deadline = eventlet.Timeout(provider.timeout)
+            try:
+                return pending.result()
+            except eventlet.Timeout as fired:
+                if fired is not deadline:
+                    raise
+                provider.reply_listener.pending.pop(pending.correlation_id, None)
+                raise DependencyUnavailable(f"{provider.target_service}.{method} did not answer within "
+                                            f"{provider.timeout:g}s") from None
+            finally:
+                deadline.cancel()
         return call
 
 
