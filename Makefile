@@ -22,8 +22,12 @@ services:
 # LibreOffice Calc (headless): a test opens the survey export in it; promtool (from Debian's
 # prometheus package, unpacked, no daemon) checks deploy/prometheus
 PROMTOOL := $(BIN)/promtool
+# kubectl renders deploy/kubernetes with its built-in kustomize (tests/deploy); no registry here
+# serves kustomize, so it comes from the machine's apt sources (Google Cloud SDK's kubectl)
 tools: $(PROMTOOL)
 	@command -v soffice >/dev/null || { echo "installing LibreOffice Calc (headless)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; }
+	@command -v kubectl >/dev/null || { echo "installing kubectl (kustomize)"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null || { echo "kubectl could not be installed: tests/deploy need it to render deploy/kubernetes" >&2; exit 1; }; }
+	@kubectl version --client 2>/dev/null | grep -q 'Kustomize Version: v5' || { echo "kubectl with kustomize v5 is needed (kubectl >= 1.27)" >&2; exit 1; }
 
 $(PROMTOOL): $(STAMP)
 	rm -rf $(VENV)/promtool.tmp && mkdir -p $(VENV)/promtool.tmp

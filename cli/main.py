@@ -20,12 +20,16 @@ def main():
     """KoSI platform: run services, manage the broker, tokens, data."""
 
 
+SERVICE_ARGUMENT = dict(type=click.Choice(sorted(registry.SERVICES)), envvar="KOSI_SERVICE")
+
+
 @main.command()
-@click.argument("service", type=click.Choice(sorted(registry.SERVICES)))
+@click.argument("service", **SERVICE_ARGUMENT)
 @click.option("--role", help="What this process of the service does, where it has roles "
                              "(search: all, index or query; default: its config's, e.g. SEARCH_ROLE).")
 def serve(service, role):
-    """Run one service in this process (migrates its database first)."""
+    """Run one service in this process (SERVICE, or the environment's KOSI_SERVICE, as in the
+    container image); it migrates its database first unless <SERVICE>_MIGRATE_ON_START is false."""
     from cli.serve import serve_service
 
     roles = registry.roles_of(service)
@@ -33,6 +37,19 @@ def serve(service, role):
         raise click.BadParameter(f"{service} has " + (f"the roles {', '.join(roles)}" if roles else "no roles"),
                                  param_hint="--role")
     serve_service(service, role)
+
+
+@main.command()
+@click.argument("service", **SERVICE_ARGUMENT)
+@click.option("--ready", is_flag=True, help="Readiness (its broker, database, index answer) instead of liveness.")
+@click.option("--rpc", is_flag=True, help="Ask the service's health RPC over the broker, as the operator, "
+                                          "instead of its ops port (<SERVICE>_METRICS_ADDRESS).")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for the answer.")
+def health(service, ready, rpc, timeout):
+    """A service's health as JSON; exit 0 healthy, else 1 (the container's probe)."""
+    from cli.health import report
+
+    sys.exit(report(service, ready, rpc, timeout))
 
 
 @main.command()
@@ -45,18 +62,61 @@ def run(no_demo):
 
 
 @main.group()
+def config():
+    """The services' settings."""
+
+
+@config.command("reference")
+@click.option("--check", is_flag=True, help="Exit 1 when docs/configuration.md differs from the config files.")
+def config_reference(check):
+    """Write docs/configuration.md: every setting of every service, from their config files."""
+    from cli import config_reference as reference
+
+    sys.exit(reference.main(["--check"] if check else []))
+
+
+@main.group()
+def deploy():
+    """Container deployments (deploy/README.md)."""
+
+
+@deploy.command("secrets")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--broker-host", default="rabbitmq", show_default=True)
+@click.option("--broker-port", default=5672, show_default=True)
+@click.option("--vhost", default="kosi", show_default=True)
+@click.option("--database-host", default="postgres", show_default=True)
+@click.option("--database-port", default=5432, show_default=True)
+@click.option("--prefix", default="kosi", show_default=True,
+              help="Broker users are <prefix>-<service>, databases and their users <prefix>_<service>.")
+@click.option("--force", is_flag=True, help="Replace existing files (every secret changes at once).")
+def deploy_secrets(folder, broker_host, broker_port, vhost, database_host, database_port, prefix, force):
+    """Make every secret of a new deployment: one env file per service, the jobs and the dependencies."""
+    from cli.deploy_secrets import Hosts, write
+
+    hosts = Hosts(broker_host, broker_port, vhost, database_host, database_port, prefix)
+    try:
+        for path in write(folder, hosts, force):
+            click.echo(str(path))
+    except FileExistsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.group()
 def db():
     """Database migrations."""
 
 
 @db.command("upgrade")
-@click.argument("service", type=click.Choice(registry.DATABASE_SERVICES))
-def db_upgrade(service):
-    """Bring a service's database to the newest schema."""
+@click.argument("services", nargs=-1, type=click.Choice(registry.DATABASE_SERVICES))
+def db_upgrade(services):
+    """Bring the services' databases (each named, or all) to the newest schema: the one-off job
+    before a release's services start, since replicas in production don't migrate on start."""
     from kernel.migrations import upgrade
 
-    upgrade(service, registry.database_url(service))
-    click.echo(f"{service}: database at head")
+    for service in services or registry.DATABASE_SERVICES:
+        upgrade(service, registry.database_url(service))
+        click.echo(f"{service}: database at head")
 
 
 def _operator_broker():
@@ -241,6 +301,15 @@ def search_reindex():
     from cli.search import reindex
 
     sys.exit(reindex())
+
+
+@search.command("setup")
+def search_setup():
+    """Create the search index (and Elasticsearch's percolator index) if missing: the one-off
+    job before the search service starts; an existing index is left as it is."""
+    from cli.search import setup
+
+    setup()
 
 
 @search.command("status")

@@ -53,3 +53,25 @@ def status() -> dict:
 
 def print_status() -> None:
     print(json.dumps(status(), ensure_ascii=False, indent=2))
+
+
+def setup() -> None:
+    """Create the index the search service's config names (from this environment: run it with
+    the search service's settings), before any search process starts."""
+    from cli import registry
+    from services.search.indexer import make_backend
+
+    config = registry.config_of("search")
+    backend = make_backend(config, writable=True)
+    try:
+        # Elasticsearch: the index behind its alias and the percolator's; tantivy made its
+        # folder when opened for writing
+        for step in ("ensure_index", "ensure_percolate_index"):
+            if hasattr(backend, step):
+                getattr(backend, step)()
+        print(f"search index ready ({(config.get('SEARCH_BACKEND') or 'tantivy').lower()}): "
+              f"{backend.count()} documents")
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()

@@ -5,13 +5,13 @@ is nameko's ``ServiceRpc`` whose calls give up after ``RPC_TIMEOUT`` seconds wit
 ``ServiceUnavailable`` (503). A call to a service with no running instance fails at
 once with nameko's ``UnknownService`` (also 503).
 """
-import eventlet
 from nameko import config as nameko_config
 from nameko.amqp.publish import get_connection
 from nameko.constants import AMQP_SSL_CONFIG_KEY
 from nameko.rpc import ClusterRpc, ServiceRpc
 
 from gateway.errors import ServiceUnavailable
+from kernel.rpc import reply_within
 
 DEFAULT_RPC_TIMEOUT = 10.0
 
@@ -25,18 +25,8 @@ def call_with_deadline(client, method: str, args=(), kwargs=None, timeout: float
     """Call ``client.<method>(*args, **kwargs)``; ServiceUnavailable when no reply in time."""
     timeout = rpc_timeout() if timeout is None else timeout
     call = getattr(client, method).call_async(*args, **(kwargs or {}))
-    deadline = eventlet.Timeout(timeout)
-    try:
-        return call.result()
-    except eventlet.Timeout as fired:
-        if fired is not deadline:  # someone else's timeout: not ours to handle
-            raise
-        if pending is not None:  # forget the call, or a late reply would be kept forever
-            pending.pop(call.correlation_id, None)
-        raise ServiceUnavailable(f"{getattr(client, 'service_name', None) or 'a service'} "
-                                 f"did not answer within {timeout:g}s") from None
-    finally:
-        deadline.cancel()
+    return reply_within(call, timeout, pending, getattr(client, "service_name", None) or "a service",
+                        unavailable=ServiceUnavailable)
 
 
 class TimedClient:

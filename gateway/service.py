@@ -28,6 +28,7 @@ from gateway.open_data_routes import OpenDataRoutes
 from gateway.survey_routes import SurveyRoutes
 from gateway.web import route as gateway_route
 from kernel.dependencies import Tracing
+from kernel.ops import OpsEndpoint
 from kernel.roles import STAFF_ROLES, is_staff
 from contracts.catalog import api as schemas
 from kernel.geo import parse_bbox
@@ -71,6 +72,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     search = TimedRpc("search")
     services = TimedClusterRpc()
     readiness = Readiness()
+    ops = OpsEndpoint()  # the probes' port (GATEWAY_METRICS_ADDRESS): the gateway's own health
 
     # ------------------------------------------------------------------ entries
 

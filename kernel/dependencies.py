@@ -19,6 +19,7 @@ from kernel.db import HandledCall, create_db_engine, record_call_result, unit_of
 from kernel.events import DEFAULT_DEPRECATION_DAYS
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorVerifier, Caller
 from kernel import metrics
+from kernel.migrations import schema_behind
 from kernel.outbox import DEFAULT_INBOX_RETENTION, DEFAULT_RETENTION, OutboxRelay, outbox_table_of
 from kernel.rpc import CALL_KEY
 from kernel.tracing import REQUEST_ID_KEY, new_request_id
@@ -79,6 +80,15 @@ class Database(DependencyProvider):
 
     def kill(self):
         self.stop()
+
+    def check_ready(self) -> None:
+        """For the readiness probe (``kernel.ops``): the database answers, and its schema is not
+        older than this code's (a replica started before the migration job ran waits unready)."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            behind = schema_behind(self.service, connection)
+        if behind:
+            raise LookupError(behind)
 
     def get_dependency(self, worker_ctx):
         call_id = worker_ctx.context_data.get(CALL_KEY)

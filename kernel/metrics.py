@@ -12,21 +12,17 @@ HTTP metrics in ``gateway.metrics`` and shows these too).
 Queue depths (consumer lag), parked events and dead letters are the broker's: the gateway's
 ``/metrics`` reads them from RabbitMQ's management API (``kosi_broker_*``).
 
-Each service serves these on ``METRICS_ADDRESS`` (``host:port``, unset: not served) at
-``/metrics``; bind it to an address only Prometheus reaches. One registry per process, labelled
-by service, so that several services in one process (as in the tests) register nothing twice.
+Each service serves these on its ops port (``METRICS_ADDRESS``, ``kernel.ops``) at ``/metrics``.
+One registry per process, labelled by service, so that several services in one process (as in
+the tests) register nothing twice.
 """
 import logging
 import threading
 import time
 from datetime import datetime, timezone
 
-import eventlet
 import sqlalchemy as sa
-from eventlet import wsgi
-from nameko import config as nameko_config
-from nameko.extensions import DependencyProvider
-from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger(__name__)
@@ -96,30 +92,3 @@ class OutboxBacklogs:
 
 OUTBOX_BACKLOGS = OutboxBacklogs()
 REGISTRY.register(OUTBOX_BACKLOGS)
-
-
-class MetricsEndpoint(DependencyProvider):
-    """Serves ``REGISTRY`` at ``http://METRICS_ADDRESS/metrics`` from this service's process."""
-
-    def __init__(self):
-        self._server = None
-
-    def start(self):
-        address = str(nameko_config.get("METRICS_ADDRESS") or "")
-        if not address:
-            return
-        host, _, port = address.rpartition(":")
-        sock = eventlet.listen((host or "0.0.0.0", int(port)))
-        self._server = sock
-        app = make_wsgi_app(REGISTRY)
-        self.container.spawn_managed_thread(
-            lambda: wsgi.server(sock, app, log_output=False, socket_timeout=10), identifier="metrics-endpoint")
-        log.info("metrics on http://%s/metrics", address)
-
-    def stop(self):
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-
-    def kill(self):
-        self.stop()

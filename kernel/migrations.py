@@ -35,3 +35,28 @@ def run_environment(metadata: sa.MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+_SCRIPTS: dict = {}
+
+
+def schema_behind(service: str, connection) -> str | None:
+    """Why the database's schema is too old for this code, or None: at the code's head, or at a
+    revision this code does not know, which a newer release's migration made (its expand step
+    keeps the older code working: deploy/README.md). A service without migrations: None."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    location = REPO_ROOT / "services" / service / "migrations"
+    if not location.is_dir():
+        return None
+    if service not in _SCRIPTS:
+        _SCRIPTS[service] = ScriptDirectory.from_config(alembic_config(service, "sqlite://"))
+    scripts = _SCRIPTS[service]
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    heads = set(scripts.get_heads())
+    known = {script.revision for script in scripts.walk_revisions()}
+    if current >= heads or not current <= known:
+        return None
+    found = ", ".join(sorted(current)) or "none"
+    return f"schema at revision {found}, this release needs {', '.join(sorted(heads))}: run kosi db upgrade {service}"

@@ -91,6 +91,24 @@ def send_reply(amqp_uri: str, message, result, exc_info):
 rpc = partial(OnceRpc.decorator, expected_exceptions=(KosiError,))
 
 
+def reply_within(call, timeout: float, pending: dict | None, what: str, unavailable=DependencyUnavailable):
+    """The reply to ``call`` (a nameko ``call_async``), or ``unavailable`` after ``timeout``
+    seconds. nameko waits for a reply forever: one lost with a broker restart held a worker for
+    good, and with enough of them no worker was left (found by the fault suite). The call is
+    forgotten in ``pending`` (the reply listener's), or a late reply would be kept forever."""
+    deadline = eventlet.Timeout(timeout)
+    try:
+        return call.result()
+    except eventlet.Timeout as fired:
+        if fired is not deadline:  # someone else's timeout: not ours to handle
+            raise
+        if pending is not None:
+            pending.pop(call.correlation_id, None)
+        raise unavailable(f"{what} did not answer within {timeout:g}s") from None
+    finally:
+        deadline.cancel()
+
+
 class RpcAsService(ServiceRpc):
     """An RPC client to ``target_service`` whose calls carry this service's own identity (an
     assertion signed with its key: config ``ACTOR_SIGNING_KEY``, issuer = the service's name),
@@ -124,20 +142,9 @@ class _AsService:
             context = {**self._worker_ctx.context_data, ACTOR_CONTEXT_KEY: provider.signer.sign(provider.identity)}
             client = Client(provider.publisher.publish, provider.reply_listener.register_for_reply, context)
             pending = getattr(getattr(client, provider.target_service), method).call_async(*args, **kwargs)
-            # nameko waits for a reply forever; one lost with a broker restart held the worker
-            # for good, and with enough of them no worker was left for the service's timers
-            # (found by the fault suite). Given up, the event handler fails and is retried.
-            deadline = eventlet.Timeout(provider.timeout)
-            try:
-                return pending.result()
-            except eventlet.Timeout as fired:
-                if fired is not deadline:
-                    raise
-                provider.reply_listener.pending.pop(pending.correlation_id, None)
-                raise DependencyUnavailable(f"{provider.target_service}.{method} did not answer within "
-                                            f"{provider.timeout:g}s") from None
-            finally:
-                deadline.cancel()
+            # Given up, the event handler fails and is retried.
+            return reply_within(pending, provider.timeout, provider.reply_listener.pending,
+                                f"{provider.target_service}.{method}")
         return call
 
 

@@ -14,7 +14,7 @@ from contracts.catalog.api import (ArticleCreateSchema, ArticleQuerySchema, Atom
                                    OrganisationCreateSchema, OrganisationQuerySchema, PublishedPageQuerySchema,
                                    ReviewSchema, WithdrawSchema)
 from kernel.dependencies import CallerIdentity, Database, FromConfig, Tracing
-from kernel.metrics import MetricsEndpoint
+from kernel.ops import OpsEndpoint
 from kernel.roles import require_admin, require_staff
 from kernel.errors import ValidationFailed
 from kernel.rpc import rpc
@@ -31,7 +31,7 @@ class CatalogService:
     db = Database(metadata, service="catalog")
     caller = CallerIdentity()
     tracing = Tracing()
-    metrics = MetricsEndpoint()
+    ops = OpsEndpoint()
     retention_settings = FromConfig(retention.Settings.from_config)
 
     # ------------------------------------------------------------------ entries

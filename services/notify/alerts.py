@@ -28,6 +28,17 @@ class Schedule:
     timezone: str = "Europe/Berlin"
     daily_cap: int = 10
 
+    def __post_init__(self):
+        """A wrong DIGEST_TIMEZONE or DIGEST_HOUR refuses the start, rather than failing every
+        published item's alert later."""
+        try:
+            ZoneInfo(self.timezone)
+        except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"DIGEST_TIMEZONE {self.timezone!r} is no IANA time zone "
+                             "(such as Europe/Berlin)") from error
+        if not 0 <= self.digest_hour <= 23:
+            raise ValueError(f"DIGEST_HOUR must be 0 to 23, not {self.digest_hour}")
+
     def due(self, frequency: str, now: datetime) -> datetime:
         if frequency == "immediately":
             return now + timedelta(seconds=self.batch_seconds)

@@ -22,7 +22,7 @@ from contracts.search.api import MAX_PERCOLATE_QUERIES
 from contracts.survey import events as survey_events  # noqa: F401
 from kernel import tokens
 from kernel.dependencies import CallerIdentity, Database, Tracing, database_url_key
-from kernel.metrics import MetricsEndpoint
+from kernel.ops import OpsEndpoint
 from kernel.inbox import apply_once
 from kernel.messaging import reliable_event_handler
 from kernel.roles import require_admin
@@ -122,7 +122,7 @@ class NotifyService:
     db = Database(metadata, service="notify")
     caller = CallerIdentity()
     tracing = Tracing()
-    metrics = MetricsEndpoint()
+    ops = OpsEndpoint()
     mailer = Mailer()
     catalog = ServiceRpc("catalog")
     catalog_as_notify = RpcAsService("catalog")

@@ -270,6 +270,19 @@ def search_role(config: dict) -> str:
     return role
 
 
+def elasticsearch_credentials(config: dict) -> dict:
+    """The client's options for a cluster with security on: an API key, or a user and password
+    (``ELASTICSEARCH_API_KEY`` wins); ``ELASTICSEARCH_CA_FILE`` for a cluster's own CA."""
+    options = {}
+    if config.get("ELASTICSEARCH_API_KEY"):
+        options["api_key"] = config["ELASTICSEARCH_API_KEY"]
+    elif config.get("ELASTICSEARCH_USERNAME"):
+        options["basic_auth"] = (config["ELASTICSEARCH_USERNAME"], config.get("ELASTICSEARCH_PASSWORD") or "")
+    if config.get("ELASTICSEARCH_CA_FILE"):
+        options["ca_certs"] = config["ELASTICSEARCH_CA_FILE"]
+    return options
+
+
 def make_backend(config: dict, writable: bool = True) -> SearchBackend:
     """The backend the config names: ``SEARCH_BACKEND`` tantivy (default) or elasticsearch;
     ``writable=False`` opens the embedded index for reading beside its writing process."""
@@ -286,5 +299,6 @@ def make_backend(config: dict, writable: bool = True) -> SearchBackend:
         url = config.get("ELASTICSEARCH_URL")
         if not url:
             raise ValueError("SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL")
-        return ElasticsearchBackend(Elasticsearch(url), config.get("SEARCH_INDEX_PREFIX") or "kosi")
+        return ElasticsearchBackend(Elasticsearch(url, **elasticsearch_credentials(config)),
+                                    config.get("SEARCH_INDEX_PREFIX") or "kosi")
     raise ValueError(f"unknown SEARCH_BACKEND {name!r}: tantivy or elasticsearch")

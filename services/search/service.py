@@ -26,7 +26,7 @@ from nameko.rpc import ServiceRpc
 from nameko.timer import timer
 
 from kernel.dependencies import CallerIdentity, Tracing
-from kernel.metrics import MetricsEndpoint
+from kernel.ops import OpsEndpoint
 from kernel.errors import Conflict, ValidationFailed
 from kernel.messaging import reliable_event_handler
 from kernel.rpc import rpc
@@ -85,6 +85,11 @@ class SearchIndex(DependencyProvider):
         self.container.spawn_managed_thread(lambda: self.indexer.run_claimed_rebuild(fetch_page),
                                             identifier="search-rebuild")
         return self.indexer.progress()
+
+    def check_ready(self) -> None:
+        """For the readiness probe (``kernel.ops``): the index answers (a query process
+        started before the writer made one raises ``IndexNotReady``; Elasticsearch, if down)."""
+        self.indexer.count()
 
     def progress(self) -> dict:
         return self.indexer.progress() if self.writes else self.requests.progress()
@@ -167,7 +172,7 @@ class _SearchParts:
     catalog = ServiceRpc("catalog")
     caller = CallerIdentity()
     tracing = Tracing()
-    metrics = MetricsEndpoint()
+    ops = OpsEndpoint()
 
 
 class Indexing(_SearchParts):

@@ -15,7 +15,7 @@ from contracts.survey.api import (ExportQuerySchema, InvitationRequestSchema, Re
                                   SurveyQuerySchema, SurveyUpdateSchema)
 from kernel import tokens
 from kernel.dependencies import CallerIdentity, Database, Tracing
-from kernel.metrics import MetricsEndpoint
+from kernel.ops import OpsEndpoint
 from kernel.errors import ValidationFailed
 from kernel.roles import require_admin
 from kernel.rpc import rpc
@@ -51,7 +51,7 @@ class SurveyService:
     db = Database(metadata, service="survey")
     caller = CallerIdentity()
     tracing = Tracing()
-    metrics = MetricsEndpoint()
+    ops = OpsEndpoint()
     settings = SurveySettings()
     catalog = ServiceRpc("catalog")
     writer = ResponseWriter()  # group commit of responses

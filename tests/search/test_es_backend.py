@@ -14,6 +14,7 @@ What this cannot show — that Elasticsearch accepts these bodies and ranks as i
 is the job of test_es_live.py (the shared behaviour suite, run when ELASTICSEARCH_URL is set).
 Regenerate the golden files after an intended change with KOSI_ES_REGOLDEN=1 and review the diff.
 """
+import base64
 import json
 import os
 import threading
@@ -26,6 +27,7 @@ from elasticsearch import Elasticsearch
 from kernel.errors import ValidationFailed
 from services.search import es_mapping
 from services.search.backend import SearchQuery
+from services.search.indexer import make_backend
 from services.search.querytext import parse
 from services.search.es_backend import (ElasticsearchBackend, IndexingFailed, hit_item, search_body, text_query,
                                         to_source)
@@ -44,6 +46,7 @@ class RecordingElasticsearch:
 
     def __init__(self):
         self.requests: list[dict] = []
+        self.headers: list[dict] = []  # of each request, beside it
         self.replies: list[tuple[int, dict | None]] = []
         recorder = self
 
@@ -54,6 +57,7 @@ class RecordingElasticsearch:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 content_type = self.headers.get("Content-Type")
+                recorder.headers.append({name.lower(): value for name, value in self.headers.items()})
                 recorder.requests.append({"method": self.command, "path": self.path,
                                           "content_type": content_type,
                                           "body": _decode(raw, content_type)})
@@ -262,6 +266,19 @@ def test_facet_aggregations_apply_all_other_facet_filters_only():
 
 
 # ---------------------------------------------------------------------- golden: index, bulk, aliases
+
+
+@pytest.mark.parametrize("settings, authorization", [
+    ({"ELASTICSEARCH_USERNAME": "kosi-search", "ELASTICSEARCH_PASSWORD": "pa:ss w#rd"},
+     "Basic " + base64.b64encode("kosi-search:pa:ss w#rd".encode()).decode()),
+    ({"ELASTICSEARCH_API_KEY": "a2V5LWlkOmtleQ==", "ELASTICSEARCH_USERNAME": "ignored"}, "ApiKey a2V5LWlkOmtleQ=="),
+    ({}, None),
+])
+def test_the_configured_credentials_reach_a_cluster_with_security_on(es, settings, authorization):
+    backend = make_backend({"SEARCH_BACKEND": "elasticsearch", "ELASTICSEARCH_URL": es.url, **settings})
+    es.reply((200, None))
+    backend.ensure_index()
+    assert es.headers[-1].get("authorization") == authorization
 
 
 def test_first_use_creates_v1_with_the_mapping_behind_the_alias(es, client):
