@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install services tools run test faults soak bench clean migrate
+.PHONY: install services tools web run test faults soak bench clean migrate
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv; }
@@ -28,6 +28,7 @@ tools: $(PROMTOOL)
 	@command -v soffice >/dev/null || { echo "installing LibreOffice Calc (headless)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; }
 	@command -v kubectl >/dev/null || { echo "installing kubectl (kustomize)"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null || { echo "kubectl could not be installed: tests/deploy need it to render deploy/kubernetes" >&2; exit 1; }; }
 	@kubectl version --client 2>/dev/null | grep -q 'Kustomize Version: v5' || { echo "kubectl with kustomize v5 is needed (kubectl >= 1.27)" >&2; exit 1; }
+	@command -v chromium >/dev/null || { echo "installing Chromium (the browser tests)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 $(PROMTOOL): $(STAMP)
 	rm -rf $(VENV)/promtool.tmp && mkdir -p $(VENV)/promtool.tmp
@@ -37,7 +38,18 @@ $(PROMTOOL): $(STAMP)
 	rm -rf $(VENV)/promtool.tmp
 	$@ --version | head -1
 
-run: $(STAMP)
+# the web client (web/): npm packages from the pinned lockfile, built into web/dist, which the
+# gateway serves at /; Vite needs Node.js 20.19 or newer (the machine's, from NodeSource)
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := web/package.json web/package-lock.json web/index.html web/vite.config.js \
+	$(shell find web/src web/scripts -type f 2>/dev/null)
+web: $(WEB_BUILD)
+
+$(WEB_BUILD): $(WEB_SOURCES)
+	@command -v npm >/dev/null || { echo "npm (Node.js 20.19 or newer) is needed to build web/" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+run: $(STAMP) web
 	deploy/ensure-services.sh rabbitmq
 	$(BIN)/kosi run
 
@@ -49,7 +61,7 @@ SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
 ORDER_ARGS := $(if $(filter random,$(TEST_ORDER)),-p randomly --randomly-seed=$(SEED),-p no:randomly)
 
-test: $(STAMP) services tools
+test: $(STAMP) services tools web
 	$(BIN)/ruff check --quiet .
 	$(BIN)/lint-imports --no-cache
 	@$(if $(filter random,$(TEST_ORDER)),echo "tests in a random order: SEED=$(SEED)",echo "tests in their declared order")
@@ -73,4 +85,4 @@ bench: $(STAMP) services
 	$(BIN)/python -m bench.freshness
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var web/node_modules web/dist

@@ -52,6 +52,7 @@ class GeoJSONFeatureCollectionSchema(Schema):
     bbox = fields.List(fields.Float(), metadata={"description": "[minLon, minLat, maxLon, maxLat] of the request"})
     features = fields.List(fields.Dict(), required=True,
                            metadata={"description": "GeoJSON Features; coordinates are [lon, lat]"})
+    attribution = fields.String(metadata={"description": "the credit a map showing these data must carry"})
 
 
 class NetworkSchema(Schema):

@@ -72,7 +72,7 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
     search = TimedRpc("search")
     services = TimedClusterRpc()
     readiness = Readiness()
-    ops = OpsEndpoint()  # the probes' port (GATEWAY_METRICS_ADDRESS): the gateway's own health
+    ops = OpsEndpoint(check_broker=False)  # the probes' port (GATEWAY_METRICS_ADDRESS)
 
     # ------------------------------------------------------------------ entries
 
@@ -313,6 +313,17 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
         validate(NoQuery, query_args(request), "query")
         return json_response(_items(self.catalog.list_regions()))
 
+    @route("GET", "/regions.geojson")
+    @documented(summary="The districts' boundaries (GeoJSON)", tag="taxonomy",
+                response=GeoJSONFeatureCollectionSchema, content_type="application/geo+json",
+                description="Official boundaries of the 14 districts and district-free cities (BKG VG250, "
+                            "simplified for maps), each with ags, name and entry_count; `attribution` is the "
+                            "credit the data's licence (GeoNutzV) asks a map to show.",
+                cached_by="catalog")
+    def region_boundaries(self, request):
+        validate(NoQuery, query_args(request), "query")
+        return json_response(self.catalog.region_boundaries(), content_type="application/geo+json")
+
     @route("GET", "/map")
     @documented(summary="Map features (GeoJSON)", tag="map", query=MapQuerySchema,
                 response=GeoJSONFeatureCollectionSchema, content_type="application/geo+json",
@@ -366,10 +377,17 @@ class GatewayService(SurveyRoutes, NotifyRoutes, OpenDataRoutes):
         return json_response(openapi_document())
 
     @route("GET", "/docs")
-    @documented(summary="Readable API documentation (HTML)", tag="ops", content_type="text/html")
+    @documented(summary="Readable API documentation (Swagger UI, HTML) with \"try it out\"", tag="ops",
+                content_type="text/html")
     def docs(self, request):
-        return Response(render_docs(openapi_document()), content_type="text/html; charset=utf-8")
+        response = Response(render_docs(), content_type="text/html; charset=utf-8")
+        response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return response
 
+
+# Swagger UI's own files only; its styles and the schema renderer's inline SVG need these
+DOCS_CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; object-src 'none'")
 
 _document = None
 

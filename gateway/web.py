@@ -30,10 +30,12 @@ from gateway.errors import GatewayError, PayloadTooLarge
 from gateway.problems import problem_response
 from gateway.ratelimit import ConcurrentRequests, client_address, trusted_proxy_hops
 from gateway.responses import moved_response
+from gateway.web_client import WebClient, is_client_path
 from kernel.errors import KosiError, Moved
 from kernel.tracing import REQUEST_ID_KEY, accepted_request_id
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+WEB_CLIENT_ROUTE = "/ (web client)"
 REQUEST_ID_ENVIRON_KEY = "kosi.request_id"
 
 
@@ -64,6 +66,14 @@ class GatewayWsgiApp(WsgiApp):
         if answered is not None:
             metrics.observe(request.method, route, answered.status_code, time.perf_counter() - started)
             return answered(environ, start_response)
+        if is_client_path(request.path):      # the web client's pages and files (gateway.web_client)
+            try:
+                response = self.server.web_client.answer(request)
+            except HTTPException as error:
+                response = problem_response(error, request.path)
+            response.headers["X-Request-Id"] = request_id
+            metrics.observe(request.method, WEB_CLIENT_ROUTE, response.status_code, time.perf_counter() - started)
+            return response(environ, start_response)
         try:
             if request.content_length and request.content_length > request.max_content_length:
                 raise PayloadTooLarge(f"the body may have at most {request.max_content_length} bytes")
@@ -182,12 +192,14 @@ class GatewayServer(WebServer):
         self.read_caches = {}  # producer → gateway.read_cache.PublicReadCache of this container
         self.concurrent = ConcurrentRequests(DEFAULT_CONCURRENT_PER_CLIENT)
         self.proxy_hops = 0
+        self.web_client = WebClient()
 
     def setup(self):
         super().setup()
         self.concurrent = ConcurrentRequests(int(nameko_config.get("CONCURRENT_REQUESTS_PER_CLIENT") or
                                                  DEFAULT_CONCURRENT_PER_CLIENT))
         self.proxy_hops = trusted_proxy_hops()
+        self.web_client = WebClient.from_config()
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=AccessLogProtocol, debug=False):
         log = logging.getLogger("nameko.web.server")

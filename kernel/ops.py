@@ -9,12 +9,14 @@ which deployments bind to an address only the orchestrator and Prometheus reach:
 - ``/health/ready``: 200 when the broker and what the service's dependencies report through
   ``check_ready()`` (its database, the search index) answer, else 503 naming what is down
   (readiness: take it out of rotation, don't restart it). Run at most once per
-  ``READY_CACHE_SECONDS`` however often it is asked, each check within ``CHECK_TIMEOUT``.
+  ``READY_CACHE_SECONDS`` however often it is asked, the checks side by side within
+  ``CHECK_TIMEOUT``.
 
 ``kosi health SERVICE`` asks these from inside a container (an exec probe, no curl needed).
 """
 import json
 import logging
+import socket
 import threading
 import time
 
@@ -36,7 +38,10 @@ READY_CACHE_SECONDS = 2.0
 class OpsEndpoint(DependencyProvider):
     """Serves ``/metrics``, ``/health/live`` and ``/health/ready`` on ``METRICS_ADDRESS``."""
 
-    def __init__(self):
+    def __init__(self, check_broker: bool = True):
+        # the gateway stays in rotation without the broker: it answers cached reads and its
+        # own 503 problems, and a broker outage must not empty every gateway's Service
+        self.check_broker = check_broker
         self._server = None
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
@@ -47,7 +52,8 @@ class OpsEndpoint(DependencyProvider):
         if not address:
             return
         host, _, port = address.rpartition(":")
-        self._server = eventlet.listen((host or "0.0.0.0", int(port)))
+        host = host.strip("[]") or "0.0.0.0"
+        self._server = eventlet.listen((host, int(port)), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
         metrics_app = make_wsgi_app(REGISTRY)
         routes = {"/health/live": self._live, "/health/ready": self._readiness}
 
@@ -82,11 +88,15 @@ class OpsEndpoint(DependencyProvider):
             return self._ready
 
     def _check(self) -> tuple[bool, dict]:
-        checks = {"broker": _run(lambda: _broker_answers(nameko_config["AMQP_URI"]))}
+        """Every check at once, so the answer comes within CHECK_TIMEOUT (inside a probe's
+        timeout) however many dependencies are down."""
+        checks = {"broker": lambda: _broker_answers(nameko_config["AMQP_URI"])} if self.check_broker else {}
         for dependency in sorted(self.container.dependencies, key=lambda dep: dep.attr_name):
             if dependency is not self and callable(getattr(dependency, "check_ready", None)):
-                checks[dependency.attr_name] = _run(dependency.check_ready)
-        return all(check["status"] == "ok" for check in checks.values()), checks
+                checks[dependency.attr_name] = dependency.check_ready
+        pool = eventlet.GreenPool(max(len(checks), 1))
+        results = dict(zip(checks, pool.imap(_run, checks.values())))
+        return all(result["status"] == "ok" for result in results.values()), results
 
     def stop(self):
         if self._server is not None:

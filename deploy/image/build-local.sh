@@ -180,6 +180,8 @@ if [ "$CA_BUNDLE" != none ] && [ -f "$CA_BUNDLE" ]; then
     printf '[global]\ncert = /root/ca-certificates.crt\n' >"$WORK/build-home/.config/pip/pip.conf"
     build_opts+=(--volume "$WORK/build-home:/root:ro")
 fi
+say "building the web client (make web), which the image serves"
+make web >/dev/null
 say "building $IMAGE"
 start=$(seconds)
 "${PODMAN[@]}" build "${build_opts[@]}" -f deploy/Dockerfile -t "$IMAGE" .

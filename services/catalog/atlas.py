@@ -27,7 +27,7 @@ def map_features(uow, query: dict) -> dict:
     ids = _published(query).where(entries.c.lat.between(min_lat, max_lat),
                                   entries.c.lon.between(min_lon, max_lon))
     session = uow.session
-    rows = session.execute(sa.select(entries.c.id, entries.c.lat, entries.c.lon, entries.c.kind,
+    rows = session.execute(sa.select(entries.c.id, entries.c.slug, entries.c.lat, entries.c.lon, entries.c.kind,
                                      entries.c.title, entries.c.region)
                            .where(entries.c.id.in_(ids))).all()
     themes_of: dict[str, list] = {row.id: [] for row in rows}
@@ -35,7 +35,7 @@ def map_features(uow, query: dict) -> dict:
                                           .where(entry_themes.c.entry_id.in_(ids))
                                           .order_by(entry_themes.c.theme_slug)):
         themes_of[entry_id].append(slug)
-    points = [{"id": row.id, "lat": row.lat, "lon": row.lon, "kind": row.kind, "title": row.title,
+    points = [{"id": row.id, "slug": row.slug, "lat": row.lat, "lon": row.lon, "kind": row.kind, "title": row.title,
                "region": row.region, "themes": themes_of[row.id]} for row in rows]
     return geo.feature_collection(geo.cluster(points, bbox, query.get("zoom", 8)), bbox)
 

@@ -214,6 +214,7 @@ def point_feature(point: dict) -> dict:
         "geometry": {"type": "Point", "coordinates": [point["lon"], point["lat"]]},
         "properties": {
             "id": point.get("id"),
+            "slug": point.get("slug"),   # the entry's page: /entries/{slug}
             "kind": point.get("kind"),
             "title": point.get("title"),
             "themes": list(point.get("themes") or []),

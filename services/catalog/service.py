@@ -197,6 +197,11 @@ class CatalogService:
         with self.db() as uow:
             return taxonomy.list_regions(uow)
 
+    @rpc
+    def region_boundaries(self):
+        with self.db() as uow:
+            return taxonomy.region_boundaries(uow)
+
     # Not eager: see the note on the search service's refill timer
     @timer(interval=RETENTION_SECONDS)
     def keep_retention(self):

@@ -1,4 +1,8 @@
 """Themes and regions: listings with counts, and the checks entries need against them."""
+import json
+from functools import lru_cache
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from kernel.errors import ValidationFailed
@@ -28,6 +32,26 @@ def list_regions(uow) -> list[dict]:
              .outerjoin(counts, counts.c.region == regions.c.ags)
              .order_by(regions.c.name))
     return RegionSchema(many=True).dump([row._asdict() for row in uow.session.execute(query)])
+
+
+BOUNDARIES = Path(__file__).parent / "reference" / "district-boundaries.geojson"
+
+
+@lru_cache(maxsize=1)
+def _boundaries() -> dict:
+    return json.loads(BOUNDARIES.read_text(encoding="utf-8"))
+
+
+def region_boundaries(uow) -> dict:
+    """The districts' official boundaries (BKG VG250, simplified; web/scripts/district-boundaries.mjs)
+    as a GeoJSON FeatureCollection, each with its name and ``entry_count``, and the data's
+    attribution, which its licence (GeoNutzV) asks every map showing them to carry."""
+    counted = {region["ags"]: region for region in list_regions(uow)}
+    source = _boundaries()
+    features = [{"type": "Feature", "geometry": feature["geometry"],
+                 "properties": {"ags": ags, "name": counted[ags]["name"], "entry_count": counted[ags]["entry_count"]}}
+                for feature in source["features"] if (ags := feature["properties"]["ags"]) in counted]
+    return {"type": "FeatureCollection", "attribution": source["metadata"]["attribution"], "features": features}
 
 
 def region_rows(session) -> list[dict]:

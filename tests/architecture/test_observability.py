@@ -51,6 +51,8 @@ def exported_series() -> set[str]:
 
 
 def test_promtool_accepts_the_scrape_config_and_its_rules():
+    # (prometheus-kubernetes.yml: Debian's promtool is built without Kubernetes discovery, so
+    # tests/deploy/test_manifests.py checks it against the rendered manifests instead)
     checked = promtool("check", "config", "prometheus.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS" in checked.stdout and "rules found" in checked.stdout

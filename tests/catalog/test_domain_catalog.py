@@ -80,6 +80,33 @@ def test_themes_and_regions_count_published_entries(make_uow, theme_slugs):
     assert {theme["kind"] for theme in themes.values()} == {"field", "pioneering"}
 
 
+def test_district_boundaries_are_the_fourteen_districts_with_their_counts(make_uow, theme_slugs):
+    create(make_uow, entry_data(theme_slugs, location=HALLE))
+    with make_uow() as uow:
+        collection = taxonomy.region_boundaries(uow)
+        regions = {region["ags"]: region for region in taxonomy.list_regions(uow)}
+    assert collection["type"] == "FeatureCollection" and "GeoBasis-DE / BKG" in collection["attribution"]
+    features = {feature["properties"]["ags"]: feature for feature in collection["features"]}
+    assert set(features) == set(regions)
+    assert features["15002"]["properties"] == {"ags": "15002", "name": "Halle (Saale)", "entry_count": 1}
+    for feature in features.values():
+        geometry = feature["geometry"]
+        assert geometry["type"] in ("Polygon", "MultiPolygon")
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        for ring in (ring for polygon in polygons for ring in polygon):
+            assert ring[0] == ring[-1] and len(ring) >= 4
+            assert all(10.5 < lon < 13.3 and 50.9 < lat < 53.1 for lon, lat in ring)
+    # Halle lies in its own boundary (a point-in-polygon test of the first ring)
+    lon, lat = HALLE["lon"], HALLE["lat"]
+    ring = features["15002"]["geometry"]["coordinates"]
+    ring = ring[0][0] if features["15002"]["geometry"]["type"] == "MultiPolygon" else ring[0]
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    assert inside
+
+
 def test_organisations(make_uow, catalog_engine):
     org = new_organisation(make_uow, website="https://landfrauen.example", location={"lat": 51.48, "lon": 11.97})
     assert org["slug"] == "landfrauen-e-v" and org["region"] == "15002"

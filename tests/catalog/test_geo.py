@@ -170,7 +170,7 @@ def test_cluster_at_high_zoom_gives_every_point_with_longitude_first():
     by_id = {p["id"]: p for p in points}
     for feature in features:
         props = feature["properties"]
-        assert set(props) == {"id", "kind", "title", "themes", "region"}
+        assert set(props) == {"id", "slug", "kind", "title", "themes", "region"}   # slug: the entry's page
         point = by_id[props["id"]]
         assert feature["geometry"]["coordinates"] == [point["lon"], point["lat"]]
     assert [f["properties"]["id"] for f in features] == sorted(f["properties"]["id"] for f in features)

@@ -146,7 +146,7 @@ def staff_calls(data):
 # the RPCs that serve the public (no staff data, or only what anyone may do)
 PUBLIC_CALLS = {("catalog", name) for name in (
     "list_organisations", "get_organisation", "list_articles", "get_article", "map_features", "network",
-    "export_entries", "published_page", "list_themes", "list_regions", "health",
+    "export_entries", "published_page", "list_themes", "list_regions", "region_boundaries", "health",
     "export_page", "event_calendar", "atom_feed")} | \
     {("search", name) for name in ("search", "suggest", "health")} | \
     {("survey", name) for name in ("issue_participation", "submit_response", "health")} | \

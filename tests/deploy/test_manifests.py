@@ -158,6 +158,45 @@ def test_production_scales_the_gateway_search_and_notify_and_keeps_one_of_each_t
         ["db", "upgrade", *registry.DATABASE_SERVICES]
 
 
+def _pods(documents):
+    """(kind/name, pod spec) of every Deployment, StatefulSet and Job."""
+    return [(f"{document['kind']}/{document['metadata']['name']}", document["spec"]["template"]["spec"])
+            for document in documents if document["kind"] in ("Deployment", "StatefulSet", "Job")]
+
+
+def test_production_runs_the_release_image_and_dev_the_local_one(rendered):
+    for overlay, expected in (("prod", "registry.example.org/kosi:0.1.0"), ("dev", "localhost/kosi:dev")):
+        images = {container["image"] for name, pod in _pods(rendered[overlay]) if "kosi-" in name
+                  for container in pod["containers"]}
+        assert images == {expected}, (overlay, images)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_has_the_files_its_settings_name(rendered, overlay):
+    """A CA file or index folder a ConfigMap names is mounted in each pod that reads it."""
+    maps = config_maps(rendered[overlay])
+    for name, pod in _pods(rendered[overlay]):
+        container = pod["containers"][0]
+        settings = {}
+        for source in container.get("envFrom", []):
+            if "configMapRef" in source:
+                settings |= maps[re.sub(r"-[a-z0-9]{10}$", "", source["configMapRef"]["name"])]
+        mounts = [mount["mountPath"] for mount in container.get("volumeMounts", [])]
+        for key in ("ELASTICSEARCH_CA_FILE",):
+            if settings.get(key):
+                assert any(settings[key].startswith(path + "/") for path in mounts), (name, key, mounts)
+        if settings.get("SEARCH_BACKEND") == "tantivy" and name.startswith("Deployment/"):
+            assert settings["SEARCH_INDEX_PATH"] in mounts, (name, mounts)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_an_autoscaled_deployment_leaves_its_replicas_to_the_autoscaler(rendered, overlay):
+    deployments = of_kind(rendered[overlay], "Deployment")
+    for autoscaler in of_kind(rendered[overlay], "HorizontalPodAutoscaler").values():
+        target = deployments[autoscaler["spec"]["scaleTargetRef"]["name"]]
+        assert "replicas" not in target["spec"], target["metadata"]["name"]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_only_the_gateway_admits_traffic_from_anywhere(rendered, overlay):
     policies = of_kind(rendered[overlay], "NetworkPolicy")
@@ -198,6 +237,21 @@ def test_no_secret_is_in_a_config_map_or_the_compose_file(rendered):
         for key in (service.get("environment") or {}):
             assert not secret_words.search(key), f"compose service {name} sets the secret {key} inline"
     assert "deploy/compose/secrets/" in (REPO / ".gitignore").read_text()
+
+
+def test_prometheus_on_kubernetes_finds_every_ops_port_of_the_production_namespace(rendered):
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus-kubernetes.yml").read_text())
+    assert config["rule_files"] == ["alerts.yml"] and (DEPLOY / "prometheus" / "alerts.yml").exists()
+    pods, gateway = config["scrape_configs"]
+    namespace = next(d for d in rendered["prod"] if d["kind"] == "Namespace")["metadata"]["name"]
+    assert pods["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": [namespace]}}]
+    keep = next(rule for rule in pods["relabel_configs"] if rule.get("action") == "keep")
+    for name, deployment in of_kind(rendered["prod"], "Deployment").items():
+        ports = {port["name"]: port["containerPort"] for port in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        assert re.fullmatch(keep["regex"], "ops") and ports["ops"] == 9100, name
+    service = of_kind(rendered["prod"], "Service")["kosi-gateway"]
+    assert gateway["static_configs"] == [{"targets": [f"kosi-gateway.{namespace}.svc:"
+                                                      f"{next(p['port'] for p in service['spec']['ports'] if p['name'] == 'http')}"]}]
 
 
 # ---------------------------------------------------------------------- compose

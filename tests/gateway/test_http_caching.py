@@ -21,7 +21,7 @@ from tests.survey.conftest import SETTINGS
 EXAMPLES = {
     "/entries": {}, "/entries/{entry_id}": {}, "/entries/{entry_id}/related": {},
     "/organisations": {}, "/organisations/{organisation_id}": {}, "/articles": {}, "/articles/{article_id}": {},
-    "/themes": {}, "/regions": {}, "/map": {"bbox": "10.5,50.9,13.3,53.1"}, "/network": {},
+    "/themes": {}, "/regions": {}, "/regions.geojson": {}, "/map": {"bbox": "10.5,50.9,13.3,53.1"}, "/network": {},
     "/search": {"q": "Dorfladen"}, "/search/suggest": {"q": "Dorf"},
     "/surveys": {}, "/surveys/{survey_id}": {}, "/surveys/{survey_id}/results": {},
     "/openapi.json": {}, "/docs": {},

@@ -1,5 +1,6 @@
 """A service's ops port: liveness answers whatever its dependencies do, readiness says which
 one is down (kernel/ops.py); `kosi health` reads both from the service's config."""
+import eventlet
 import nameko
 import pytest
 import requests
@@ -116,3 +117,38 @@ def test_a_schema_older_than_the_code_is_not_ready_a_newer_one_is(tmp_path):
     finally:
         engine.dispose()
         _drop_database("kosi_test_ops_schema")
+
+
+class ProbedWithoutBroker:
+    name = "probed_gateway"
+    ops = OpsEndpoint(check_broker=False)
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+
+def test_a_service_may_stay_ready_without_the_broker(container_factory, rabbit_config, monkeypatch):
+    """The gateway's readiness: its cached reads and its 503 answers need no broker."""
+    monkeypatch.setattr(ops, "READY_CACHE_SECONDS", 0.0)
+    address = f"127.0.0.1:{free_port()}"
+    with nameko.config.patch({"METRICS_ADDRESS": address}):
+        container_factory(ProbedWithoutBroker).start()
+        monkeypatch.setattr(ops, "_broker_answers", lambda uri: (_ for _ in ()).throw(ConnectionError("down")))
+        ready = requests.get(f"http://{address}/health/ready", timeout=5)
+    assert (ready.status_code, ready.json()["checks"]) == (200, {})
+
+
+def test_the_checks_run_side_by_side_within_one_timeout(probed, monkeypatch):
+    """Broker and database both hanging: one CHECK_TIMEOUT, inside a probe's 5 s, not one per check."""
+    import time as clock
+
+    monkeypatch.setattr(ops, "CHECK_TIMEOUT", 1.0)
+    monkeypatch.setattr(ops, "_broker_answers", lambda uri: eventlet.sleep(10))
+    monkeypatch.setattr(Database, "check_ready", lambda self: eventlet.sleep(10))
+    started = clock.monotonic()
+    ready = requests.get(f"{probed}/health/ready", timeout=10)
+    assert clock.monotonic() - started < 1.9
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"broker": {"status": "down", "detail": "no answer within 1s"},
+                                      "db": {"status": "down", "detail": "no answer within 1s"}}

@@ -1,0 +1,41 @@
+// The reference web client of the KoSI platform (web/README.md): pages by path, rendered with
+// Preact (htm templates, no build-time JSX).
+import { html } from 'htm/preact'
+import { render } from 'preact'
+import { EntryPage } from './pages/entry.js'
+import { HomePage } from './pages/home.js'
+import { interceptLinks, useLocation } from './router.js'
+import './styles.css'
+
+function NotFound () {
+  return html`<div class="page"><h1>Seite nicht gefunden</h1><p><a href="/">Zur Karte</a></p></div>`
+}
+
+function Page () {
+  const { path, params } = useLocation()
+  const entry = path.match(/^\/eintrag\/([^/]+)$/)
+  if (path === '/') return html`<${HomePage} params=${params} />`
+  if (entry) return html`<${EntryPage} slug=${decodeURIComponent(entry[1])} />`
+  return html`<${NotFound} />`
+}
+
+function App () {
+  return html`
+    <header class="site-header">
+      <a class="brand" href="/">KoSI <span>Kompetenzzentrum Soziale Innovation Sachsen-Anhalt</span></a>
+      <nav aria-label="Hauptnavigation">
+        <ul>
+          <li><a href="/">Karte und Suche</a></li>
+          <li><a href="/api/v1/docs">Offene Daten (API)</a></li>
+        </ul>
+      </nav>
+    </header>
+    <main id="inhalt" tabindex="-1"><${Page} /></main>
+    <footer class="site-footer">
+      <p>Kompetenzzentrum Soziale Innovation Sachsen-Anhalt · Daten unter offener Lizenz:
+        <a href="/api/v1/open-data">Open Data</a></p>
+    </footer>`
+}
+
+interceptLinks()
+render(html`<${App} />`, document.getElementById('app'))
