@@ -167,8 +167,15 @@ def _timestamp(value, default: datetime) -> datetime:
 # ---------------------------------------------------------------------------- due alerts become mails
 
 def compose_due(session, schedule: Schedule, now: datetime | None = None, limit: int = 500) -> int:
-    """One alert mail per subscriber with due alerts (within the daily cap). Returns mails queued."""
+    """One alert mail per subscriber with due alerts (within the daily cap). Returns mails queued.
+
+    Alerts of a subscriber who is no longer confirmed are dropped first: an item matched while the
+    person unsubscribed can insert its alert after the unsubscribe deleted the pending ones (each
+    transaction saw the other's rows as they were), and nothing would ever mail or remove it."""
     now = now or utcnow()
+    session.execute(sa.delete(alerts).where(
+        alerts.c.delivery_id.is_(None),
+        alerts.c.subscriber_id.in_(sa.select(subscribers.c.id).where(subscribers.c.status != "confirmed"))))
     due = session.execute(
         sa.select(alerts.c.subscriber_id, subscribers.c.language)
         .join(subscribers, subscribers.c.id == alerts.c.subscriber_id)

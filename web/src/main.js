@@ -4,6 +4,8 @@ import { html } from 'htm/preact'
 import { render } from 'preact'
 import { EntryPage } from './pages/entry.js'
 import { HomePage } from './pages/home.js'
+import { ArticlePage, KnowledgePage, ThemesPage } from './pages/knowledge.js'
+import { SubmitPage } from './pages/submit.js'
 import { interceptLinks, useLocation } from './router.js'
 import './styles.css'
 
@@ -14,8 +16,13 @@ function NotFound () {
 function Page () {
   const { path, params } = useLocation()
   const entry = path.match(/^\/eintrag\/([^/]+)$/)
+  const article = path.match(/^\/wissen\/([^/]+)$/)
   if (path === '/') return html`<${HomePage} params=${params} />`
   if (entry) return html`<${EntryPage} slug=${decodeURIComponent(entry[1])} />`
+  if (article) return html`<${ArticlePage} slug=${decodeURIComponent(article[1])} />`
+  if (path === '/wissen') return html`<${KnowledgePage} params=${params} />`
+  if (path === '/themen') return html`<${ThemesPage} />`
+  if (path === '/mitmachen') return html`<${SubmitPage} />`
   return html`<${NotFound} />`
 }
 
@@ -26,6 +33,9 @@ function App () {
       <nav aria-label="Hauptnavigation">
         <ul>
           <li><a href="/">Karte und Suche</a></li>
+          <li><a href="/themen">Themen</a></li>
+          <li><a href="/wissen">Wissen</a></li>
+          <li><a href="/mitmachen">Mitmachen</a></li>
           <li><a href="/api/v1/docs">Offene Daten (API)</a></li>
         </ul>
       </nav>

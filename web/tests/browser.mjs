@@ -171,6 +171,49 @@ async function main () {
       check(await page.getByLabel('Suchen', { exact: true }).inputValue() === 'Pflege', 'back to the search')
     })
 
+    await step('themen', async () => {
+      await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Themen' }).click()
+      await page.getByRole('heading', { name: 'Handlungsfelder' }).waitFor()
+      measured.themes = await page.locator('.theme-list li').count()
+      check(measured.themes > 5, 'the themes are listed')
+    })
+
+    await step('wissen', async () => {
+      await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Wissen' }).click()
+      await page.locator('.hit h2 a').first().waitFor()
+      const title = (await page.locator('.hit h2 a').first().innerText()).trim()
+      await page.locator('.hit h2 a').first().click()
+      await page.waitForURL(/\/wissen\/.+/)
+      check((await page.locator('article h1').innerText()).trim() === title, `the article ${title}`)
+      measured.article = title
+    })
+    await accessible('Wissen')
+
+    await step('einreichen-fehler', async () => {
+      await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Mitmachen' }).click()
+      await page.getByLabel('Titel *').fill('Ab')
+      await page.getByLabel('Kurzbeschreibung (ein, zwei Sätze) *').fill('Ein Repair-Café im Dorfgemeinschaftshaus.')
+      await page.getByRole('button', { name: 'Einreichen' }).click()
+      await page.locator('.error-summary').waitFor()
+      const titleError = page.locator('#feld-title-fehler')
+      check(await titleError.isVisible(), 'the title\'s error stands next to the title')
+      check(await page.getByLabel('Titel *').getAttribute('aria-invalid') === 'true', 'the title is marked invalid')
+      check(await page.locator('#feld-themes-fehler').isVisible(), 'the missing themes are said')
+      measured.field_errors = await page.locator('.error-summary li').allInnerTexts()
+    })
+    await accessible('Mitmachen mit Fehlern')
+
+    await step('einreichen', async () => {
+      await page.getByLabel('Titel *').fill('Repair-Café Dorfgemeinschaftshaus Wettin')
+      await page.getByLabel('Art *').selectOption('idea')
+      await page.locator('input[name=themes]').first().check()
+      await page.getByLabel('Ihre E-Mail-Adresse').fill('mitmachen@example.org')
+      await page.getByRole('button', { name: 'Einreichen' }).click()
+      await page.getByRole('heading', { name: 'Danke für Ihren Beitrag!' }).waitFor()
+      measured.receipt = (await page.locator('code').innerText()).trim()
+      check(/^[0-9a-f-]{36}$/.test(measured.receipt), 'the receipt names the submission')
+    })
+
     await step('api-dokumentation', async () => {
       await page.goto(origin + '/api/v1/docs')
       await page.locator('.opblock-tag').first().waitFor()
