@@ -49,7 +49,7 @@ class WebClient:
     def answer(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             raise NotFound("the web client answers GET only; the API is under /api/v1")
-        if not (self.folder / "index.html").is_file():
+        if self._page is None and not (self.folder / "index.html").is_file():   # once built, always built
             raise NotFound("the web client is not built: make web")
         name = request.path.lstrip("/")
         file = safe_join(str(self.folder), name) if name else None

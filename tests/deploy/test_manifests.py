@@ -61,9 +61,14 @@ def of_kind(documents, kind) -> dict[str, dict]:
     return {document["metadata"]["name"]: document for document in documents if document["kind"] == kind}
 
 
+def unhashed(name: str) -> str:
+    """A generated ConfigMap's name without kustomize's hash suffix."""
+    return re.sub(r"-[a-z0-9]{10}$", "", name)
+
+
 def config_maps(documents) -> dict[str, dict]:
     """ConfigMap data by name without kustomize's hash suffix."""
-    return {re.sub(r"-[a-z0-9]{10}$", "", name): document.get("data", {})
+    return {unhashed(name): document.get("data", {})
             for name, document in of_kind(documents, "ConfigMap").items()}
 
 
@@ -180,7 +185,7 @@ def test_every_pod_has_the_files_its_settings_name(rendered, overlay):
         settings = {}
         for source in container.get("envFrom", []):
             if "configMapRef" in source:
-                settings |= maps[re.sub(r"-[a-z0-9]{10}$", "", source["configMapRef"]["name"])]
+                settings |= maps[unhashed(source["configMapRef"]["name"])]
         mounts = [mount["mountPath"] for mount in container.get("volumeMounts", [])]
         for key in ("ELASTICSEARCH_CA_FILE",):
             if settings.get(key):

@@ -7,15 +7,13 @@ import 'leaflet/dist/leaflet.css'
 import { useEffect, useRef } from 'preact/hooks'
 import { html } from 'htm/preact'
 import { KIND_COLOURS, KIND_LABELS } from './labels.js'
+import { escapeHtml } from './text.js'
 
 export const STATE_BOUNDS = [[50.93, 10.56], [53.05, 13.19]]
 const DISTRICTS_BELOW_ZOOM = 9
 
 const meta = name => document.querySelector(`meta[name="${name}"]`)?.content || ''
 
-function escapeText (text) {
-  return String(text ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
-}
 
 function pointIcon (properties, selected) {
   const colour = KIND_COLOURS[properties.kind] || '#444'
@@ -85,7 +83,7 @@ export function KnowledgeMap ({ features, regions, boundaries, view, onView, onS
       style: feature => ({ color: '#5b6b7c', weight: 1, fillColor: '#17416b',
         fillOpacity: 0.04 + 0.22 * (feature.properties.entry_count / most) }),
     })
-    if (boundaries?.attribution) map.attributionControl.addAttribution(escapeText(boundaries.attribution))
+    if (boundaries?.attribution) map.attributionControl.addAttribution(escapeHtml(boundaries.attribution))
     const draw = () => {
       districts.clearLayers()
       if (outlines) districts.addLayer(outlines)
@@ -94,7 +92,7 @@ export function KnowledgeMap ({ features, regions, boundaries, view, onView, onS
         if (region.lat == null || !region.entry_count) continue
         L.marker([region.lat, region.lon], { interactive: false, keyboard: false,
           icon: L.divIcon({ className: 'kosi-district-label', iconSize: [120, 32],
-            html: `${escapeText(region.name)}<br><b>${region.entry_count}</b>` }) }).addTo(districts)
+            html: `${escapeHtml(region.name)}<br><b>${region.entry_count}</b>` }) }).addTo(districts)
       }
     }
     draw()

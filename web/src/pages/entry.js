@@ -6,8 +6,7 @@ import { get } from '../api.js'
 import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { KnowledgeMap } from '../map.js'
 import { navigate } from '../router.js'
-
-const dateText = value => value ? new Date(value).toLocaleDateString('de-DE', { dateStyle: 'long' }) : ''
+import { Unavailable, dateText } from '../text.js'
 
 export function EntryPage ({ slug }) {
   const [entry, setEntry] = useState(null)
@@ -27,9 +26,8 @@ export function EntryPage ({ slug }) {
   }, [slug])
 
   if (problem) {
-    return html`<div class="page"><h1>${problem.status === 404 ? 'Nicht gefunden' : 'Nicht erreichbar'}</h1>
-      <p role="alert">${problem.status === 404 ? 'Diesen Eintrag gibt es nicht (mehr).' : problem.message}</p>
-      <p><a href="/">Zur Karte</a></p></div>`
+    return html`<${Unavailable} problem=${problem} gone="Diesen Eintrag gibt es nicht (mehr)." back="/"
+      backLabel="Zur Karte" />`
   }
   if (!entry) return html`<div class="page"><p role="status">Lädt …</p></div>`
   const point = entry.location && { type: 'Feature', geometry: { type: 'Point',

@@ -7,6 +7,7 @@ import { get } from '../api.js'
 import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { KnowledgeMap } from '../map.js'
 import { navigate } from '../router.js'
+import { escapeHtml } from '../text.js'
 
 const FILTERS = ['theme', 'region', 'kind']
 const PER_PAGE = 20
@@ -199,8 +200,4 @@ function Results ({ result, state, labels, onPage }) {
       <button type="button" disabled=${state.page >= pages} onClick=${() => onPage(state.page + 1)}>Weiter</button>
     </nav>`}
   </div>`
-}
-
-function escapeHtml (text) {
-  return String(text).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
 }

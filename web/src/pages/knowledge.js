@@ -3,8 +3,8 @@ import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { get } from '../api.js'
 import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
+import { Unavailable, dateText } from '../text.js'
 
-const dateText = value => value ? new Date(value).toLocaleDateString('de-DE', { dateStyle: 'long' }) : ''
 const paragraphs = text => (text || '').split(/\n{2,}/).map(part => part.replace(/^#+\s*/, '').trim()).filter(Boolean)
 
 export function KnowledgePage ({ params }) {
@@ -44,9 +44,8 @@ export function ArticlePage ({ slug }) {
     }, setProblem)
   }, [slug])
   if (problem) {
-    return html`<div class="page"><h1>${problem.status === 404 ? 'Nicht gefunden' : 'Nicht erreichbar'}</h1>
-      <p role="alert">${problem.status === 404 ? 'Diesen Beitrag gibt es nicht (mehr).' : problem.message}</p>
-      <p><a href="/wissen">Zu Wissen und Neuigkeiten</a></p></div>`
+    return html`<${Unavailable} problem=${problem} gone="Diesen Beitrag gibt es nicht (mehr)." back="/wissen"
+      backLabel="Zu Wissen und Neuigkeiten" />`
   }
   if (!article) return html`<div class="page"><p role="status">Lädt …</p></div>`
   return html`<article class="page entry">
