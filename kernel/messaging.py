@@ -87,6 +87,9 @@ class ReliableEventHandler(Consumer):
 
     # ------------------------------------------------------------------ receiving
 
+    def _ack(self, message):
+        settle_quietly(self.consumer.ack_message, message, self.queue_name)
+
     def handle_message(self, body, message):
         # settled in a thread of its own: publishing a copy waits for the broker's confirm,
         # and waiting for a free worker must not block the connection's heartbeats
@@ -105,7 +108,7 @@ class ReliableEventHandler(Consumer):
             self._settle(message, self._dead_letter, error, attempts=1)
             return
         if envelope is None:  # a copy in another version, read by this consumer in the version it prefers
-            self.consumer.ack_message(message)
+            self._ack(message)
             return
         try:
             self.container.spawn_worker(
@@ -113,7 +116,7 @@ class ReliableEventHandler(Consumer):
                 handle_result=lambda worker_ctx, result=None, exc_info=None: self._after_worker(
                     message, result, exc_info))
         except ContainerBeingKilled:
-            self.consumer.requeue_message(message)
+            settle_quietly(self.consumer.requeue_message, message, self.queue_name)
 
     def _undecodable(self, message, error):
         self.container.spawn_managed_thread(lambda: self._settle(message, self._dead_letter, error, attempts=1),
@@ -121,7 +124,7 @@ class ReliableEventHandler(Consumer):
 
     def _after_worker(self, message, result, exc_info):
         if exc_info is None:
-            self.consumer.ack_message(message)
+            self._ack(message)
             self._count("applied")
         else:
             attempt = int((message.headers or {}).get(topology.ATTEMPT_HEADER, 0)) + 1
@@ -141,9 +144,9 @@ class ReliableEventHandler(Consumer):
             log.error("%s: cannot hand message %s on (%s); rejecting it into the dead-letter queue",
                       self.queue_name, message.properties.get("message_id"), describe_error(publish_error, MAX_HEADER_TEXT))
             if message.channel.connection:
-                message.reject(requeue=False)
+                settle_quietly(lambda rejected: rejected.reject(requeue=False), message, self.queue_name)
             return
-        self.consumer.ack_message(message)
+        self._ack(message)
 
     def _copy(self, message, exchange: str, routing_key: str, headers: dict):
         carried = {key: value for key, value in (message.headers or {}).items() if key != "x-death"}
@@ -191,6 +194,19 @@ class ReliableEventHandler(Consumer):
 
 
 reliable_event_handler = ReliableEventHandler.decorator
+
+
+def settle_quietly(settle, message, queue: str) -> None:
+    """``settle(message)`` (ack, requeue, reject): on a connection the broker dropped, that is
+    moot, since the broker puts an unacknowledged message back when its connection goes and
+    the inbox (or handled calls) make the redelivery harmless; so it is logged, not raised.
+    Raised, it ended the worker's thread and nameko stopped the whole service (found by the
+    fault suite: a RabbitMQ restart took the search index writer down for good)."""
+    try:
+        settle(message)
+    except Exception as error:
+        log.warning("%s: message %s not settled, the broker is away (it comes again): %s", queue,
+                    message.properties.get("message_id"), describe_error(error))
 
 
 def subscriptions_of(service_cls) -> list[dict]:

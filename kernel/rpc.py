@@ -34,6 +34,7 @@ from nameko.standalone.rpc import ClusterRpcClient
 
 from kernel.errors import AlreadyApplied, Conflict, DependencyUnavailable, KosiError, describe_error
 from kernel.identity import ACTOR_CONTEXT_KEY, ActorSigner
+from kernel.messaging import settle_quietly
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class OnceRpc(Rpc):
             # fault suite: a RabbitMQ restart during a call took the catalog down for good)
             log.warning("%s: the reply to a call is lost, the broker is away: %s", worker_ctx.call_id,
                         describe_error(error))
-        self.rpc_consumer.consumer.ack_message(message)
+        settle_quietly(self.rpc_consumer.consumer.ack_message, message, "rpc")
         return result, exc_info
 
 

@@ -141,6 +141,28 @@ def test_redelivered_event_changes_nothing_twice(running_counter, rabbit_uri, co
     assert broker.dead_letters(rabbit_uri) == []
 
 
+def test_an_acknowledgement_the_broker_cannot_take_leaves_the_service_running(running_counter, rabbit_uri,
+                                                                              counter_db, monkeypatch):
+    """The broker restarting while a handler finished: its ack fails. Found by the fault suite,
+    where that ended the worker's thread and nameko stopped the search service for good."""
+    from nameko.amqp.consume import Consumer
+
+    real_ack, broken = Consumer.ack_message, [True]
+
+    def ack_message(self, message):
+        if broken:
+            broken.pop()
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return real_ack(self, message)
+
+    monkeypatch.setattr(Consumer, "ack_message", ack_message)
+    publish_raw(rabbit_uri, bell(2))
+    assert wait_for(lambda: total(counter_db) == 2) and not broken
+    publish_raw(rabbit_uri, bell(3))
+    assert wait_for(lambda: total(counter_db) == 5)
+    assert running_counter.started and not running_counter._died.ready()
+
+
 def test_apply_once_is_idempotent_without_a_broker(counter_db):
     make_uow = unit_of_work_factory(counter_db, "bellcounter", metadata)
     event = bell(2)
