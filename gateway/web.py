@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from gateway import cors, http_caching, metrics
+from gateway import compression, cors, http_caching, metrics
 from gateway.errors import GatewayError, PayloadTooLarge
 from gateway.problems import problem_response
 from gateway.ratelimit import ConcurrentRequests, client_address, trusted_proxy_hops
@@ -89,7 +89,7 @@ class GatewayWsgiApp(WsgiApp):
             response = _redirect_on_this_host(redirect)
         except (HTTPException, KosiError) as error:
             response = problem_response(error, request.path)
-        response = cors.decorate(request, http_caching.finish(request, response))
+        response = cors.decorate(request, http_caching.finish(request, compression.compress(request, response)))
         response.headers["X-Request-Id"] = request_id
         metrics.observe(request.method, route, response.status_code, time.perf_counter() - started)
         return response(environ, start_response)

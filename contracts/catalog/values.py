@@ -7,4 +7,4 @@ LINK_TARGET_TYPES = ("entry", "organisation")
 ORGANISATION_KINDS = ("association", "initiative", "municipality", "public_body", "company",
                       "social_enterprise", "cooperative", "foundation", "research", "other")
 ARTICLE_TYPES = ("article", "news")
-ENTRY_SORTS = ("newest", "updated", "title")
+ENTRY_SORTS = ("newest", "oldest", "updated", "title")  # oldest: a review queue, first come first

@@ -71,6 +71,8 @@ def list_entries(uow, query: dict, actor=None) -> dict:
         select = select.order_by(entries.c.title, entries.c.id)
     elif sort == "updated":
         select = select.order_by(entries.c.updated_at.desc(), entries.c.id)
+    elif sort == "oldest":
+        select = select.order_by(sa.func.coalesce(entries.c.published_at, entries.c.created_at), entries.c.id)
     else:
         select = select.order_by(sa.func.coalesce(entries.c.published_at, entries.c.created_at).desc(),
                                  entries.c.id)

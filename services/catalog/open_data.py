@@ -46,7 +46,7 @@ def _sort(sort: str):
         return entries.c.title, False
     if sort == "updated":
         return entries.c.updated_at, True
-    return sa.func.coalesce(entries.c.published_at, entries.c.created_at), True
+    return sa.func.coalesce(entries.c.published_at, entries.c.created_at), sort != "oldest"
 
 
 def _sort_value(row, sort: str):

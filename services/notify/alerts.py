@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from kernel.db import insert_or_ignore
 from kernel.rows import new_id, utcnow
+from services.notify import site
 from services.notify.models import alert_keys, alerts, deliveries, items, subscribers
 from services.notify.preferences import item_keys
 
@@ -56,7 +57,7 @@ class Schedule:
 def entry_item(data: dict) -> dict:
     location = data.get("location") or {}
     return {"key": f"entry:{data['id']}", "type": "entry", "kind": data["kind"], "title": data["title"],
-            "summary": data.get("summary"), "path": f"/api/v1/entries/{data['id']}",
+            "summary": data.get("summary"), "path": site.item_path("entry", data["id"]),
             "themes": list(data.get("themes") or []), "regions": [data["region"]] if data.get("region") else [],
             "lat": location.get("lat"), "lon": location.get("lon"),
             "published_at": data.get("published_at") or data["updated_at"]}
@@ -64,7 +65,7 @@ def entry_item(data: dict) -> dict:
 
 def article_item(data: dict) -> dict:
     return {"key": f"article:{data['id']}", "type": "article", "kind": data["type"], "title": data["title"],
-            "summary": data.get("summary"), "path": f"/api/v1/articles/{data['id']}",
+            "summary": data.get("summary"), "path": site.item_path("article", data["id"]),
             "themes": list(data.get("themes") or []), "regions": list(data.get("regions") or []),
             "lat": None, "lon": None, "published_at": data.get("published_at") or data["updated_at"]}
 
@@ -83,7 +84,7 @@ def survey_item(data: dict, linked_entry=lambda entry_id: None) -> dict:
     title = data["title"]
     return {"key": f"survey:{data['id']}", "type": "survey", "kind": "survey",
             "title": title.get("de") if isinstance(title, dict) else str(title), "summary": None,
-            "path": f"/api/v1/surveys/{data['id']}", "themes": themes, "regions": regions,
+            "path": site.item_path("survey", data["id"]), "themes": themes, "regions": regions,
             "lat": None, "lon": None, "published_at": data["published_at"]}
 
 

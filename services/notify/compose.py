@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from services.notify import subscriptions
+from services.notify import site, subscriptions
 from services.notify.mail import Mail, MailSettings, MessageTemplate, Renderer, build_message
 from services.notify.models import alerts, items, newsletters
 from services.notify.texts import texts
@@ -45,18 +45,17 @@ class Composer:
     def _subscriber_links(self, delivery: dict) -> dict:
         subscriber = {"id": delivery["subscriber_id"], "token_version": delivery["token_version"]}
         token = subscriptions.manage_token(self.subscription_settings, subscriber)
-        return {"manage": self.renderer.url(f"/api/v1/subscriptions/me?token={token}"),
-                "unsubscribe": self.renderer.url(f"/api/v1/subscriptions/unsubscribe?token={token}")}
+        return {name: self.renderer.url(path) for name, path in site.subscriber_paths(token).items()}
 
     def _to_subscriber(self, delivery: dict, mail: Mail, links: dict) -> Outgoing:
         return Outgoing(delivery["email"], build_message(mail, delivery["email"], delivery["id"], self.mail_settings,
-                                                         unsubscribe_url=links["unsubscribe"]))
+                                                         unsubscribe_url=links["one_click"]))
 
     def _confirm(self, connection, delivery: dict) -> Outgoing:
         subscriber = {"id": delivery["subscriber_id"], "token_version": delivery["token_version"]}
         token = subscriptions.confirm_token(self.subscription_settings, subscriber)
         language = delivery["language"]
-        links = {"confirm": self.renderer.url(f"/api/v1/subscriptions/confirm?token={token}")}
+        links = {"confirm": self.renderer.url(site.confirm_path(token))}
         mail = self.renderer.render("confirm", language, texts(language)["confirm_subject"], links)
         return Outgoing(delivery["email"], build_message(mail, delivery["email"], delivery["id"], self.mail_settings))
 
@@ -104,7 +103,7 @@ class Composer:
             return None
         links = self._subscriber_links(delivery)
         return Outgoing(delivery["email"], template.copy(delivery["email"], delivery["id"],
-                                                         lambda text: _with_links(text, links), links["unsubscribe"]))
+                                                         lambda text: _with_links(text, links), links["one_click"]))
 
     def _test(self, connection, delivery: dict) -> Outgoing | None:
         template = self._newsletter_template(connection, delivery["ref"], test=True)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from kernel.db import insert_or_ignore
 from kernel.rows import new_id, utcnow
+from services.notify import site
 from services.notify.models import deliveries, items
 
 
@@ -32,14 +33,14 @@ def queue_decision_mail(session, data: dict, decision: str, contact: dict | None
 
 def decision_context(data: dict, decision: str) -> dict:
     """What the submitter's mail says, from an ``entry.published`` or ``entry.rejected`` event."""
-    return {"decision": decision, "title": data["title"][:300], "path": f"/api/v1/entries/{data['id']}",
+    return {"decision": decision, "title": data["title"][:300], "path": site.item_path("entry", data["id"]),
             "reason": data.get("rejection_reason") if decision == "rejected" else None}
 
 
 def submission_item(data: dict) -> dict:
     """An entry waiting for review, from an ``entry.submitted`` event."""
     return {"key": f"submitted:{data['id']}", "type": "submitted", "kind": data["kind"], "title": data["title"][:300],
-            "summary": data.get("summary"), "path": f"/api/v1/entries/{data['id']}",
+            "summary": data.get("summary"), "path": site.review_path(data["id"]),
             "themes": list(data.get("themes") or []), "regions": [data["region"]] if data.get("region") else []}
 
 

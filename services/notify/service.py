@@ -29,7 +29,7 @@ from kernel.roles import require_admin
 from kernel.rows import utcnow
 from kernel.rpc import RpcAsService, rpc
 from kernel.schemas import load_input, with_expected_version
-from services.notify import alerts, newsletters, reviews, subscriptions
+from services.notify import alerts, newsletters, reviews, site, subscriptions
 from services.notify.compose import Composer
 from services.notify.mail import MailSettings
 from services.notify.models import metadata
@@ -213,10 +213,10 @@ class NotifyService:
             for region in regions or [None]:
                 page = self.catalog.list_entries({**query, **({"region": region} if region else {})})
                 picked += [{"type": "entry", "id": item["id"], "title": item["title"], "summary": item.get("summary"),
-                            "path": f"/api/v1/entries/{item['id']}"} for item in page["items"]]
+                            "path": site.item_path("entry", item["id"])} for item in page["items"]]
             page = self.catalog.list_articles(query)
             picked += [{"type": "article", "id": item["id"], "title": item["title"], "summary": item.get("summary"),
-                        "path": f"/api/v1/articles/{item['id']}"} for item in page["items"]]
+                        "path": site.item_path("article", item["id"])} for item in page["items"]]
         unique = {item["id"]: item for item in picked}
         return list(unique.values())[:50]
 

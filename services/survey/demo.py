@@ -18,8 +18,8 @@ LOADER = {"sub": "demo-loader", "roles": ["admin"]}
 
 HOUSING = {
     "title": {"de": "Wohnen im Alter auf dem Land", "en": "Ageing at home in rural areas"},
-    "description": {"de": "Fünf Fragen dazu, wie Sie im Alter wohnen möchten. Anonym, etwa 3 Minuten.",
-                    "en": "Five questions on how you would like to live in old age. Anonymous, about 3 minutes."},
+    "description": {"de": "Acht Fragen dazu, wie Sie im Alter wohnen möchten. Anonym, etwa 4 Minuten.",
+                    "en": "Eight questions on how you would like to live in old age. Anonymous, about 4 minutes."},
     "results_public": True,
     "link": {"type": "theme", "ref": "wohnen", "title": "Wohnen"},
     "questions": [
@@ -44,6 +44,16 @@ HOUSING = {
          "rows": [{"value": "arzt", "label": {"de": "eine Arztpraxis", "en": "a doctor"}},
                   {"value": "laden", "label": {"de": "ein Laden", "en": "a shop"}},
                   {"value": "bus", "label": {"de": "ein Bus", "en": "a bus"}}]},
+        {"id": "zufrieden", "type": "rating", "label": {"de": "Wie zufrieden sind Sie mit Ihrer Wohnsituation?",
+                                                        "en": "How satisfied are you with your home?"},
+         "scale": {"min": 1, "max": 5, "min_label": {"de": "gar nicht"}, "max_label": {"de": "sehr"}}},
+        {"id": "vorrang", "type": "ranking",
+         "label": {"de": "Was sollte Ihr Ort zuerst angehen? (das Wichtigste zuerst)", "en": "What first?"},
+         "options": [{"value": "barrierefrei", "label": {"de": "Barrierefreie Wohnungen", "en": "Accessible flats"}},
+                     {"value": "nachbarschaft", "label": {"de": "Nachbarschaftshilfe", "en": "Neighbourly help"}},
+                     {"value": "fahrdienst", "label": {"de": "Fahrdienste", "en": "Transport services"}}]},
+        {"id": "entfernung", "type": "number", "min": 0, "max": 100, "decimals": 1, "unit": "km",
+         "label": {"de": "Wie weit ist der nächste Laden entfernt?", "en": "How far is the next shop?"}},
         {"id": "idee", "type": "text", "max_length": 1000,
          "label": {"de": "Ihre Idee für gutes Wohnen im Alter in Ihrem Ort", "en": "Your idea"}},
     ],

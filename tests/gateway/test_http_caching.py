@@ -1,6 +1,7 @@
 """HTTP caching over the real gateway, catalog, search and survey services: every public GET
 route of the OpenAPI document answers a strong ETag, 304 to If-None-Match with it, and may be
 kept by caches; answers to a token are never stored; lists carry RFC 8288 Link headers."""
+import gzip
 import re
 
 import pytest
@@ -78,7 +79,10 @@ def test_every_public_get_route_revalidates_with_a_strong_etag(platform, web_ses
         assert re.fullmatch(r'"[0-9a-f]{32}"', tag), (template, tag)  # strong: the body's hash
         assert first.headers["Cache-Control"].startswith("public, max-age=") and "stale-while-revalidate" in \
             first.headers["Cache-Control"], template
-        assert {name.strip() for name in first.headers["Vary"].split(",")} == VARY.get(template, {"Authorization"})
+        vary = {name.strip() for name in first.headers["Vary"].split(",")}
+        assert vary - {"Accept-Encoding"} == VARY.get(template, {"Authorization"}), (template, vary)
+        if first.headers.get("Content-Encoding") == "gzip":   # requests asks for gzip (and unpacks it)
+            assert "Accept-Encoding" in vary, template
         again = web_session.get(url, params=query, headers={"If-None-Match": f'"other", {tag}'})
         assert (again.status_code, again.content, again.headers["ETag"]) == (304, b"", tag), template
         assert web_session.get(url, params=query, headers={"If-None-Match": '"other"'}).status_code == 200
@@ -107,3 +111,26 @@ def test_lists_link_to_their_first_previous_next_and_last_pages(platform, web_se
                                      f'<{API}/entries?per_page=2&kind=project&page=3>; rel="last"')
     last = web_session.get(f"{API}/entries", params={"per_page": 2, "kind": "project", "page": 3})
     assert 'page=2>; rel="prev"' in last.headers["Link"] and 'rel="next"' not in last.headers["Link"]
+
+
+def test_large_answers_are_gzip_compressed_for_clients_that_take_it(platform, web_session):
+    for title in ("Dorfladen Wippra", "Dorfladen Harzgerode", "Dorfladen Stolberg"):
+        created(web_session, "/entries", entry_data(title=title))
+    url = f"{API}/openapi.json"
+    plain = web_session.get(url, headers={"Accept-Encoding": "identity"})
+    packed = web_session.get(url, headers={"Accept-Encoding": "gzip, br"}, stream=True)
+    raw = packed.raw.read(decode_content=False)
+    assert "Content-Encoding" not in plain.headers and packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(raw) == plain.content and len(raw) * 4 < len(plain.content)
+    assert "Accept-Encoding" in plain.headers["Vary"] and "Accept-Encoding" in packed.headers["Vary"]
+    # a tag per coding: each client revalidates its own copy
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    assert web_session.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}
+                           ).status_code == 304
+    assert web_session.get(url, headers={"Accept-Encoding": "identity", "If-None-Match": packed.headers["ETag"]}
+                           ).status_code == 200
+    assert web_session.get(url, headers={"Accept-Encoding": "gzip"}).headers["ETag"] == packed.headers["ETag"]
+    # small answers, and a token holder's (their ETag is the version If-Match needs), go as they are
+    staff = web_session.get(f"{API}/entries", headers={"Accept-Encoding": "gzip", **bearer()})
+    assert "Content-Encoding" not in web_session.get(f"{API}/health", headers={"Accept-Encoding": "gzip"}).headers
+    assert "Content-Encoding" not in staff.headers and len(staff.content) > 1024

@@ -53,11 +53,15 @@ def mails_to(mailbox, address, count):
     return mailbox.to(address)
 
 
+# the pages the mails link to (services/notify/site.py), and the API route each of them calls
+PAGES = {"confirm": "/abo/bestaetigen", "me": "/abo/einstellungen", "unsubscribe": "/abo/abmelden"}
+
+
 def link(mail, route: str) -> str:
-    """The path and query of a link of the mail (``confirm``, ``me``, ``unsubscribe``)."""
-    url = re.search(rf"https?://\S+/api/v1/subscriptions/{route}\?token=[\w.-]+", text_part(mail)).group(0)
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
+    """The API call behind a link of the mail (``confirm``, ``me``, ``unsubscribe``): its page's
+    token on the API route the page calls."""
+    url = re.search(rf"https?://\S+{PAGES[route]}\?token=[\w.-]+", text_part(mail)).group(0)
+    return f"{API}/subscriptions/{route}?{urlsplit(url).query}"
 
 
 def test_subscribe_confirm_alert_and_one_click_unsubscribe(platform, web_session, smtp_sink, rabbit_uri, caplog):

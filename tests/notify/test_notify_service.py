@@ -46,8 +46,8 @@ def anonymous(rabbit_uri):
     return ClusterRpcClient(timeout=20, uri=rabbit_uri)
 
 
-def token_in(mail, route: str) -> str:
-    return re.search(rf"/api/v1/subscriptions/{route}\?token=([\w.-]+)", text_part(mail)).group(1)
+def token_in(mail, page: str) -> str:
+    return re.search(rf"/abo/{page}\?token=([\w.-]+)", text_part(mail)).group(1)
 
 
 def one_mail(mailbox, address, count=1):
@@ -65,14 +65,14 @@ def test_the_journey_of_a_subscriber(platform, rabbit_uri, smtp_sink, notify_url
         public.notify.subscribe({"email": "ada@example.org", "consent": "2026-11",
                                  "alerts": {"themes": ["wohnen"]}})
         confirmation = one_mail(smtp_sink, "ada@example.org")
-        assert public.notify.confirm_subscription(token_in(confirmation, "confirm"))["status"] == "confirmed"
+        assert public.notify.confirm_subscription(token_in(confirmation, "bestaetigen"))["status"] == "confirmed"
     with staff_rpc(rabbit_uri, EDITOR) as staff:
         theme, other = "wohnen", "arbeit"
         matching = staff.catalog.create_entry(entry_data(title="Wohnprojekt Alte Schule", themes=[theme]))
         staff.catalog.create_entry(entry_data(title="Reparaturcafé", themes=[other]))
         alert = one_mail(smtp_sink, "ada@example.org", 2)
         assert alert["Subject"] == "Neu: Wohnprojekt Alte Schule"
-        assert f"/api/v1/entries/{matching['id']}" in text_part(alert)
+        assert f"/eintrag/{matching['id']}" in text_part(alert)
         # withdrawn and published again: no second alert
         staff.catalog.withdraw_entry(matching["id"], "Pause")
         withdrawn = staff.catalog.get_entry(matching["id"])
@@ -92,7 +92,7 @@ def test_a_saved_search_alerts_what_search_would_find_with_its_german_analysis(p
     with anonymous(rabbit_uri) as public:
         public.notify.subscribe({"email": "ada@example.org", "consent": "2026-11",
                                  "alerts": {"q": "Wohnprojekte Altmark"}})
-        public.notify.confirm_subscription(token_in(one_mail(smtp_sink, "ada@example.org"), "confirm"))
+        public.notify.confirm_subscription(token_in(one_mail(smtp_sink, "ada@example.org"), "bestaetigen"))
     with staff_rpc(rabbit_uri, EDITOR) as staff:
         staff.catalog.create_entry(entry_data(title="Reparaturcafé", summary="Werkzeug und Kaffee"))
         staff.catalog.create_entry(entry_data(title="Gemeinsames Wohnprojekt in der Altmark"))

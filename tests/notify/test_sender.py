@@ -35,8 +35,8 @@ def test_a_confirmation_mail_arrives_with_its_link_and_the_log_keeps_no_address(
     assert mail["Message-ID"] == f"<{delivery['id']}@kosi.example>"
     assert mail["Subject"] == "Please confirm your subscription"
     assert "List-Unsubscribe" not in mail  # nothing to leave yet
-    assert "https://kosi.example/api/v1/subscriptions/confirm?token=" in text_part(mail)
-    assert "confirm?token=" in html_part(mail) and "Magdeburg" in text_part(mail)
+    assert "https://kosi.example/abo/bestaetigen?token=" in text_part(mail)
+    assert "bestaetigen?token=" in html_part(mail) and "Magdeburg" in text_part(mail)
     assert delivery["state"] == "sent" and delivery["recipient"] is None and delivery["context"] is None
 
 
@@ -54,9 +54,10 @@ def test_an_alert_mail_has_one_click_unsubscribe_headers_and_escaped_html(make_u
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe = mail["List-Unsubscribe"].strip("<>")
     assert unsubscribe.startswith("https://kosi.example/api/v1/subscriptions/unsubscribe?token=")
-    assert unsubscribe in text_part(mail) and unsubscribe in html_part(mail)
+    page = "https://kosi.example/abo/abmelden?" + unsubscribe.split("?")[1]  # the same token, on a page
+    assert page in text_part(mail) and page in html_part(mail)
     assert "Wohnen &lt;b&gt;&amp;&lt;/b&gt; Leben" in html_part(mail) and "<b>&</b>" not in html_part(mail)
-    assert "https://kosi.example/api/v1/entries/e1" in text_part(mail)
+    assert "https://kosi.example/eintrag/e1" in text_part(mail)
     assert ada["id"] not in mail.as_string()
 
 

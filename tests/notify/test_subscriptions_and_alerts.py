@@ -43,7 +43,7 @@ def confirmed(make_uow, email="ada@example.org", **preferences):
 
 def entry(**overrides):
     item = {"key": "entry:e1", "type": "entry", "kind": "project", "title": "Dorfladen Harzgerode",
-            "summary": "Ein Laden", "path": "/api/v1/entries/e1", "themes": ["wohnen"], "regions": ["15085"],
+            "summary": "Ein Laden", "path": "/eintrag/e1", "themes": ["wohnen"], "regions": ["15085"],
             "lat": 51.64, "lon": 11.14, "published_at": NOW}
     return {**item, **overrides}
 

@@ -87,8 +87,8 @@ def _subscribe(base: str, mail_folder) -> None:
     mailbox = Mailbox(mail_folder, port=0)
     assert wait_for(lambda: mailbox.to("leser@example.org"), seconds=30)
     mail, = mailbox.to("leser@example.org")
-    link = re.search(r"/api/v1/subscriptions/confirm\?token=[\w.-]+", text_part(mail)).group(0)
-    confirmed = requests.get(f"{base.removesuffix('/api/v1')}{link}", timeout=10)
+    token = re.search(r"/abo/bestaetigen\?token=([\w.-]+)", text_part(mail)).group(1)  # the web client's page
+    confirmed = requests.get(f"{base}/subscriptions/confirm", params={"token": token}, timeout=10)
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed", confirmed.text
 
 

@@ -40,3 +40,16 @@ export async function send (method, path, body, { token, idempotencyKey } = {}) 
   if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey
   return answer(await fetch(`${API}${path}`, { method, headers, body: JSON.stringify(body) }))
 }
+
+/** A file of the API (a CSV export) saved by the browser under `filename`. */
+export async function download (path, filename, { token } = {}) {
+  const response = await fetch(`${API}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })
+  if (!response.ok) await answer(response)
+  const link = document.createElement('a')
+  link.href = URL.createObjectURL(await response.blob())
+  link.download = filename
+  document.body.append(link)
+  link.click()
+  link.remove()
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000)
+}

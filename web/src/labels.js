@@ -6,6 +6,9 @@ export const KIND_LABELS = {
   project: 'Projekt', idea: 'Idee', initiative: 'Initiative', event: 'Veranstaltung',
   article: 'Wissensartikel', news: 'Meldung',
 }
+// how an entry is linked to another entry or an organisation
+export const LINK_TYPE_LABELS = { related: 'verwandt', part_of: 'Teil von', follows_up: 'folgt auf', inspired_by: 'angeregt durch',
+  partner: 'Partner', funded_by: 'gefördert von', run_by: 'getragen von', member_of: 'Mitglied von' }
 // colour-blind-safe (Okabe–Ito), each with 4.5:1 contrast on white for text
 export const KIND_COLOURS = { project: '#0060a8', idea: '#a34800', initiative: '#00745a', event: '#8a3b8f' }
 

@@ -5,7 +5,11 @@ import { render } from 'preact'
 import { EntryPage } from './pages/entry.js'
 import { HomePage } from './pages/home.js'
 import { ArticlePage, KnowledgePage, ThemesPage } from './pages/knowledge.js'
+import { ResultsPage } from './pages/results.js'
+import { StaffArea } from './pages/staff.js'
 import { SubmitPage } from './pages/submit.js'
+import { ConfirmPage, PreferencesPage, SubscribePage, UnsubscribePage } from './pages/subscribe.js'
+import { SurveyPage, SurveysPage } from './pages/surveys.js'
 import { interceptLinks, useLocation } from './router.js'
 import './styles.css'
 
@@ -23,6 +27,13 @@ function Page () {
   if (path === '/wissen') return html`<${KnowledgePage} params=${params} />`
   if (path === '/themen') return html`<${ThemesPage} />`
   if (path === '/mitmachen') return html`<${SubmitPage} />`
+  const survey = path.match(/^\/umfragen\/([^/]+)(\/ergebnisse)?$/)
+  if (path === '/umfragen') return html`<${SurveysPage} />`
+  if (survey) return survey[2] ? html`<${ResultsPage} id=${survey[1]} />` : html`<${SurveyPage} id=${survey[1]} />`
+  const subscription = { '/abo': SubscribePage, '/abo/bestaetigen': ConfirmPage, '/abo/einstellungen': PreferencesPage,
+    '/abo/abmelden': UnsubscribePage }[path]
+  if (subscription) return html`<${subscription} params=${params} />`
+  if (path === '/redaktion' || path.startsWith('/redaktion/')) return html`<${StaffArea} path=${path} />`
   return html`<${NotFound} />`
 }
 
@@ -36,14 +47,15 @@ function App () {
           <li><a href="/themen">Themen</a></li>
           <li><a href="/wissen">Wissen</a></li>
           <li><a href="/mitmachen">Mitmachen</a></li>
+          <li><a href="/umfragen">Umfragen</a></li>
+          <li><a href="/abo">Abonnieren</a></li>
           <li><a href="/api/v1/docs">Offene Daten (API)</a></li>
         </ul>
       </nav>
     </header>
     <main id="inhalt" tabindex="-1"><${Page} /></main>
     <footer class="site-footer">
-      <p>Kompetenzzentrum Soziale Innovation Sachsen-Anhalt · Daten unter offener Lizenz:
-        <a href="/api/v1/open-data">Open Data</a></p>
+      <p>Kompetenzzentrum Soziale Innovation Sachsen-Anhalt · Daten unter offener Lizenz: <a href="/api/v1/open-data">Open Data</a> · <a href="/redaktion">Redaktion</a></p>
     </footer>`
 }
 

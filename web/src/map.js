@@ -41,7 +41,9 @@ export const viewOf = map => {
 }
 
 /** `features`: GeoJSON of GET /map; `onView({bbox, zoom, center})` after every pan and zoom. */
-export function KnowledgeMap ({ features, regions, boundaries, view, onView, onSelect, selected, label, small = false }) {
+/** `network`: the selected entry's links ({from: [lat, lon], to: [{lat, lon, title, linkType}]}),
+ * drawn as lines from it (the network view). */
+export function KnowledgeMap ({ features, regions, boundaries, view, onView, onSelect, selected, network, label, small = false }) {
   const element = useRef()
   const state = useRef({})
 
@@ -56,8 +58,9 @@ export function KnowledgeMap ({ features, regions, boundaries, view, onView, onS
     if (view) map.setView(view.center, view.zoom)
     else map.fitBounds(STATE_BOUNDS)
     const districts = L.layerGroup().addTo(map)
+    const lines = L.layerGroup().addTo(map)
     const markers = L.layerGroup().addTo(map)
-    state.current = { map, districts, markers, onView }
+    state.current = { map, districts, lines, markers, onView }
     map.on('moveend', () => state.current.onView?.(viewOf(map)))
     onView?.(viewOf(map))   // the first view: the requests start from it
     return () => map.remove()
@@ -120,11 +123,21 @@ export function KnowledgeMap ({ features, regions, boundaries, view, onView, onS
           icon: pointIcon(properties, properties.id === selected), keyboard: true,
           title: `${KIND_LABELS[properties.kind] || properties.kind}: ${properties.title}`,
           alt: properties.title,
-        }).on('click', () => onSelect?.(properties)).addTo(markers)
+        }).on('click', () => onSelect?.({ ...properties, lat, lon })).addTo(markers)
           .getElement().setAttribute('aria-label', `${KIND_LABELS[properties.kind] || ''} ${properties.title}`.trim())
       }
     }
   }, [features, selected])
+
+  useEffect(() => {
+    const { map, lines } = state.current
+    if (!map) return
+    lines.clearLayers()
+    for (const target of network?.to || []) {
+      L.polyline([network.from, [target.lat, target.lon]], { color: '#17416b', weight: 2, dashArray: '6 4',
+        interactive: false, className: 'kosi-network-line' }).addTo(lines)
+    }
+  }, [network])
 
   return html`<div ref=${element} class=${small ? 'map small' : 'map'} role="region"
     aria-label=${label || 'Karte von Sachsen-Anhalt'}></div>`

@@ -14,6 +14,20 @@ const RULES = [
   [/^must be 5 digits$/, () => 'Fünf Ziffern, bitte.'],
   [/^must not be before starts_on$/, () => 'Das Ende liegt vor dem Anfang.'],
   [/^unknown theme: (.+)$/, theme => `Das Thema „${theme}“ gibt es nicht.`],
+  // answers to a survey (services/survey/answers.py)
+  [/^an answer is required$/, () => 'Bitte beantworten Sie diese Frage.'],
+  [/^choose at least (\d+)$/, n => `Bitte mindestens ${n} auswählen.`],
+  [/^choose at most (\d+)$/, n => `Bitte höchstens ${n} auswählen.`],
+  [/^must be from (\S+) to (\S+)$/, (a, b) => `Bitte eine Zahl von ${a} bis ${b}.`],
+  [/^must be at least (\S+)$/, n => `Mindestens ${n}, bitte.`],
+  [/^must be at most (\S+)$/, n => `Höchstens ${n}, bitte.`],
+  [/^must be a whole number.*$/, () => 'Bitte eine ganze Zahl.'],
+  [/^at most (\d+) decimal places$/, n => `Höchstens ${n} Nachkommastellen, bitte.`],
+  [/^must be a number.*$/, () => 'Bitte eine Zahl.'],
+  [/^at most (\d+) characters \(this has (\d+)\)$/, (n, has) => `Höchstens ${n} Zeichen (es sind ${has}).`],
+  [/^rate every row: (.+) missing$/, () => 'Bitte jede Zeile bewerten.'],
+  [/^must rank every option once.*$/, () => 'Bitte alle Möglichkeiten in eine Reihenfolge bringen.'],
+  [/^answered although hidden.*$/, () => 'Diese Frage gilt für Ihre Antworten nicht.'],
 ]
 
 // the fields that are lists: their lengths are counts, not characters

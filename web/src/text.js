@@ -14,3 +14,6 @@ export function Unavailable ({ problem, gone, back, backLabel }) {
     <p role="alert">${problem.status === 404 ? gone : problem.message}</p>
     <p><a href=${back}>${backLabel}</a></p></div>`
 }
+
+/** "1 Antwort", "3 Antworten": a count with its noun. */
+export const counted = (count, one, many) => `${count} ${count === 1 ? one : many}`

@@ -3,7 +3,7 @@
 // `kosi run` with the demo data: KOSI_ORIGIN (http://127.0.0.1:PORT), KOSI_SCREENSHOTS (a folder).
 // Each step saves a screenshot; axe-core checks each page for serious or critical violations.
 // Prints one JSON line of what it measured; exits 1 on the first failed step.
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -12,10 +12,13 @@ const require = createRequire(import.meta.url)
 const origin = process.env.KOSI_ORIGIN || 'http://127.0.0.1:8000'
 const shots = process.env.KOSI_SCREENSHOTS || 'screenshots'
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium'
+const mailFolder = process.env.KOSI_MAIL            // the local SMTP sink's .eml files (kosi run: var/mail)
+const staffToken = process.env.KOSI_STAFF_TOKEN      // an editor's token (kosi token --role editor)
 mkdirSync(shots, { recursive: true })
 
 const measured = { steps: [] }
 let page
+const failures = []   // page errors and 5xx answers: any fails the run
 
 function check (condition, message) {
   if (!condition) throw new Error(message)
@@ -27,7 +30,7 @@ async function step (name, action) {
     await action()
   } catch (error) {
     await page.screenshot({ path: join(shots, `failed-${name}.png`) }).catch(() => {})
-    error.message += `\n(in step ${name}; browser console: ${JSON.stringify(measured.console || [])})`
+    error.message += `\n(in step ${name}; browser console: ${JSON.stringify(measured.console || [])}; ${failures.join('; ')})`
     throw error
   }
   await page.screenshot({ path: join(shots, `${String(measured.steps.length + 1).padStart(2, '0')}-${name}.png`) })
@@ -44,6 +47,54 @@ async function accessible (what) {
   const serious = violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
   measured[`axe ${what}`] = violations.map(v => `${v.impact}: ${v.id}`)
   check(serious.length === 0, `accessibility (${what}): ${JSON.stringify(serious, null, 1)}`)
+}
+
+/** The mails the sink got for `address`, oldest first: {subject, text (quoted-printable decoded), links}. */
+function mailsTo (address) {
+  const mails = []
+  for (const name of readdirSync(mailFolder).filter(file => file.endsWith('.eml')).sort()) {
+    const raw = readFileSync(join(mailFolder, name), 'latin1')   // bytes as they are: decoded below
+    const headers = raw.slice(0, raw.search(/\r?\n\r?\n/))
+    if (!new RegExp(`^To: .*${address.replace('.', '\\.')}`, 'mi').test(headers)) continue
+    const text = Buffer.from(raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1').toString('utf8')
+    const subject = headers.replace(/\r?\n[ \t]+/g, ' ').match(/^Subject: (.*)$/mi)?.[1] || ''
+    mails.push({ name, subject: decodeWords(subject), text,
+      links: [...new Set(text.match(/https?:\/\/[^\s"<>]+/g) || [])] })
+  }
+  return mails
+}
+
+/** A header's RFC 2047 encoded words (=?utf-8?q?…?= and =?utf-8?b?…?=) as text. */
+function decodeWords (header) {
+  return header.replace(/=\?utf-8\?([qb])\?([^?]*)\?=\s*/gi, (_, encoding, data) => encoding.toLowerCase() === 'b'
+    ? Buffer.from(data, 'base64').toString('utf8')
+    : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (__, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8'))
+}
+
+/** The first mail to `address` whose subject matches, waiting for it. */
+async function mailTo (address, subject = /./, seconds = 90) {
+  for (let waited = 0; waited < seconds * 2; waited++) {
+    const mail = mailsTo(address).find(found => subject.test(found.subject))
+    if (mail) return mail
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  throw new Error(`no mail to ${address} (${subject}) within ${seconds} s: ${mailsTo(address).map(mail => mail.subject)}`)
+}
+
+/** A mail's link to a page of the client, on this run's origin (the mail says PUBLIC_BASE_URL). */
+function pageLink (mail, path) {
+  const link = mail.links.find(url => new URL(url).pathname === path)
+  check(link, `the mail "${mail.subject}" links to ${path}: ${mail.links.join(' ')}`)
+  const url = new URL(link)
+  return origin + url.pathname + url.search
+}
+
+const api = async (method, path, body) => {
+  const response = await fetch(`${origin}/api/v1${path}`, { method, body: body && JSON.stringify(body),
+    headers: { Authorization: `Bearer ${staffToken}`, 'Content-Type': 'application/json', Accept: 'application/json' } })
+  check(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`)
+  return response.json()
 }
 
 const mapZoom = () => Number(new URL(page.url()).searchParams.get('karte')?.split(',')[2])
@@ -73,7 +124,6 @@ async function main () {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'de-DE', bypassCSP: true })
   await underItsOwnPolicy(browser)
   page = await context.newPage()
-  const failures = []
   page.on('pageerror', error => failures.push(`page error: ${error.message}`))
   page.on('console', message => {
     if (message.type() === 'error' || message.type() === 'warning') (measured.console ??= []).push(message.text())
@@ -213,6 +263,172 @@ async function main () {
       measured.receipt = (await page.locator('code').innerText()).trim()
       check(/^[0-9a-f-]{36}$/.test(measured.receipt), 'the receipt names the submission')
     })
+
+    await step('umfrage-fehler', async () => {
+      await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Umfragen' }).click()
+      await page.getByRole('link', { name: 'Wohnen im Alter auf dem Land' }).click()
+      await page.getByRole('group', { name: /Wie möchten Sie im Alter/ }).getByLabel('In einer Senioren-WG').check()
+      check(await page.getByRole('group', { name: /Was hält Sie vom Umbau ab/ }).count() === 0, 'the condition hides a question')
+      await page.getByRole('group', { name: /ohne Umbau altersgerecht/ }).getByLabel('Nein').check()
+      const obstacles = page.getByRole('group', { name: /Was hält Sie vom Umbau ab/ })
+      await obstacles.waitFor()   // shown once its condition holds
+      await obstacles.getByLabel('Kosten').check()
+      await obstacles.getByLabel('Keine Beratung').check()
+      check(await obstacles.getByLabel('Ich wohne zur Miete').isDisabled(), 'at most two obstacles')
+      for (const [row, value] of [['eine Arztpraxis', '5'], ['ein Laden', '4'], ['ein Bus', '3']]) {
+        await page.getByRole('radiogroup', { name: row }).getByLabel(new RegExp(`^${value}\\b`)).check()   // "5 (sehr wichtig)"
+      }
+      await page.getByRole('radiogroup', { name: /Wie zufrieden/ }).getByLabel('2', { exact: true }).check()
+      await page.getByRole('button', { name: 'Fahrdienste nach oben' }).click()
+      await page.getByRole('button', { name: 'Fahrdienste nach oben' }).click()
+      await page.getByLabel(/Wie weit ist der nächste Laden/).fill('150')
+      await page.getByLabel(/Ihre Idee/).fill('Ein Mittagstisch im Dorfgemeinschaftshaus.')
+      await page.getByRole('button', { name: 'Antworten absenden' }).click()
+      await page.locator('#frage-entfernung-fehler').waitFor()
+      measured.survey_error = await page.locator('#frage-entfernung-fehler').innerText()
+      check(/0 bis 100/.test(measured.survey_error), `the number's error in German: ${measured.survey_error}`)
+    })
+    await accessible('Umfrage mit Fehler')
+
+    await step('umfrage-gesendet', async () => {
+      await page.getByLabel(/Wie weit ist der nächste Laden/).fill('2,5')
+      await page.getByRole('button', { name: 'Antworten absenden' }).click()
+      await page.getByRole('heading', { name: 'Danke, Ihre Antwort ist gezählt.' }).waitFor()
+      const stored = await page.evaluate(() => Object.entries(sessionStorage).filter(([key]) => key.startsWith('kosi-umfrage-')))
+      check(stored.length === 1 && JSON.parse(stored[0][1]).receipt, 'the tab keeps the receipt (a reload shows it again)')
+      await page.reload()
+      await page.getByRole('heading', { name: 'Danke, Ihre Antwort ist gezählt.' }).waitFor()
+    })
+
+    await step('ergebnisse', async () => {
+      await page.goto(origin + '/umfragen')
+      await page.getByRole('link', { name: 'Wie kommen Sie zu Ihrer Hausarztpraxis?' }).click()
+      await page.locator('.bars li').first().waitFor()
+      measured.poll_bars = await page.locator('.bars li').allInnerTexts()
+      check(measured.poll_bars.length === 4 && measured.poll_bars.some(text => /23/.test(text)), 'the poll as bars with its counts')
+    })
+    await accessible('Ergebnisse')
+
+    await step('abonnieren', async () => {
+      await page.goto(origin + '/?q=Pflege')
+      await page.getByRole('link', { name: 'zu dieser Suche' }).click()
+      await page.waitForURL(/\/abo\?q=Pflege/)
+      check(await page.getByLabel(/Zu dieser Auswahl: Suche „Pflege“/).isChecked(), 'the search is what is offered')
+      await page.getByLabel('Zu allem Neuen').check()   // so that the idea published below alerts
+      await page.getByLabel('Wie oft?').selectOption('immediately')
+      await page.getByLabel(/Newsletter des/).check()
+      await page.getByLabel('Ihre E-Mail-Adresse *').fill('leserin@example.org')
+      await page.getByRole('button', { name: 'Anmelden' }).click()
+      await page.locator('#abo-consent-fehler').waitFor()   // consent first
+      await page.getByLabel(/Ich möchte die gewählten E-Mails erhalten/).check()
+      await page.getByRole('button', { name: 'Anmelden' }).click()
+      await page.getByRole('heading', { name: 'Fast geschafft' }).waitFor()
+    })
+    await accessible('Abonnieren')
+
+    await step('bestaetigt', async () => {
+      const mail = await mailTo('leserin@example.org', /bestätigen/i)
+      await page.goto(pageLink(mail, '/abo/bestaetigen'))
+      await page.getByRole('heading', { name: 'Danke, Ihre Anmeldung ist bestätigt' }).waitFor()
+    })
+
+    await step('redaktion-anmeldung', async () => {
+      await page.goto(origin + '/redaktion')
+      await page.getByLabel('Zugangstoken').fill('kein.token')
+      await page.getByRole('button', { name: 'Anmelden' }).click()
+      await page.locator('#zugangstoken-fehler').waitFor()
+      await page.getByLabel('Zugangstoken').fill(staffToken)
+      await page.getByRole('button', { name: 'Anmelden' }).click()
+      await page.getByRole('heading', { name: 'Eingereichte Einträge prüfen' }).waitFor()
+      await page.locator('.queue-item').first().waitFor()
+    })
+    await accessible('Redaktion')
+
+    await step('pruefen', async () => {
+      measured.queue = await page.locator('.queue-item h2').allInnerTexts()
+      check(measured.queue.includes('Repair-Café Dorfgemeinschaftshaus Wettin'), 'the submitted idea waits for review')
+      const other = page.locator('.queue-item').filter({ hasNotText: 'Repair-Café Dorfgemeinschaftshaus Wettin' }).first()
+      measured.rejected = (await other.locator('h2').innerText()).trim()
+      await other.getByRole('button', { name: 'Ablehnen …' }).click()
+      await other.getByRole('button', { name: 'Ablehnen', exact: true }).click()
+      await other.locator('.field-error').waitFor()   // a reason first
+      await other.getByLabel(/Grund der Ablehnung/).fill('Das Vorhaben liegt außerhalb Sachsen-Anhalts.')
+      await other.getByRole('button', { name: 'Ablehnen', exact: true }).click()
+      await page.getByText(`„${measured.rejected}“ ist abgelehnt`).waitFor()
+      const idea = page.locator('.queue-item').filter({ hasText: 'Repair-Café Dorfgemeinschaftshaus Wettin' })
+      await idea.getByRole('button', { name: 'Veröffentlichen' }).click()
+      await page.getByText('„Repair-Café Dorfgemeinschaftshaus Wettin“ ist veröffentlicht').waitFor()
+      await idea.waitFor({ state: 'detached' })   // a published entry leaves the queue
+      const review = await mailTo('mitmachen@example.org', /Repair-Café/)   // the submitter hears of it
+      measured.review_mail = review.subject
+    })
+
+    await step('bearbeiten-konflikt', async () => {
+      const [entry] = (await api('GET', '/entries?status=published&sort=title&per_page=1')).items   // a demo entry
+      await page.goto(`${origin}/redaktion/eintraege/${entry.id}`)
+      await page.getByLabel('Kurzbeschreibung').fill(`${entry.summary} Jetzt auch samstags.`)
+      await api('PATCH', `/entries/${entry.id}`, { version: entry.version, title: `${entry.title} (neu)` })   // someone else
+      await page.getByRole('button', { name: 'Speichern' }).click()
+      await page.getByRole('heading', { name: 'Inzwischen geändert' }).waitFor()
+      measured.conflict_entry = entry
+    })
+    await accessible('Konflikt')
+
+    await step('bearbeiten-gespeichert', async () => {
+      const entry = measured.conflict_entry
+      await page.getByRole('button', { name: 'Meine Änderungen auf die neue Fassung übertragen' }).click()
+      check(await page.getByLabel('Titel').inputValue() === `${entry.title} (neu)`, 'the other editor\'s title is kept')
+      await page.getByRole('button', { name: 'Speichern' }).click()
+      await page.getByText(/Gespeichert \(Version/).waitFor()
+      const saved = await api('GET', `/entries/${entry.id}`)
+      check(saved.title === `${entry.title} (neu)` && saved.summary.endsWith('Jetzt auch samstags.'), 'both changes are saved')
+      measured.conflict_entry = entry.slug
+    })
+
+    await step('umfrage-auswertung', async () => {
+      await page.getByRole('navigation', { name: 'Redaktion' }).getByRole('link', { name: 'Umfragen' }).click()
+      await page.getByRole('link', { name: 'Wohnen im Alter auf dem Land' }).click()
+      await page.locator('.result').first().waitFor()
+      const [download] = await Promise.all([page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Antworten als CSV herunterladen' }).click()])
+      const csv = readFileSync(await download.path(), 'utf8')
+      measured.csv_lines = csv.trim().split(/\r?\n/).length
+      check(csv.startsWith('\ufeff') && csv.includes('wohnform') && measured.csv_lines >= 2, 'the CSV holds the response')
+    })
+    await accessible('Auswertung')
+
+    await step('newsletter', async () => {
+      await page.getByRole('navigation', { name: 'Redaktion' }).getByRole('link', { name: 'Newsletter' }).click()
+      await page.getByLabel('Betreff').fill('Neues aus dem Kompetenzzentrum')
+      await page.getByLabel(/Einleitung/).fill('Liebe Leserinnen und Leser,\n\nhier ist, was neu ist.')
+      await page.getByRole('button', { name: 'Entwurf anlegen' }).click()
+      await page.getByRole('heading', { name: 'Neues aus dem Kompetenzzentrum' }).waitFor()
+      await page.getByRole('button', { name: 'Vorschau' }).click()
+      await page.frameLocator('iframe[title="Vorschau als HTML"]').getByText('hier ist, was neu ist.').waitFor()
+      const sendButton = page.getByRole('button', { name: 'An alle senden …' })
+      await sendButton.scrollIntoViewIfNeeded()   // (below the preview: clicked while scrolling, it missed)
+      await sendButton.click()
+      await page.getByRole('button', { name: 'Ja, jetzt senden' }).click()
+      await page.waitForFunction(() => /^versandt/.test(document.querySelector('.meta')?.textContent), null, { timeout: 60_000 })
+      measured.newsletter = (await page.locator('.progress label').innerText()).replace(/\s+/g, ' ')
+      const [, sent, recipients] = measured.newsletter.match(/(\d+) von (\d+) gesendet, 0 fehlgeschlagen, 0 ausstehend/) || []
+      check(Number(recipients) >= 1 && sent === recipients, `every recipient mailed: ${measured.newsletter}`)
+      measured.newsletter_mail = (await mailTo('leserin@example.org', /^Neues aus dem Kompetenzzentrum$/)).subject
+    })
+
+    await step('einstellungen', async () => {
+      const alert = await mailTo('leserin@example.org', /Repair-Café/)   // the idea published above: "alles Neue"
+      measured.alert_mail = alert.subject
+      await page.goto(pageLink(alert, '/abo/einstellungen'))
+      await page.getByRole('heading', { name: 'Ihre Einstellungen' }).waitFor()
+      await page.getByLabel('Wie oft?').selectOption('weekly')
+      await page.getByRole('button', { name: 'Speichern' }).click()
+      await page.getByText('Gespeichert.').waitFor()
+      await page.goto(pageLink(alert, '/abo/abmelden'))
+      await page.getByRole('button', { name: 'Ja, abmelden' }).click()
+      await page.getByRole('heading', { name: 'Abgemeldet' }).waitFor()
+    })
+    await accessible('Abmelden')
 
     await step('api-dokumentation', async () => {
       await page.goto(origin + '/api/v1/docs')

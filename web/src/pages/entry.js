@@ -3,7 +3,7 @@
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { get } from '../api.js'
-import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
+import { KIND_LABELS, LINK_TYPE_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { KnowledgeMap } from '../map.js'
 import { navigate } from '../router.js'
 import { Unavailable, dateText } from '../text.js'
@@ -57,21 +57,19 @@ export function EntryPage ({ slug }) {
   </article>`
 }
 
-const LINK_TYPES = { related: 'verwandt', part_of: 'Teil von', follows_up: 'folgt auf', inspired_by: 'angeregt durch',
-  partner: 'Partner', funded_by: 'gefördert von', run_by: 'getragen von', member_of: 'Mitglied von' }
 
 function Related ({ related }) {
   const linked = related.entries.filter(item => item.relation === 'linked')
   const similar = related.entries.filter(item => item.relation === 'similar')
   const item = ({ entry, link_type: type }) => html`<li key=${entry.id}>
     <a href=${`/eintrag/${encodeURIComponent(entry.slug)}`}>${entry.title}</a>
-    <span class="kind"> · ${KIND_LABELS[entry.kind] || entry.kind}${type ? ` · ${LINK_TYPES[type] || type}` : ''}</span></li>`
+    <span class="kind"> · ${KIND_LABELS[entry.kind] || entry.kind}${type ? ` · ${LINK_TYPE_LABELS[type] || type}` : ''}</span></li>`
   return html`
     ${linked.length > 0 && html`<section aria-labelledby="verknuepft"><h2 id="verknuepft">Verknüpfte Einträge</h2>
       <ul class="related">${linked.map(item)}</ul></section>`}
     ${related.organisations.length > 0 && html`<section aria-labelledby="netzwerk"><h2 id="netzwerk">Im Netzwerk</h2>
       <ul class="related">${related.organisations.map(({ organisation, link_type: type }) => html`
-        <li key=${organisation.id}>${organisation.name}<span class="kind"> · ${LINK_TYPES[type] || type}</span></li>`)}</ul></section>`}
+        <li key=${organisation.id}>${organisation.name}<span class="kind"> · ${LINK_TYPE_LABELS[type] || type}</span></li>`)}</ul></section>`}
     ${similar.length > 0 && html`<section aria-labelledby="aehnlich"><h2 id="aehnlich">Ähnliche Einträge</h2>
       <ul class="related">${similar.map(item)}</ul></section>`}`
 }

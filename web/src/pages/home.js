@@ -4,7 +4,7 @@
 import { html } from 'htm/preact'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { get } from '../api.js'
-import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
+import { KIND_LABELS, LINK_TYPE_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { KnowledgeMap } from '../map.js'
 import { navigate } from '../router.js'
 import { escapeHtml } from '../text.js'
@@ -36,6 +36,16 @@ function writeState (state) {
   return '/' + (text ? `?${text}` : '')
 }
 
+/** The subscription page for alerts on this search (and, with `bbox`, this map area). */
+function subscribeHref (state, bbox) {
+  const params = new URLSearchParams()
+  if (state.q) params.set('q', state.q)
+  for (const key of FILTERS) for (const value of state[key]) params.append(key, value)
+  if (bbox) params.set('bbox', bbox)
+  const text = params.toString()
+  return `/abo${text ? `?${text}` : ''}`
+}
+
 function useDebounced (value, ms) {
   const [debounced, setDebounced] = useState(value)
   useEffect(() => { const timer = setTimeout(() => setDebounced(value), ms); return () => clearTimeout(timer) }, [value, ms])
@@ -54,7 +64,21 @@ export function HomePage ({ params }) {
   const [selected, setSelected] = useState(null)
   const typed = useDebounced(text, 200)
 
+  const [related, setRelated] = useState(null)   // the selected entry's links: the network view
   useEffect(() => { loadLabels().then(setLabels, setError) }, [])
+  useEffect(() => {
+    setRelated(null)
+    if (!selected) return
+    const controller = new AbortController()
+    get(`/entries/${selected.id}/related`, undefined, { signal: controller.signal })
+      .then(setRelated).catch(() => {})
+    return () => controller.abort()
+  }, [selected?.id])
+  const linked = (related?.entries || []).filter(item => item.relation === 'linked')
+  const network = useMemo(() => selected && {
+    from: [selected.lat, selected.lon],
+    to: linked.filter(item => item.entry.location).map(item => ({ lat: item.entry.location.lat, lon: item.entry.location.lon })),
+  }, [related])
   useEffect(() => setText(state.q), [state.q])
 
   const update = useCallback((changes, { replace = false } = {}) => {
@@ -133,19 +157,30 @@ export function HomePage ({ params }) {
         </form>
         ${error && html`<p class="error" role="alert">Die Suche ist gerade nicht möglich: ${error.message}</p>`}
         ${result && html`<${Facets} facets=${result.facets} state=${state} labels=${labels} onToggle=${toggle} />`}
+        <p class="subscribe-link">Über Neues benachrichtigen: <a href=${subscribeHref(state, state.area && mapView?.bbox)}>${state.q || FILTERS.some(key => state[key].length)
+            ? 'zu dieser Suche' : 'zu allem Neuen'}</a>
+          ${mapView && html` · <a href=${subscribeHref({ ...state, q: '', theme: [], region: [], kind: [] }, mapView.bbox)}>im sichtbaren Kartenausschnitt</a>`}</p>
         ${result && html`<${Results} result=${result} state=${state} labels=${labels}
           onPage=${page => update({ page })} />`}
       </section>
       <section class="map-panel" aria-label="Karte">
         <${KnowledgeMap} features=${features} regions=${regionList} boundaries=${labels?.boundaries}
           view=${state.view} onView=${onView}
-          selected=${selected?.id} onSelect=${setSelected} />
+          selected=${selected?.id} onSelect=${setSelected} network=${network} />
         <${Legend} />
         ${selected && html`<aside class="selected" aria-live="polite">
           <p class="kind">${KIND_LABELS[selected.kind] || selected.kind}</p>
           <h2><a href=${`/eintrag/${encodeURIComponent(selected.slug || selected.id)}`}>${selected.title}</a></h2>
           <p>${(selected.themes || []).map(slug => themeLabel(labels, slug)).join(' · ')}
             ${selected.region ? ` – ${regionLabel(labels, selected.region)}` : ''}</p>
+          ${(linked.length > 0 || related?.organisations.length > 0) && html`<div class="network">
+            <h3>Netzwerk</h3>
+            <ul>${linked.map(item => html`<li key=${item.entry.id}><span class="link-type">${LINK_TYPE_LABELS[item.link_type] || item.link_type}</span>
+              <a href=${`/eintrag/${encodeURIComponent(item.entry.slug)}`}>${item.entry.title}</a></li>`)}
+              ${related.organisations.map(item => html`<li key=${item.organisation.id}><span class="link-type">${LINK_TYPE_LABELS[item.link_type] || item.link_type}</span>
+              ${item.organisation.name}</li>`)}</ul>
+            ${linked.some(item => item.entry.location) && html`<p class="hint">Gestrichelte Linien auf der Karte: verbundene Einträge.</p>`}
+          </div>`}
           <button type="button" class="link" onClick=${() => setSelected(null)}>Schließen</button>
         </aside>`}
       </section>
