@@ -88,8 +88,8 @@ def run_platform(load_demo: bool = True) -> int:
         gateway = gateway_url()
         if _wait_until_ready(processes, gateway):
             mail = f"  mails: {MAIL_DIRECTORY}/*.eml" if sink is not None else ""
-            print(f"\nKoSI is up: {gateway}/api/v1/entries  docs: {gateway}/api/v1/docs{mail}  (Ctrl-C stops)\n",
-                  flush=True)
+            print(f"\nKoSI is up: {gateway}/ (the web client)  API: {gateway}/api/v1  docs: {gateway}/api/v1/docs{mail}\n"
+                  f"  editors ({gateway}/redaktion): a token from `kosi token --role editor`  (Ctrl-C stops)\n", flush=True)
         while not stopping:
             exited = [name for name, process in processes.items() if process.poll() is not None]
             if exited:

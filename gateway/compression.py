@@ -21,7 +21,7 @@ def compress(request, response: Response) -> Response:
     if not _eligible(request, response):
         return response
     response.vary.add("Accept-Encoding")
-    if "gzip" not in request.accept_encodings:
+    if request.accept_encodings["gzip"] <= 0:   # not asked for, or refused (gzip;q=0, *;q=0)
         return response
     response.set_data(gzip.compress(response.get_data(), compresslevel=LEVEL, mtime=0))
     response.headers["Content-Encoding"] = "gzip"

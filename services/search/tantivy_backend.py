@@ -32,13 +32,13 @@ import math
 import os
 import shutil
 import logging
-import threading
 from collections import OrderedDict
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
 import orjson
 import tantivy
+from eventlet import patcher
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from tantivy import Occur, Query
@@ -49,6 +49,13 @@ from kernel.geo import EARTH_RADIUS_KM, haversine_km
 from . import analysis, querytext
 from .files import write_atomically
 from .backend import FACETS, SearchQuery, SearchResult, can_relax, corrected_texts, spelt_as_typed, validate_query
+
+# Writes run in eventlet's thread pool (the service offloads them: a commit releases the GIL) and
+# a few steps in the event loop (stop, starting or abandoning a rebuild): the locks between them
+# must be the operating system's. eventlet's green locks, which monkey patching puts in
+# `threading`, wake a waiter only in the thread that released them: a pool thread waiting for one
+# held by the loop waited forever (and the process hung at exit, joining it).
+OS_THREADING = patcher.original("threading")
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +235,7 @@ class _Generation:
             self.index = tantivy.Index(SCHEMA)
             self.writer = self.index.writer(heap_size=24_000_000, num_threads=1)
         analysis.register(self.index)
-        self.lock = threading.RLock()
+        self.lock = OS_THREADING.RLock()   # (none held across a green switch: see OS_THREADING)
         self.broken = False
         self.versions: dict[int, int] = {}
         self.reloads = 0  # each reload may show other documents: cached results of before are void
@@ -342,7 +349,7 @@ class TantivyBackend:
         self.writable = writable
         self._results = _Lru(result_cache_size)   # answers, by index state and query
         self._facet_counts = _Lru(result_cache_size)  # facets, by index state and what they count
-        self._switch_lock = threading.Lock()
+        self._switch_lock = OS_THREADING.Lock()
         self._rebuild: "TantivyRebuild | None" = None
         # True when the index on disk was built with another schema (an older release) and
         # was replaced by an empty one: it must be refilled with `kosi search reindex`

@@ -130,6 +130,8 @@ def test_large_answers_are_gzip_compressed_for_clients_that_take_it(platform, we
     assert web_session.get(url, headers={"Accept-Encoding": "identity", "If-None-Match": packed.headers["ETag"]}
                            ).status_code == 200
     assert web_session.get(url, headers={"Accept-Encoding": "gzip"}).headers["ETag"] == packed.headers["ETag"]
+    for refused in ("gzip;q=0", "identity, *;q=0", "br"):
+        assert "Content-Encoding" not in web_session.get(url, headers={"Accept-Encoding": refused}).headers, refused
     # small answers, and a token holder's (their ETag is the version If-Match needs), go as they are
     staff = web_session.get(f"{API}/entries", headers={"Accept-Encoding": "gzip", **bearer()})
     assert "Content-Encoding" not in web_session.get(f"{API}/health", headers={"Accept-Encoding": "gzip"}).headers

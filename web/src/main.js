@@ -29,7 +29,8 @@ function Page () {
   if (path === '/mitmachen') return html`<${SubmitPage} />`
   const survey = path.match(/^\/umfragen\/([^/]+)(\/ergebnisse)?$/)
   if (path === '/umfragen') return html`<${SurveysPage} />`
-  if (survey) return survey[2] ? html`<${ResultsPage} id=${survey[1]} />` : html`<${SurveyPage} id=${survey[1]} />`
+  if (survey) return survey[2] ? html`<${ResultsPage} key=${survey[1]} id=${survey[1]} />`   // (key: a new page, new state)
+    : html`<${SurveyPage} key=${survey[1]} id=${survey[1]} />`
   const subscription = { '/abo': SubscribePage, '/abo/bestaetigen': ConfirmPage, '/abo/einstellungen': PreferencesPage,
     '/abo/abmelden': UnsubscribePage }[path]
   if (subscription) return html`<${subscription} params=${params} />`

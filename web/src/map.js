@@ -107,6 +107,7 @@ export function KnowledgeMap ({ features, regions, boundaries, view, onView, onS
     const { map, markers } = state.current
     if (!map) return
     markers.clearLayers()
+    const points = state.current.points = new Map()
     for (const feature of features || []) {
       const [lon, lat] = feature.geometry.coordinates
       const properties = feature.properties
@@ -119,15 +120,28 @@ export function KnowledgeMap ({ features, regions, boundaries, view, onView, onS
         }).on('click', () => map.setView([lat, lon], properties.expansion_zoom)).addTo(markers)
           .getElement().setAttribute('aria-label', `${properties.point_count} Einträge: hineinzoomen`)
       } else {
-        L.marker([lat, lon], {
-          icon: pointIcon(properties, properties.id === selected), keyboard: true,
+        const marker = L.marker([lat, lon], {
+          icon: pointIcon(properties, properties.id === state.current.selected), keyboard: true,
           title: `${KIND_LABELS[properties.kind] || properties.kind}: ${properties.title}`,
           alt: properties.title,
         }).on('click', () => onSelect?.({ ...properties, lat, lon })).addTo(markers)
-          .getElement().setAttribute('aria-label', `${KIND_LABELS[properties.kind] || ''} ${properties.title}`.trim())
+        marker.getElement().setAttribute('aria-label', `${KIND_LABELS[properties.kind] || ''} ${properties.title}`.trim())
+        marker.getElement().dataset.entryId = properties.id
+        points.set(properties.id, { marker, properties })
       }
     }
-  }, [features, selected])
+  }, [features])
+
+  // a new selection restyles the two markers concerned (Leaflet keeps a div icon's element, so
+  // the focus stays on the marker a keyboard chose)
+  useEffect(() => {
+    const { points: shown, selected: before } = state.current
+    state.current.selected = selected
+    for (const id of [before, selected]) {
+      const point = id && shown?.get(id)
+      if (point) point.marker.setIcon(pointIcon(point.properties, id === selected))
+    }
+  }, [selected])
 
   useEffect(() => {
     const { map, lines } = state.current

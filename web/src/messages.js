@@ -34,6 +34,8 @@ const RULES = [
 const LISTS = new Set(['themes', 'tags', 'links', 'organisations'])
 
 export function german (message, field = '') {
+  const row = String(message).match(/^row (\S+): (.*)$/)   // a matrix row's message
+  if (row) return `Zeile „${row[1]}“: ${german(row[2], field)}`
   for (const [pattern, say] of RULES) {
     const found = String(message).match(pattern)
     if (found) return say(...found.slice(1), LISTS.has(field))

@@ -1,6 +1,7 @@
 // Pages by path (the History API): links within the client change the page without reloading,
 // the back button works, and every state worth sharing is in the URL.
 import { useEffect, useState } from 'preact/hooks'
+import { focusTarget } from './focus.js'
 
 const listeners = new Set()
 
@@ -30,7 +31,12 @@ export function interceptLinks () {
     const url = new URL(link.href)
     if (url.origin !== location.origin || url.pathname.startsWith('/api/')) return
     event.preventDefault()
+    if (url.hash && url.pathname + url.search === location.pathname + location.search) {
+      focusTarget(decodeURIComponent(url.hash.slice(1)))   // a link within the page (an error summary's)
+      return
+    }
     navigate(url.pathname + url.search)
     if (!url.hash) window.scrollTo(0, 0)
   })
 }
+

@@ -3,7 +3,7 @@
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { get } from '../api.js'
-import { KIND_LABELS, LINK_TYPE_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
+import { KIND_LABELS, LINK_TYPE_LABELS, linkLabel, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { KnowledgeMap } from '../map.js'
 import { navigate } from '../router.js'
 import { Unavailable, dateText } from '../text.js'
@@ -61,9 +61,9 @@ export function EntryPage ({ slug }) {
 function Related ({ related }) {
   const linked = related.entries.filter(item => item.relation === 'linked')
   const similar = related.entries.filter(item => item.relation === 'similar')
-  const item = ({ entry, link_type: type }) => html`<li key=${entry.id}>
-    <a href=${`/eintrag/${encodeURIComponent(entry.slug)}`}>${entry.title}</a>
-    <span class="kind"> · ${KIND_LABELS[entry.kind] || entry.kind}${type ? ` · ${LINK_TYPE_LABELS[type] || type}` : ''}</span></li>`
+  const item = link => html`<li key=${link.entry.id}>
+    <a href=${`/eintrag/${encodeURIComponent(link.entry.slug)}`}>${link.entry.title}</a>
+    <span class="kind"> · ${KIND_LABELS[link.entry.kind] || link.entry.kind}${link.link_type ? ` · ${linkLabel(link)}` : ''}</span></li>`
   return html`
     ${linked.length > 0 && html`<section aria-labelledby="verknuepft"><h2 id="verknuepft">Verknüpfte Einträge</h2>
       <ul class="related">${linked.map(item)}</ul></section>`}

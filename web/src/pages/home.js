@@ -4,7 +4,7 @@
 import { html } from 'htm/preact'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { get } from '../api.js'
-import { KIND_LABELS, LINK_TYPE_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
+import { KIND_LABELS, LINK_TYPE_LABELS, linkLabel, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { KnowledgeMap } from '../map.js'
 import { navigate } from '../router.js'
 import { escapeHtml } from '../text.js'
@@ -168,20 +168,24 @@ export function HomePage ({ params }) {
           view=${state.view} onView=${onView}
           selected=${selected?.id} onSelect=${setSelected} network=${network} />
         <${Legend} />
-        ${selected && html`<aside class="selected" aria-live="polite">
+        <p class="visually-hidden" aria-live="polite">${selected ? `Ausgewählt: ${selected.title}` : ''}</p>
+        ${selected && html`<aside class="selected" aria-label="Ausgewählter Eintrag">
           <p class="kind">${KIND_LABELS[selected.kind] || selected.kind}</p>
           <h2><a href=${`/eintrag/${encodeURIComponent(selected.slug || selected.id)}`}>${selected.title}</a></h2>
           <p>${(selected.themes || []).map(slug => themeLabel(labels, slug)).join(' · ')}
             ${selected.region ? ` – ${regionLabel(labels, selected.region)}` : ''}</p>
           ${(linked.length > 0 || related?.organisations.length > 0) && html`<div class="network">
             <h3>Netzwerk</h3>
-            <ul>${linked.map(item => html`<li key=${item.entry.id}><span class="link-type">${LINK_TYPE_LABELS[item.link_type] || item.link_type}</span>
+            <ul>${linked.map(item => html`<li key=${item.entry.id}><span class="link-type">${linkLabel(item)}</span>
               <a href=${`/eintrag/${encodeURIComponent(item.entry.slug)}`}>${item.entry.title}</a></li>`)}
               ${related.organisations.map(item => html`<li key=${item.organisation.id}><span class="link-type">${LINK_TYPE_LABELS[item.link_type] || item.link_type}</span>
               ${item.organisation.name}</li>`)}</ul>
             ${linked.some(item => item.entry.location) && html`<p class="hint">Gestrichelte Linien auf der Karte: verbundene Einträge.</p>`}
           </div>`}
-          <button type="button" class="link" onClick=${() => setSelected(null)}>Schließen</button>
+          <button type="button" class="link" onClick=${() => {
+            document.querySelector(`.kosi-marker[data-entry-id="${selected.id}"]`)?.focus()   // back where it was
+            setSelected(null)
+          }}>Schließen</button>
         </aside>`}
       </section>
     </div>`

@@ -56,19 +56,27 @@ function QuestionResult ({ result, level }) {
       <${Distribution} caption=${result.label} cells=${result.distribution} label=${bin} /></section>`
   }
   if (result.rows) {
+    const ends = row => { const values = (row.distribution || []).map(cell => cell.value); return [Math.min(...values), Math.max(...values)] }
+    const position = row => { const [low, high] = ends(row); return row.mean == null || high <= low ? 0 : (row.mean - low) / (high - low) }
     return html`<section class="result">${heading}
-      <${Bars} caption=${result.label} bars=${result.rows.map(row => ({ label: row.label,
-        value: row.mean == null ? 0 : row.mean / Math.max(...(row.distribution || [{ value: 5 }]).map(cell => cell.value)),
+      <p class="hint">Mittelwert je Zeile, der Balken von der kleinsten bis zur größten Stufe.</p>
+      <${Bars} caption=${result.label} bars=${result.rows.map(row => ({ label: row.label, value: position(row),
         text: row.answered == null ? `weniger als ${row.fewer_than} Antworten` : `Mittelwert ${number(row.mean)} (${counted(row.answered, 'Antwort', 'Antworten')})` }))} />
     </section>`
   }
-  return html`<section class="result">${heading}${answered}<p>Freitext: nicht als Diagramm gezeigt.</p></section>`
+  if (result.texts) {   // staff: the most recent free-text answers
+    return html`<section class="result">${heading}${answered}
+      <ul class="texts">${result.texts.map((text, index) => html`<li key=${index}>${text}</li>`)}</ul></section>`
+  }
+  return html`<section class="result">${heading}${answered}<p>Freie Antworten sieht nur die Redaktion.</p></section>`
 }
 
-/** `level`: the questions' heading level (2 on a page of their own). */
-export function ResultsView ({ results, level = 3 }) {
+/** `level`: the questions' heading level (2 on a page of their own); `staff`: every count is shown. */
+export function ResultsView ({ results, level = 3, staff = false }) {
   return html`<div class="results-view">
-    <p>${results.response_count == null ? `Weniger als ${results.min_group} Antworten.` : `${counted(results.response_count, 'Antwort', 'Antworten')} insgesamt.`} Gruppen unter ${results.min_group} Personen werden nicht gezählt gezeigt.</p>
+    <p>${results.response_count == null ? `Weniger als ${results.min_group} Antworten.` : `${counted(results.response_count, 'Antwort', 'Antworten')} insgesamt.`}
+      ${staff ? ' Alle Zahlen, auch kleine Gruppen: nicht zur Veröffentlichung.'
+        : ` Zum Schutz der Teilnehmenden sind Gruppen unter ${results.min_group} Personen nicht einzeln ausgewiesen.`}</p>
     ${results.questions.map(result => html`<${QuestionResult} key=${result.id} result=${result} level=${level} />`)}
   </div>`
 }

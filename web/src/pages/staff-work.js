@@ -3,6 +3,7 @@
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { download, get, send } from '../api.js'
+import { focusFirstInvalid } from '../focus.js'
 import { german } from '../messages.js'
 import { navigate } from '../router.js'
 import { StaffProblem } from '../staff.js'
@@ -53,8 +54,8 @@ export function StaffSurveyPage ({ token, id }) {
     <p><button type="button" onClick=${exportCsv}>Antworten als CSV herunterladen</button>
       ${survey.status !== 'draft' && html` <a href=${`/umfragen/${survey.id}`}>öffentliche Seite</a>`}</p>
     ${said && html`<p role="status">${said}</p>`}
-    <h2>Ergebnisse (alle Zahlen, auch kleine Gruppen)</h2>
-    <${ResultsView} results=${results} />
+    <h2>Ergebnisse</h2>
+    <${ResultsView} results=${results} staff />
   </section>`
 }
 
@@ -72,8 +73,10 @@ export function NewslettersPage ({ token }) {
       const made = await send('POST', '/newsletters', { subject: form.get('subject').trim(), intro: form.get('intro').trim() }, { token })
       navigate(`/redaktion/newsletter/${made.id}`)
     } catch (failed) {
-      if (failed.status === 422) setErrors(Object.fromEntries(Object.entries(failed.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))])))
-      else setProblem(failed)
+      if (failed.status === 422) {
+        setErrors(Object.fromEntries(Object.entries(failed.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))])))
+        focusFirstInvalid()
+      } else setProblem(failed)
     }
   }
   return html`<section aria-labelledby="newsletter-titel">
@@ -122,7 +125,11 @@ export function NewsletterPage ({ token, id }) {
   if (!letter) return html`<p role="status">Wird geladen …</p>`
 
   const act = async (what, call) => {
-    try { await call(); setSaid(what) } catch (failed) { setSaid(`Das ging nicht: ${failed.status === 409 ? 'er wird schon versandt oder ist leer' : failed.message}`) }
+    try { await call(); setSaid(what) } catch (failed) {
+      setSaid(failed.status === 409 ? 'Das ging nicht: Der Newsletter wurde inzwischen geändert oder wird schon versandt. Die Seite ist neu geladen.'
+        : `Das ging nicht: ${failed.message}`)
+      if (failed.status === 409) load()
+    }
   }
   const removeItem = item => act('Entfernt.', async () => {
     setLetter(await send('PATCH', `/newsletters/${id}`, { version: letter.version,
@@ -168,6 +175,6 @@ export function NewsletterPage ({ token, id }) {
         ? html`<p role="alert">„${letter.subject}“ jetzt an alle bestätigten Abonnentinnen und Abonnenten${segmentText(letter.segment)} senden?
             <button type="button" onClick=${sendAll}>Ja, jetzt senden</button>
             <button type="button" class="secondary" onClick=${() => setConfirming(false)}>Abbrechen</button></p>`
-        : html`<p><button type="button" onClick=${() => setConfirming(true)} disabled=${!letter.items.length}>An alle senden …</button></p>`}`}
+        : html`<p><button type="button" onClick=${() => setConfirming(true)} disabled=${!letter.items.length && !letter.intro}>An alle senden …</button></p>`}`}
   </section>`
 }

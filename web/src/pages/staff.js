@@ -3,9 +3,10 @@
 // else saved first the API answers 409, and the page shows both versions and lets the editor
 // carry their changes over onto the new one.
 import { html } from 'htm/preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { get, send } from '../api.js'
 import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
+import { focusFirstInvalid } from '../focus.js'
 import { german } from '../messages.js'
 import { navigate } from '../router.js'
 import { claimsOf, setStaffToken, StaffProblem, useStaffToken } from '../staff.js'
@@ -86,10 +87,12 @@ function ReviewQueue ({ token }) {
     .then(found => { setPage(found); setProblem(null) }, setProblem)
   useEffect(() => { load(); loadLabels().then(setLabels, () => {}) }, [token])
 
-  const decided = (entry, action, message) => { setSaid(`„${entry.title}“ ${message}.`); load() }
+  const status = useRef()
+  const decided = (entry, action, message) => { setSaid(`„${entry.title}“ ${message}.`); load(); status.current?.focus() }
   return html`<section aria-labelledby="pruefen-titel">
     <h1 id="pruefen-titel">Eingereichte Einträge prüfen</h1>
-    <p role="status">${said || (page ? `${page.total} warten auf eine Entscheidung.` : 'Wird geladen …')}</p>
+    <p role="status" tabindex="-1" ref=${status}>${said || (page ? (page.total === 1 ? 'Ein Eintrag wartet auf eine Entscheidung.'
+      : `${page.total === 0 ? 'Keine' : page.total} Einträge warten auf eine Entscheidung.`) : 'Wird geladen …')}</p>
     ${problem && html`<${StaffProblem} problem=${problem} />`}
     <ol class="queue">${(page?.items || []).map(entry => html`<${QueueItem} key=${entry.id} entry=${entry} token=${token}
       labels=${labels} onDecided=${decided} onStale=${load} />`)}</ol>
@@ -146,7 +149,10 @@ function EntryEditor ({ token, id }) {
   const [errors, setErrors] = useState({})
   const [problem, setProblem] = useState(null)
   const [said, setSaid] = useState(null)
+  const box = useRef()
+  const saidRef = useRef()
   useEffect(() => { get(`/entries/${id}`, undefined, { token }).then(setEntry, setProblem) }, [id, token])
+  useEffect(() => { if (conflict) box.current?.focus() }, [conflict])
   if (problem) return html`<${StaffProblem} problem=${problem} />`
   if (!entry) return html`<p role="status">Wird geladen …</p>`
 
@@ -163,17 +169,19 @@ function EntryEditor ({ token, id }) {
         setSaid(null)
       } else if (failed.status === 422) {
         setErrors(Object.fromEntries(Object.entries(failed.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))])))
+        focusFirstInvalid()
       } else setProblem(failed)
     }
   }
   // carry the editor's changes over onto the newer version (then save again), or drop them
-  const keepMine = () => { setEntry(conflict); setConflict(null); setSaid('Ihre Änderungen liegen jetzt auf der neuen Fassung: bitte prüfen und speichern.') }
-  const takeTheirs = () => { setEntry(conflict); setDraft({}); setConflict(null); setSaid('Die neue Fassung ist übernommen, Ihre Änderungen sind verworfen.') }
+  const resolved = text => { setConflict(null); setSaid(text); saidRef.current?.focus() }
+  const keepMine = () => { setEntry(conflict); resolved('Ihre Änderungen liegen jetzt auf der neuen Fassung: bitte prüfen und speichern.') }
+  const takeTheirs = () => { setEntry(conflict); setDraft({}); resolved('Die neue Fassung ist übernommen, Ihre Änderungen sind verworfen.') }
   return html`<section aria-labelledby="bearbeiten-titel">
     <h1 id="bearbeiten-titel">Bearbeiten: ${entry.title}</h1>
     <p class="meta">${KIND_LABELS[entry.kind] || entry.kind} · ${ENTRY_STATUS[entry.status] || entry.status} · Version ${entry.version}
       ${entry.status === 'published' ? html` · <a href=${`/eintrag/${entry.slug}`}>öffentliche Seite</a>` : ''}</p>
-    ${conflict && html`<div class="conflict" role="alert" tabindex="-1">
+    ${conflict && html`<div class="conflict" role="alert" tabindex="-1" ref=${box}>
       <h2>Inzwischen geändert</h2>
       <p>Jemand hat diesen Eintrag gespeichert, während Sie ihn bearbeitet haben (jetzt Version ${conflict.version}).
         Nichts ist verloren:</p>
@@ -183,7 +191,7 @@ function EntryEditor ({ token, id }) {
       <button type="button" onClick=${keepMine}>Meine Änderungen auf die neue Fassung übertragen</button>
       <button type="button" class="secondary" onClick=${takeTheirs}>Neue Fassung übernehmen</button>
     </div>`}
-    ${said && html`<p role="status">${said}</p>`}
+    <p role="status" tabindex="-1" ref=${saidRef}>${said}</p>
     <form onSubmit=${save} noValidate>
       ${EDITABLE.map(([name, label, rows]) => html`<div key=${name} class=${errors[name] ? 'field invalid' : 'field'}>
         <label for=${`bearbeiten-${name}`}>${label}</label>

@@ -6,6 +6,7 @@ import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { get, send } from '../api.js'
 import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
+import { focusFirstInvalid } from '../focus.js'
 import { german } from '../messages.js'
 import { Unavailable } from '../text.js'
 
@@ -35,6 +36,10 @@ function describe (criteria, labels) {
   return parts.length ? parts.join(' · ') : 'alles Neue'
 }
 
+// the fields the form shows errors beside; any other (alerts.q, alerts.themes …) goes in a summary
+const SHOWN = ['email', 'alerts', 'newsletter', 'consent']
+const FIELD_NAMES = { 'alerts.q': 'Suchbegriffe', 'alerts.themes': 'Themen', 'alerts.regions': 'Landkreise',
+  'alerts.kinds': 'Arten', 'alerts.bbox': 'Kartenausschnitt', frequency: 'Wie oft', language: 'Sprache' }
 const fieldErrors = problem => Object.fromEntries(Object.entries(problem.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))]))
 
 export function SubscribePage ({ params }) {
@@ -50,7 +55,11 @@ export function SubscribePage ({ params }) {
   const onSubmit = async event => {
     event.preventDefault()
     const form = new FormData(event.target)
-    if (!form.get('consent')) { setErrors({ consent: ['Bitte stimmen Sie zu, sonst dürfen wir Ihnen nicht schreiben.'] }); return }
+    if (!form.get('consent')) {
+      setErrors({ consent: ['Bitte stimmen Sie zu, sonst dürfen wir Ihnen nicht schreiben.'] })
+      focusFirstInvalid()
+      return
+    }
     const alerts = { keine: null, suche: criteria, alles: {} }[form.get('alerts')]
     const body = { email: (form.get('email') || '').trim(), consent: CONSENT_VERSION, newsletter: !!form.get('newsletter'),
       alerts, frequency: form.get('frequency'), language: 'de' }
@@ -60,7 +69,7 @@ export function SubscribePage ({ params }) {
       await send('POST', '/subscriptions', body)
       setDone(true); setErrors({})
     } catch (problem) {
-      if (problem.status === 422 || problem.status === 400) setErrors(fieldErrors(problem))
+      if (problem.status === 422 || problem.status === 400) { setErrors(fieldErrors(problem)); focusFirstInvalid() }
       else setFailure(problem)
     } finally { setBusy(false) }
   }
@@ -69,9 +78,11 @@ export function SubscribePage ({ params }) {
     return html`<div class="page"><h1>Fast geschafft</h1>
       <p role="status">Wir haben Ihnen eine E-Mail geschickt. Bitte bestätigen Sie mit dem Link darin, dass Sie sie
         erhalten möchten; vorher schicken wir Ihnen nichts. Der Link gilt einige Tage.</p>
-      <p>Keine E-Mail? Sehen Sie im Spam-Ordner nach. Ist die Adresse schon angemeldet, ändert sich nichts.</p>
+      <p>Keine E-Mail? Sehen Sie im Spam-Ordner nach. War die Adresse schon angemeldet, gelten Ihre neuen
+        Wünsche, sobald Sie den Link bestätigt haben.</p>
       <p><a href="/">Zur Karte</a></p></div>`
   }
+  const others = Object.keys(errors).filter(name => !SHOWN.includes(name))
   const error = name => errors[name] && html`<p class="field-error" id=${`abo-${name}-fehler`}>${errors[name].join(' ')}</p>`
   const invalid = name => errors[name] ? { 'aria-invalid': 'true', 'aria-describedby': `abo-${name}-fehler` } : {}
   return html`<div class="page">
@@ -107,6 +118,8 @@ export function SubscribePage ({ params }) {
         <label class="check"><input type="checkbox" name="consent" value=${CONSENT_VERSION} ...${invalid('consent')} /> ${CONSENT} *</label>
         ${error('consent')}
       </div>
+      ${others.length > 0 && html`<div class="error-summary" role="alert"><p>Bitte prüfen Sie Ihre Auswahl:</p>
+        <ul>${others.map(name => html`<li key=${name}>${FIELD_NAMES[name] || name}: ${errors[name].join(' ')}</li>`)}</ul></div>`}
       <button type="submit" disabled=${busy}>${busy ? 'Wird gesendet …' : 'Anmelden'}</button>
     </form></div>`
 }
@@ -185,7 +198,8 @@ export function PreferencesPage ({ params }) {
       <label class="check"><input type="checkbox" name="alerts" checked=${subscription.alerts != null}
         disabled=${subscription.alerts == null} />
         Benachrichtigungen: ${describe(subscription.alerts, labels)}</label>
-      ${subscription.alerts == null && html`<p class="hint">Neue Benachrichtigungen wählen Sie auf der <a href="/">Karte</a> („Über Neues hier benachrichtigen“).</p>`}
+      <p class="hint">Andere Benachrichtigungen wählen Sie auf der <a href="/">Karte</a> unter „Über Neues benachrichtigen“
+        (sie ersetzen diese).</p>
       <label for="abo-frequency">Wie oft?</label>
       <select id="abo-frequency" name="frequency">
         ${Object.entries(FREQUENCIES).map(([value, text]) => html`<option value=${value} selected=${value === subscription.frequency}>${text}</option>`)}

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { get, send } from '../api.js'
 import { german } from '../messages.js'
 import { answersToSend, visibleQuestions } from '../survey/conditions.js'
+import { germanNumber } from '../survey/numbers.js'
 import { say } from '../survey/labels.js'
 import { counted, dateText, Unavailable } from '../text.js'
 
@@ -31,7 +32,7 @@ export function SurveysPage () {
     <ul class="survey-list">${open.map(survey => html`<li key=${survey.id}>
       <h3><a href=${`/umfragen/${survey.id}`}>${say(survey.title)}</a></h3>
       ${survey.description && html`<p>${say(survey.description)}</p>`}
-      <p class="meta">${survey.kind === 'poll' ? 'Abstimmung' : `${survey.questions.length} Fragen`}
+      <p class="meta">${survey.kind === 'poll' ? 'Abstimmung' : counted(survey.questions.length, 'Frage', 'Fragen')}
         ${survey.closes_at ? ` · offen bis ${dateText(survey.closes_at)}` : ''}</p>
     </li>`)}</ul>
     <h2>Ergebnisse</h2>
@@ -89,7 +90,10 @@ export function SurveyPage ({ id }) {
       document.title = `${say(found.title)} – Umfrage`
     }, setProblem)
   }, [id])
-  useEffect(() => { if (Object.keys(errors).length) summary.current?.focus() }, [errors])
+  const [submitted, setSubmitted] = useState(0)   // a failed submit moves the focus to what went wrong
+  const receiptHeading = useRef()
+  useEffect(() => { if (submitted) summary.current?.focus() }, [submitted])
+  useEffect(() => { receiptHeading.current?.focus() }, [receipt])
 
   if (problem) return html`<${Unavailable} problem=${problem} gone="Diese Umfrage gibt es nicht (mehr)."
     back="/umfragen" backLabel="Zu den Umfragen" />`
@@ -98,8 +102,8 @@ export function SurveyPage ({ id }) {
   const title = html`<h1>${say(survey.title)}</h1>${survey.description && html`<p class="lead">${say(survey.description)}</p>`}`
   if (receipt) {
     return html`<div class="page">${title}
-      <div class="receipt" role="status"><h2>Danke, Ihre Antwort ist gezählt.</h2>
-        <p>Eingegangen am ${dateText(receipt.submitted_at)}. Sie ist anonym: Niemand kann sie Ihnen zuordnen.</p></div>
+      <div class="receipt" role="status"><h2 tabindex="-1" ref=${receiptHeading}>Danke, Ihre Antwort ist gezählt.</h2>
+        <p>${receipt.submitted_at ? `Eingegangen am ${dateText(receipt.submitted_at)}. ` : ''}Sie ist anonym: Niemand kann sie Ihnen zuordnen.</p></div>
       <p>${survey.results_public ? html`Die Ergebnisse erscheinen nach dem Ende der Umfrage${survey.closes_at ? ` (${dateText(survey.closes_at)})` : ''} unter <a href=${`/umfragen/${survey.id}/ergebnisse`}>Ergebnisse</a>.` : 'Die Redaktion wertet die Antworten aus.'}</p>
       <p><a href="/umfragen">Weitere Umfragen</a></p></div>`
   }
@@ -115,11 +119,19 @@ export function SurveyPage ({ id }) {
   const visible = visibleQuestions(questions, answers)
   const answer = (qid, value) => {
     setAnswers(current => ({ ...current, [qid]: value }))
-    setErrors(current => { const { [`answers.${qid}`]: _, ...rest } = current; return rest })
+    setErrors(current => {
+      if (!(`answers.${qid}` in current)) return current
+      const { [`answers.${qid}`]: _, ...rest } = current
+      return rest
+    })
   }
 
   const submit = async (event, retried = false) => {
     event?.preventDefault()
+    if (survey.access === 'invitation' && !invitation.trim()) {
+      setErrors({ token: ['Bitte geben Sie Ihren Einladungscode ein.'] }); setSubmitted(count => count + 1)
+      return
+    }
     setBusy(true); setFailure(null)
     try {
       const { token, key } = await participation(survey.id, survey.access === 'invitation' ? invitation.trim() : null)
@@ -129,36 +141,52 @@ export function SurveyPage ({ id }) {
       setReceipt(done)
       window.scrollTo(0, 0)
     } catch (problem) {
-      if (problem.fields.token && !retried && survey.access !== 'invitation') {   // expired or spent: a new one, once
+      const fields = problem.fields || {}   // (a network failure has none)
+      if (fields['Idempotency-Key']) {   // kept only for a response that was counted: this tab's was
+        store(survey.id, { receipt: { submitted_at: null } })
+        setReceipt({ submitted_at: null })
+        return
+      }
+      if (fields.token && survey.access === 'invitation') {
+        setErrors({ token: ['Dieser Einladungscode gilt nicht oder wurde schon verwendet.'] })
+      } else if (fields.token && !retried) {   // expired or spent: a new token, once
         store(survey.id, null)
         return submit(null, true)
-      }
-      if (problem.status === 422 && Object.keys(problem.fields).some(name => name.startsWith('answers.'))) {
-        setErrors(Object.fromEntries(Object.entries(problem.fields).map(([name, texts]) => [name, texts.map(text => german(text))])))
+      } else if (problem.status === 422 && Object.keys(fields).some(name => name.startsWith('answers.'))) {
+        setErrors(Object.fromEntries(Object.entries(fields).map(([name, texts]) => [name, texts.map(text => german(text))])))
+      } else if (problem.status === 403 && survey.access === 'invitation') {
+        setErrors({ token: ['Bitte geben Sie Ihren Einladungscode ein.'] })
       } else {
         setFailure(problem)
       }
+      setSubmitted(count => count + 1)
     } finally {
       setBusy(false)
     }
   }
 
-  const wrong = visible.filter(question => errors[`answers.${question.id}`])
+  const wrong = questions.filter(question => errors[`answers.${question.id}`])
+  const hidden = wrong.filter(question => !visible.includes(question))
+  const problems = wrong.length + (errors.token ? 1 : 0)
   return html`<div class="page survey">${title}
     <p class="hint">Felder mit * sind Pflichtfragen. Manche Fragen erscheinen erst nach einer passenden Antwort.</p>
-    ${wrong.length > 0 && html`<div class="error-summary" role="alert" tabindex="-1" ref=${summary}>
-      <h2>Bitte prüfen Sie ${wrong.length === 1 ? 'eine Antwort' : `${wrong.length} Antworten`}:</h2>
-      <ul>${wrong.map(question => html`<li key=${question.id}><a href=${`#frage-${question.id}`}>${say(question.label)}</a>: ${errors[`answers.${question.id}`].join(' ')}</li>`)}</ul></div>`}
-    ${failure && html`<p class="error" role="alert">${failure.fields.token && survey.access === 'invitation'
-      ? 'Dieser Einladungscode gilt nicht (oder wurde schon verwendet).'
-      : failure.status === 409 ? `Das ging nicht: ${failure.message}`
+    ${problems > 0 && html`<div class="error-summary" role="alert" tabindex="-1" ref=${summary}>
+      <h2>Bitte prüfen Sie ${problems === 1 ? 'eine Angabe' : `${problems} Angaben`}:</h2>
+      <ul>${errors.token && html`<li><a href="#einladung">Einladungscode</a>: ${errors.token.join(' ')}</li>`}
+        ${wrong.map(question => html`<li key=${question.id}>${hidden.includes(question) ? say(question.label)
+          : html`<a href=${`#frage-${question.id}`}>${say(question.label)}</a>`}: ${errors[`answers.${question.id}`].join(' ')}</li>`)}</ul>
+      ${hidden.length > 0 && html`<p>Manche dieser Fragen sind nach Ihren Antworten ausgeblendet: bitte prüfen Sie die Antworten davor.</p>`}</div>`}
+    ${failure && html`<p class="error" role="alert">${failure.status === 409 ? `Das ging nicht: ${failure.message}`
       : failure.status === 429 ? 'Gerade kamen sehr viele Antworten von Ihrem Anschluss. Bitte später noch einmal.'
       : `Das hat nicht geklappt: ${failure.message}. Ihre Antworten sind noch da; bitte noch einmal senden.`}</p>`}
     <form onSubmit=${submit} noValidate>
       ${survey.access === 'invitation' && html`<div class=${errors.token ? 'question invalid' : 'question'}>
         <label for="einladung">Ihr Einladungscode *</label>
-        <p class="hint">Diese Umfrage ist nur für Eingeladene: Den Code haben Sie vom Kompetenzzentrum erhalten.</p>
-        <input id="einladung" value=${invitation} onInput=${event => setInvitation(event.target.value)} autocomplete="off" />
+        <p class="hint" id="einladung-hinweis">Diese Umfrage ist nur für Eingeladene: Den Code haben Sie vom Kompetenzzentrum erhalten.</p>
+        ${errors.token && html`<p class="field-error" id="einladung-fehler">${errors.token.join(' ')}</p>`}
+        <input id="einladung" value=${invitation} autocomplete="off" aria-invalid=${errors.token ? 'true' : undefined}
+          aria-describedby=${errors.token ? 'einladung-hinweis einladung-fehler' : 'einladung-hinweis'}
+          onInput=${event => { setInvitation(event.target.value); setErrors(({ token, ...rest }) => rest) }} />
       </div>`}
       ${visible.map((question, index) => html`<${Question} key=${question.id} question=${question} number=${index + 1}
         value=${answers[question.id]} onAnswer=${value => answer(question.id, value)}
@@ -249,20 +277,24 @@ function Ranking ({ id, label, described, invalid, value, onAnswer, question, ch
   const byValue = Object.fromEntries(question.options.map(option => [option.value, option]))
   const order = value || question.options.map(option => option.value)
   const [moved, setMoved] = useState(null)
-  const move = (index, by) => {
+  const move = (index, by) => {   // (aria-disabled, not disabled: the focus stays on a button at the end)
+    if (index + by < 0 || index + by >= order.length) return
     const next = [...order]
     const [item] = next.splice(index, 1)
     next.splice(index + by, 0, item)
     onAnswer(next)
     setMoved(`${say(byValue[item].label)}: jetzt Platz ${index + by + 1}`)
+    const button = `${say(byValue[item].label)} ${by < 0 ? 'nach oben' : 'nach unten'}`
+    requestAnimationFrame(() => [...document.querySelectorAll(`#${id} button`)]   // the moved item's button again
+      .find(element => element.getAttribute('aria-label') === button)?.focus())
   }
   return html`<${Group} ...${{ id, label, described, invalid }} notes=${html`<p class="hint">
       Mit den Pfeilen ordnen, das Wichtigste nach oben.${value ? '' : ' Noch nicht geordnet.'}</p>${children}`}>
     <ol class="ranking">${order.map((item, index) => html`<li key=${item}>
       <span>${say(byValue[item].label)}</span>
-      <button type="button" disabled=${index === 0} onClick=${() => move(index, -1)}
+      <button type="button" aria-disabled=${index === 0 ? 'true' : undefined} onClick=${() => move(index, -1)}
         aria-label=${`${say(byValue[item].label)} nach oben`}>↑</button>
-      <button type="button" disabled=${index === order.length - 1} onClick=${() => move(index, 1)}
+      <button type="button" aria-disabled=${index === order.length - 1 ? 'true' : undefined} onClick=${() => move(index, 1)}
         aria-label=${`${say(byValue[item].label)} nach unten`}>↓</button></li>`)}</ol>
     ${!value && html`<button type="button" class="secondary" onClick=${() => onAnswer(order)}>Diese Reihenfolge übernehmen</button>`}
     <p class="visually-hidden" aria-live="polite">${moved}</p>
@@ -278,17 +310,21 @@ function YesNo ({ id, label, described, invalid, value, onAnswer, question, chil
   <//>`
 }
 
+const shown = value => Number(value).toLocaleString('de-DE', { maximumFractionDigits: 3 })
+
 function NumberAnswer ({ id, label, described, invalid, value, onAnswer, question, children }) {
-  const [text, setText] = useState(value == null ? '' : String(value).replace('.', ','))
+  const [text, setText] = useState(value == null ? '' : shown(value))
   const changed = event => {
     const typed = event.target.value
     setText(typed)
-    const number = Number(typed.trim().replace(',', '.'))
-    onAnswer(typed.trim() === '' ? null : Number.isFinite(number) ? number : typed)   // the service says what is wrong
+    const number = germanNumber(typed)
+    onAnswer(typed.trim() === '' ? null : number ?? typed)   // not a number: the service says so
   }
-  const range = [question.min != null && `ab ${question.min}`, question.max != null && `bis ${question.max}`].filter(Boolean).join(' ')
+  const range = [question.min != null && `von ${shown(question.min)}`, question.max != null && `bis ${shown(question.max)}`]
+  const hint = [range.filter(Boolean).join(' '), question.unit && `in ${question.unit}`,
+    question.decimals ? `bis zu ${question.decimals} Nachkommastellen` : 'eine ganze Zahl'].filter(Boolean).join(', ')
   return html`<label for=${id}>${label}</label>${children}
-    <p class="hint" id=${`${id}-bereich`}>${range}${question.unit ? ` (${question.unit})` : ''}${question.decimals ? `, bis zu ${question.decimals} Nachkommastellen` : ', ganze Zahl'}</p>
+    <p class="hint" id=${`${id}-bereich`}>${hint[0].toUpperCase() + hint.slice(1)}</p>
     <span class="number-field"><input id=${id} inputmode="decimal" value=${text} onInput=${changed}
       aria-describedby=${[`${id}-bereich`, described].filter(Boolean).join(' ')} aria-invalid=${invalid ? 'true' : undefined} />
       ${question.unit && html`<span aria-hidden="true">${question.unit}</span>`}</span>`

@@ -20,27 +20,36 @@ export function holds (condition, answers) {
   return answer <= condition.at_most
 }
 
+/** An answer as the service keeps it, or null for what counts as not answered there: a blank
+ * text, nothing ticked, an empty matrix. */
+function kept (answer) {
+  if (answer == null) return null
+  if (typeof answer === 'string') return answer.trim() === '' ? null : answer.trim()
+  if (Array.isArray(answer)) return answer.length ? answer : null
+  if (typeof answer === 'object') return Object.keys(answer).length ? answer : null
+  return answer
+}
+
 /** The questions shown for these answers, in order: a question is visible when its condition
- * holds of the visible questions' answers before it. */
+ * holds of the kept answers to the visible questions before it. */
 export function visibleQuestions (questions, answers) {
   const given = {}
   const visible = []
   for (const question of questions) {
     if (question.show_if && !holds(question.show_if, given)) continue
     visible.push(question)
-    if (answers[question.id] != null) given[question.id] = answers[question.id]
+    const answer = kept(answers[question.id])
+    if (answer != null) given[question.id] = answer
   }
   return visible
 }
 
-/** The answers to send: those of visible questions, without empty ones. */
+/** The answers to send: those of visible questions that count as answered. */
 export function answersToSend (questions, answers) {
   const sent = {}
   for (const question of visibleQuestions(questions, answers)) {
-    const answer = answers[question.id]
-    if (answer == null || answer === '' || (Array.isArray(answer) && answer.length === 0)) continue
-    if (question.type === 'matrix' && Object.keys(answer).length === 0) continue
-    sent[question.id] = answer
+    const answer = kept(answers[question.id])
+    if (answer != null) sent[question.id] = answer
   }
   return sent
 }

@@ -1,6 +1,7 @@
-"""The web client shows a survey's conditional questions (show_if) exactly when the survey
-service takes their answers: its `holds` (web/src/survey/conditions.js, run by node) agrees with
-the service's (services/survey/answers.py) on every kind of condition and answer."""
+"""The web client's survey logic, run by node (web/tests/survey-logic.mjs): it shows a survey's
+conditional questions (show_if) exactly when the survey service takes their answers (its `holds`
+agrees with services/survey/answers.py on every kind of condition and answer), and reads numbers
+as people in Germany type them."""
 import itertools
 import json
 import subprocess
@@ -18,6 +19,13 @@ COMBINED = ([{"not": condition} for condition in SIMPLE]
             + [{"all": list(pair)} for pair in itertools.combinations(SIMPLE[:6], 2)]
             + [{"any": list(pair)} for pair in itertools.combinations(SIMPLE[4:], 2)]
             + [{"all": [{"any": SIMPLE[:2]}, {"not": SIMPLE[9]}]}])
+
+
+def run_client(**cases) -> dict:
+    done = subprocess.run(["node", "tests/survey-logic.mjs"], cwd=REPO / "web", input=json.dumps(cases),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def kind(value) -> str:
@@ -53,10 +61,16 @@ def test_the_client_and_the_service_agree_on_every_condition():
     cases = [{"condition": condition, "answers": answers} for condition in SIMPLE + COMBINED for answers in ANSWERS
              if all(comparable(leaf, answers) for leaf in leaves(condition))]
     assert len(cases) > 250
-    done = subprocess.run(["node", "tests/conditions.mjs"], cwd=REPO / "web", input=json.dumps(cases),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    client = json.loads(done.stdout)
+    client = run_client(conditions=cases, numbers=[])["conditions"]
     service = [holds(case["condition"], case["answers"]) for case in cases]
     assert [case for case, mine, theirs in zip(cases, client, service) if mine != theirs] == []
     assert True in service and False in service
+
+
+NUMBERS = {"2": 2, "2,5": 2.5, "2.5": 2.5, " 12 ": 12, "-3,25": -3.25, "1.000": 1000, "12.500,5": 12500.5,
+           "1.000.000": 1_000_000, ",5": 0.5, "1 000": 1000, "zwei": None, "1,2,3": None, "1.00": 1.0, "": None,
+           "1e5": None, "--1": None}
+
+
+def test_numbers_are_read_as_typed_in_german():
+    assert run_client(conditions=[], numbers=list(NUMBERS))["numbers"] == list(NUMBERS.values())
