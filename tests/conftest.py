@@ -10,9 +10,19 @@ eventlet.monkey_patch()
 
 import pytest  # noqa: E402
 
-from tests.mail import mailbox, smtp_sink  # noqa: E402,F401 (a real SMTP server, for every test)
+from tests.mail import free_port, mailbox, smtp_sink  # noqa: E402,F401 (a real SMTP server, for every test)
 
 AMQP_URI = "pyamqp://guest:guest@localhost:5672/"
+
+
+@pytest.fixture
+def web_config():
+    """nameko's, on a port outside the ephemeral range (``tests.mail.free_port``)."""
+    from nameko import config
+    from nameko.constants import WEB_SERVER_CONFIG_KEY
+
+    with config.patch({WEB_SERVER_CONFIG_KEY: f"127.0.0.1:{free_port()}"}):
+        yield
 
 
 @pytest.fixture

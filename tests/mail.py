@@ -1,6 +1,7 @@
 """A real SMTP server for tests (``cli.mailsink``) in a process of its own, outside the
 eventlet-patched test process, and what it received."""
 import email
+import random
 import socket
 import subprocess
 import sys
@@ -15,10 +16,28 @@ from tests.wait import wait_for
 REPO = Path(__file__).resolve().parents[1]
 
 
+# below Linux's ephemeral range (32768–60999): a port the kernel handed out for "any free port"
+# can be taken as the local end of an outgoing connection (to RabbitMQ, PostgreSQL …) before the
+# server binds it ("Address already in use", seen once in a random-order run); these never are
+_LISTEN_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on, for a server a test starts (not one handed out before)."""
+    if len(_handed_out) > len(_LISTEN_PORTS) // 2:   # a long run: ports of finished tests are free again
+        _handed_out.clear()
+    while True:
+        port = random.choice(_LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 class Mailbox:
