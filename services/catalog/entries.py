@@ -66,17 +66,19 @@ def list_entries(uow, query: dict, actor=None) -> dict:
     if status:
         select = select.where(entries.c.status == status)
     select = filtered(select, query)
-    sort = query.get("sort") or "newest"
-    if sort == "title":
-        select = select.order_by(entries.c.title, entries.c.id)
-    elif sort == "updated":
-        select = select.order_by(entries.c.updated_at.desc(), entries.c.id)
-    elif sort == "oldest":
-        select = select.order_by(sa.func.coalesce(entries.c.published_at, entries.c.created_at), entries.c.id)
-    else:
-        select = select.order_by(sa.func.coalesce(entries.c.published_at, entries.c.created_at).desc(),
-                                 entries.c.id)
+    column, descending = sort_order(query.get("sort") or "newest")
+    select = select.order_by(column.desc() if descending else column, entries.c.id)
     return paginate(uow.session, select, query, lambda rows: _represent(uow.session, rows, staff=staff))
+
+
+def sort_order(sort: str):
+    """(column, descending) of a sort of ``GET /entries`` (the list and the export's keyset
+    pages alike); ties are broken by id, ascending."""
+    if sort == "title":
+        return entries.c.title, False
+    if sort == "updated":
+        return entries.c.updated_at, True
+    return sa.func.coalesce(entries.c.published_at, entries.c.created_at), sort != "oldest"
 
 
 def filtered(select, query: dict):

@@ -40,15 +40,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # the "updated" of a feed wit
 
 # ====================================================================== export in pages
 
-def _sort(sort: str):
-    """(column, descending) of a sort of ``GET /entries``; ties are broken by id, ascending."""
-    if sort == "title":
-        return entries.c.title, False
-    if sort == "updated":
-        return entries.c.updated_at, True
-    return sa.func.coalesce(entries.c.published_at, entries.c.created_at), sort != "oldest"
-
-
 def _sort_value(row, sort: str):
     if sort == "title":
         return row.title
@@ -80,7 +71,7 @@ def export_page(uow, query: dict) -> dict:
     next}`` for GeoJSON (entries without a location are left out). ``next`` is None on the last
     page."""
     sort = query.get("sort") or "newest"
-    column, descending = _sort(sort)
+    column, descending = entry_domain.sort_order(sort)
     select = entry_domain.filtered(sa.select(entries).where(entries.c.status == "published"), query)
     if query.get("after"):
         value, last_id = _read_cursor(query["after"], sort)

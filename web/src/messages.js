@@ -42,3 +42,7 @@ export function german (message, field = '') {
   }
   return message
 }
+
+/** A problem's field messages ({field: [message]}) in German. */
+export const germanFields = fields => Object.fromEntries(Object.entries(fields || {})
+  .map(([name, texts]) => [name, texts.map(text => german(text, name))]))

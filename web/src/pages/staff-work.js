@@ -4,7 +4,7 @@ import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { download, get, send } from '../api.js'
 import { focusFirstInvalid } from '../focus.js'
-import { german } from '../messages.js'
+import { germanFields } from '../messages.js'
 import { navigate } from '../router.js'
 import { StaffProblem } from '../staff.js'
 import { say } from '../survey/labels.js'
@@ -74,7 +74,7 @@ export function NewslettersPage ({ token }) {
       navigate(`/redaktion/newsletter/${made.id}`)
     } catch (failed) {
       if (failed.status === 422) {
-        setErrors(Object.fromEntries(Object.entries(failed.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))])))
+        setErrors(germanFields(failed.fields))
         focusFirstInvalid()
       } else setProblem(failed)
     }

@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { get, send } from '../api.js'
 import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { focusFirstInvalid } from '../focus.js'
-import { german } from '../messages.js'
+import { german, germanFields } from '../messages.js'
 import { navigate } from '../router.js'
 import { claimsOf, setStaffToken, StaffProblem, useStaffToken } from '../staff.js'
 import { dateText } from '../text.js'
@@ -168,7 +168,7 @@ function EntryEditor ({ token, id }) {
         setConflict(await get(`/entries/${id}`, undefined, { token }))
         setSaid(null)
       } else if (failed.status === 422) {
-        setErrors(Object.fromEntries(Object.entries(failed.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))])))
+        setErrors(germanFields(failed.fields))
         focusFirstInvalid()
       } else setProblem(failed)
     }

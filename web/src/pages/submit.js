@@ -5,7 +5,7 @@ import { html } from 'htm/preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { send } from '../api.js'
 import { KIND_LABELS, loadLabels } from '../labels.js'
-import { german } from '../messages.js'
+import { germanFields } from '../messages.js'
 
 const TEXT = [
   ['title', 'Titel', { required: true, minLength: 3, maxLength: 200 }],
@@ -59,7 +59,7 @@ export function SubmitPage () {
       window.scrollTo(0, 0)
     } catch (problem) {
       if (problem.status === 422 || problem.status === 400) {
-        setErrors(Object.fromEntries(Object.entries(problem.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))])))
+        setErrors(germanFields(problem.fields))
       }
       else setFailure(problem)
     } finally {

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { get, send } from '../api.js'
 import { KIND_LABELS, loadLabels, regionLabel, themeLabel } from '../labels.js'
 import { focusFirstInvalid } from '../focus.js'
-import { german } from '../messages.js'
+import { germanFields } from '../messages.js'
 import { Unavailable } from '../text.js'
 
 // the consent text the person agrees to, and its version (recorded with the subscription)
@@ -40,7 +40,6 @@ function describe (criteria, labels) {
 const SHOWN = ['email', 'alerts', 'newsletter', 'consent']
 const FIELD_NAMES = { 'alerts.q': 'Suchbegriffe', 'alerts.themes': 'Themen', 'alerts.regions': 'Landkreise',
   'alerts.kinds': 'Arten', 'alerts.bbox': 'Kartenausschnitt', frequency: 'Wie oft', language: 'Sprache' }
-const fieldErrors = problem => Object.fromEntries(Object.entries(problem.fields).map(([name, texts]) => [name, texts.map(text => german(text, name))]))
 
 export function SubscribePage ({ params }) {
   const criteria = criteriaFrom(params)
@@ -69,7 +68,7 @@ export function SubscribePage ({ params }) {
       await send('POST', '/subscriptions', body)
       setDone(true); setErrors({})
     } catch (problem) {
-      if (problem.status === 422 || problem.status === 400) { setErrors(fieldErrors(problem)); focusFirstInvalid() }
+      if (problem.status === 422 || problem.status === 400) { setErrors(germanFields(problem.fields)); focusFirstInvalid() }
       else setFailure(problem)
     } finally { setBusy(false) }
   }

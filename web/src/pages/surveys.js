@@ -5,7 +5,7 @@
 import { html } from 'htm/preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { get, send } from '../api.js'
-import { german } from '../messages.js'
+import { germanFields } from '../messages.js'
 import { answersToSend, visibleQuestions } from '../survey/conditions.js'
 import { germanNumber } from '../survey/numbers.js'
 import { say } from '../survey/labels.js'
@@ -153,7 +153,7 @@ export function SurveyPage ({ id }) {
         store(survey.id, null)
         return submit(null, true)
       } else if (problem.status === 422 && Object.keys(fields).some(name => name.startsWith('answers.'))) {
-        setErrors(Object.fromEntries(Object.entries(fields).map(([name, texts]) => [name, texts.map(text => german(text))])))
+        setErrors(germanFields(fields))
       } else if (problem.status === 403 && survey.access === 'invitation') {
         setErrors({ token: ['Bitte geben Sie Ihren Einladungscode ein.'] })
       } else {
